@@ -77,7 +77,7 @@ inline constexpr std::uint32_t unlimited = std::numeric_limits<std::uint32_t>::m
 
 /// A participant, the instructor or a tool: whoever submits jobs and owns their outputs.
 struct tenant_config {
-  std::string id;
+  std::string id{};
   double weight = 1.0;                  ///< share of GPU time relative to other tenants (fair_share)
   std::uint32_t max_running = unlimited;  ///< jobs of this tenant running at once
   std::uint32_t max_queued = unlimited;   ///< jobs of this tenant waiting at once; more are refused
@@ -85,30 +85,30 @@ struct tenant_config {
 
 /// One file a job produced, as kept with the job once it succeeded.
 struct manifest_entry {
-  std::string name;        ///< path relative to the job's attempt folder, e.g. "out_00001_.png"
+  std::string name{};        ///< path relative to the job's attempt folder, e.g. "out_00001_.png"
   std::uint64_t size = 0;  ///< bytes
   std::string sha256;      ///< lowercase hex
-  std::string media_type;  ///< e.g. "image/png", "video/mp4"
-  std::string node;        ///< id of the workflow node that wrote it
+  std::string media_type{};  ///< e.g. "image/png", "video/mp4"
+  std::string node{};        ///< id of the workflow node that wrote it
 
   friend bool operator==(const manifest_entry&, const manifest_entry&) = default;
 };
 
 /// What a caller asks for when submitting a job.
 struct submit_request {
-  std::string tenant;
-  std::string workflow;  ///< API-format graph as JSON text; opaque to the scheduler
-  std::string shape;     ///< cost-estimation key (see workflow_shape()); empty means "unknown shape"
+  std::string tenant{};
+  std::string workflow{};  ///< API-format graph as JSON text; opaque to the scheduler
+  std::string shape{};     ///< cost-estimation key (see workflow_shape()); empty means "unknown shape"
   bool priority = false; ///< the priority lane (instructor demos): served before all normal work
-  std::string id;        ///< optional caller-chosen job id; empty lets the scheduler choose
+  std::string id{};        ///< optional caller-chosen job id; empty lets the scheduler choose
 };
 
 /// A job and everything the queue knows about it.
 struct job {
-  std::string id;
-  std::string tenant;
-  std::string workflow;
-  std::string shape;
+  std::string id{};
+  std::string tenant{};
+  std::string workflow{};
+  std::string shape{};
   bool priority = false;
   job_state state = job_state::queued;
   std::uint64_t seq = 0;               ///< submission order, unique within a queue
@@ -118,22 +118,22 @@ struct job {
   std::uint32_t attempt = 0;           ///< leases so far; the number of the current one while running
   std::uint32_t failures = 0;          ///< runs that counted against max_attempts (expired, retryable failure)
   std::uint64_t token = 0;             ///< fencing token of the current (or last) lease
-  std::string worker;                  ///< worker holding the current (or last) lease
+  std::string worker{};                  ///< worker holding the current (or last) lease
   time_point lease_expires_at{};
   time_point last_heartbeat{};
   duration charged{};                  ///< estimated cost charged to the tenant when leased
   bool cancel_requested = false;       ///< running job: its worker learns this at its next heartbeat
   bool preempt_requested = false;      ///< running job: give the GPU to priority work, requeue without an attempt
-  std::string reason;                  ///< why it failed, died, was cancelled or last requeued
-  std::vector<manifest_entry> outputs; ///< set when it succeeded
+  std::string reason{};                  ///< why it failed, died, was cancelled or last requeued
+  std::vector<manifest_entry> outputs{}; ///< set when it succeeded
 };
 
 /// A worker's right to run one job until `expires_at`, identified by its fencing token.
 struct lease {
-  std::string job_id;
-  std::string tenant;
-  std::string worker;
-  std::string workflow;
+  std::string job_id{};
+  std::string tenant{};
+  std::string worker{};
+  std::string workflow{};
   std::uint64_t token = 0;
   std::uint32_t attempt = 0;
   bool priority = false;

@@ -1,0 +1,21 @@
+#pragma once
+// unordered_map keyed by std::string that can be searched with a std::string_view
+// without building a temporary string (C++20 heterogeneous lookup).
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace comfyq::detail {
+
+struct string_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view text) const noexcept { return std::hash<std::string_view>{}(text); }
+};
+
+template <class Value>
+using string_map = std::unordered_map<std::string, Value, string_hash, std::equal_to<>>;
+
+}  // namespace comfyq::detail

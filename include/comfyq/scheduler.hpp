@@ -1,0 +1,612 @@
+#pragma once
+// The queue: jobs, leases with fencing tokens, requeue, caps, pause, preemption, and the
+// fair choice of what runs next. Single-threaded, no I/O, no clock: every call takes `now`.
+//
+//   comfyq::scheduler queue;                          // fair_share, 60 s leases
+//   queue.set_tenant({.id = "alice", .weight = 1}, now);
+//   std::string id = queue.submit({.tenant = "alice", .workflow = graph_json}, now);
+//   if (auto lease = queue.lease("worker-1", now)) {
+//     queue.heartbeat(lease->job_id, lease->token, now + 20s);
+//     queue.complete(lease->job_id, lease->token, outputs, now + 40s);
+//   }
+//
+// A call that throws changes nothing. Calls that act on a lease take its fencing token and
+// throw lease_lost when the token is not the job's current one: a worker that was presumed
+// dead can never overwrite the work of the worker that took over. Expired leases are reaped
+// at the start of every call that takes a token or leases (and by expire()).
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "comfyq/detail/cost_estimator.hpp"
+#include "comfyq/detail/dispatcher.hpp"
+#include "comfyq/detail/forecast.hpp"
+#include "comfyq/detail/indexed_heap.hpp"
+#include "comfyq/detail/string_map.hpp"
+#include "comfyq/errors.hpp"
+#include "comfyq/events.hpp"
+#include "comfyq/ids.hpp"
+#include "comfyq/model.hpp"
+#include "comfyq/scheduler_config.hpp"
+#include "comfyq/snapshot.hpp"
+
+namespace comfyq {
+
+class scheduler {
+ public:
+  /// Receives every event, synchronously, in order.
+  using event_sink = std::function<void(const event&)>;
+
+  explicit scheduler(scheduler_config config = {})
+      : config_((validate(config), std::move(config))),
+        dispatch_(config_.policy),
+        estimates_(config_.default_estimate, config_.estimate_smoothing) {}
+
+  // Leases and the dispatcher refer to this object's own storage.
+  scheduler(const scheduler&) = delete;
+  scheduler& operator=(const scheduler&) = delete;
+
+  const scheduler_config& config() const noexcept { return config_; }
+  void on_event(event_sink sink) { sink_ = std::move(sink); }
+
+  // ---- configuration -------------------------------------------------------------------
+
+  /// Adds a tenant or changes its weight and caps (jobs already queued or running stay).
+  void set_tenant(const tenant_config& tenant, time_point now) {
+    validate_id("tenant.id", tenant.id);
+    validate_tenant_settings("tenant", tenant);
+    std::uint32_t t = tenant_index(tenant.id, tenant);
+    tenants_[t].config = tenant;
+    dispatch_.configure_tenant(t, tenant.weight, tenant.max_running);
+    emit_tenant(t, now);
+  }
+
+  /// The tenant's settings, or nullptr if it never was configured nor submitted.
+  const tenant_config* find_tenant(std::string_view id) const {
+    auto it = tenant_ids_.find(id);
+    return it == tenant_ids_.end() ? nullptr : &tenants_[it->second].config;
+  }
+
+  /// A paused tenant keeps its queued jobs, but none of them starts until it is resumed.
+  void pause_tenant(std::string_view id, bool paused, time_point now) {
+    std::uint32_t t = existing_tenant(id);
+    dispatch_.set_tenant_paused(t, paused);
+    emit_tenant(t, now);
+    plan_preemptions(now);
+  }
+
+  /// While the queue is paused, jobs are accepted but none starts.
+  void pause_queue(bool paused, time_point now) {
+    dispatch_.set_paused(paused);
+    emit_queue(now);
+    plan_preemptions(now);
+  }
+
+  void set_policy(policy p, time_point now) {
+    dispatch_.set_policy(p);
+    emit_queue(now);
+  }
+
+  policy current_policy() const noexcept { return dispatch_.current_policy(); }
+  bool queue_paused() const noexcept { return dispatch_.paused(); }
+
+  // ---- jobs ----------------------------------------------------------------------------
+
+  /// Queues a job and returns its id. Throws invalid_input for a bad tenant or id,
+  /// quota_exceeded when the tenant already has max_queued jobs waiting.
+  std::string submit(submit_request request, time_point now) {
+    validate_id("tenant", request.tenant);
+    if (!request.id.empty()) {
+      validate_id("id", request.id);
+      if (ids_.contains(request.id)) {
+        throw invalid_input("id", "job id '" + request.id + "' is already used; leave id empty to let comfyq choose one");
+      }
+    }
+    if (request.shape.size() > 256) throw invalid_input("shape", "must be at most 256 characters (use workflow_shape())");
+    if (auto it = tenant_ids_.find(request.tenant); it != tenant_ids_.end()) {
+      const tenant_record& tenant = tenants_[it->second];
+      if (dispatch_.tenant(it->second).queued >= tenant.config.max_queued) {
+        throw quota_exceeded("tenant", "'" + request.tenant + "' already has " +
+                                           std::to_string(tenant.config.max_queued) +
+                                           " jobs waiting (max_queued); wait for one to start or cancel one");
+      }
+    }
+    std::uint32_t t = tenant_index(request.tenant, config_.new_tenant);
+    std::uint32_t h = allocate_slot();
+    job& j = slots_[h].data;
+    j.id = request.id.empty() ? generate_id() : std::move(request.id);
+    j.tenant = std::move(request.tenant);
+    j.workflow = std::move(request.workflow);
+    j.shape = std::move(request.shape);
+    j.priority = request.priority;
+    j.state = job_state::queued;
+    j.seq = ++last_seq_;
+    j.submitted_at = now;
+    slots_[h].tenant = t;
+    ids_.emplace(j.id, h);
+    dispatch_.enqueue(h, t, j.seq, j.priority);
+    ++counts_[index(job_state::queued)];
+    emit(event_type::submitted, j, now);
+    if (j.priority) plan_preemptions(now);
+    return slots_[h].data.id;
+  }
+
+  /// Gives `worker` the next job by the current policy, or nothing if none may start now.
+  std::optional<comfyq::lease> lease(std::string_view worker, time_point now) {
+    validate_id("worker", worker);
+    expire(now);
+    worker_record& w = touch(worker, now);
+    std::uint32_t h = dispatch_.pick();
+    if (h == detail::no_handle) return std::nullopt;
+    job& j = slots_[h].data;
+    std::uint32_t t = slots_[h].tenant;
+    duration estimate = estimates_.estimate(t, j.shape);
+    dispatch_.start(h, estimate);
+    move_count(job_state::queued, job_state::running);
+    j.state = job_state::running;
+    ++j.attempt;
+    j.token = ++last_token_;
+    j.worker = std::string(worker);
+    j.started_at = now;
+    j.last_heartbeat = now;
+    j.lease_expires_at = now + config_.lease_ttl;
+    j.charged = estimate;
+    j.cancel_requested = false;
+    j.preempt_requested = false;
+    leases_.push(h);
+    w.job = j.id;
+    emit(event_type::leased, j, now);
+    return comfyq::lease{.job_id = j.id,
+                         .tenant = j.tenant,
+                         .worker = j.worker,
+                         .workflow = j.workflow,
+                         .token = j.token,
+                         .attempt = j.attempt,
+                         .priority = j.priority,
+                         .expires_at = j.lease_expires_at,
+                         .estimate = estimate};
+  }
+
+  /// Extends the lease and tells the worker whether to stop (cancel) or make room (preempt).
+  lease_status heartbeat(std::string_view id, std::uint64_t token, time_point now) {
+    expire(now);
+    std::uint32_t h = held(id, token);
+    job& j = slots_[h].data;
+    j.last_heartbeat = now;
+    j.lease_expires_at = now + config_.lease_ttl;
+    leases_.update(h);
+    touch(j.worker, now);
+    return lease_status{j.lease_expires_at, j.cancel_requested, j.preempt_requested};
+  }
+
+  /// The job ran to the end; `outputs` is its manifest. Completion wins over a pending cancel:
+  /// the work is done and nothing is thrown away.
+  void complete(std::string_view id, std::uint64_t token, std::vector<manifest_entry> outputs, time_point now) {
+    expire(now);
+    std::uint32_t h = held(id, token);
+    job& j = slots_[h].data;
+    duration cost = measured(j, now);
+    estimates_.record(slots_[h].tenant, j.shape, cost);
+    end_run(h, cost);
+    j.outputs = std::move(outputs);
+    finish(h, job_state::succeeded, "", now);
+  }
+
+  /// The job failed. A retryable failure (e.g. ComfyUI died under it) counts against
+  /// max_attempts and requeues; a final one (e.g. ComfyUI rejected the workflow) does not retry.
+  void fail(std::string_view id, std::uint64_t token, std::string_view reason, bool retryable, time_point now) {
+    expire(now);
+    std::uint32_t h = held(id, token);
+    job& j = slots_[h].data;
+    duration cost = measured(j, now);
+    if (j.cancel_requested) {
+      end_run(h, cost);
+      finish(h, job_state::cancelled, "cancelled while running", now);
+    } else if (!retryable) {
+      end_run(h, cost);
+      finish(h, job_state::failed, std::string(reason), now);
+    } else {
+      count_failure(h, cost, std::string(reason), now);
+    }
+  }
+
+  /// The worker gives the job back without a result: after a cancel request it becomes
+  /// cancelled; otherwise (shutdown, preemption) it is requeued without counting an attempt.
+  void release(std::string_view id, std::uint64_t token, time_point now) {
+    expire(now);
+    std::uint32_t h = held(id, token);
+    job& j = slots_[h].data;
+    if (j.cancel_requested) {
+      end_run(h, duration::zero());
+      finish(h, job_state::cancelled, "cancelled while running", now);
+    } else {
+      requeue(h, duration::zero(), j.preempt_requested ? "preempted by priority work" : "released by its worker", now);
+    }
+  }
+
+  /// A queued job is cancelled at once; a running one is marked and its worker learns it at
+  /// the next heartbeat. Returns the job's state after the call (a finished job is left alone).
+  job_state cancel(std::string_view id, time_point now) {
+    std::uint32_t h = existing_job(id);
+    job& j = slots_[h].data;
+    if (j.state == job_state::queued) {
+      dispatch_.remove(h);
+      finish(h, job_state::cancelled, "cancelled while queued", now);
+      return job_state::cancelled;
+    }
+    if (j.state == job_state::running && !j.cancel_requested) {
+      j.cancel_requested = true;
+      emit(event_type::cancel_requested, j, now);
+    }
+    return j.state;
+  }
+
+  /// Ends every lease that expired by `now`: the job is requeued (counting an attempt), dead
+  /// after max_attempts, or cancelled if that was requested. Returns how many expired.
+  std::size_t expire(time_point now) {
+    std::size_t reaped = 0;
+    while (!leases_.empty() && slots_[leases_.top()].data.lease_expires_at <= now) {
+      std::uint32_t h = leases_.top();
+      job& j = slots_[h].data;
+      ++reaped;
+      if (j.cancel_requested) {
+        end_run(h, duration::zero());
+        finish(h, job_state::cancelled, "cancelled while running (its worker stopped answering)", now);
+      } else {
+        count_failure(h, duration::zero(), "lease expired: worker '" + j.worker + "' stopped heartbeating", now);
+      }
+    }
+    if (reaped > 0) plan_preemptions(now);
+    return reaped;
+  }
+
+  /// Records that a worker is alive (an idle worker calls this, or lease(), regularly).
+  void touch_worker(std::string_view worker, time_point now) {
+    validate_id("worker", worker);
+    touch(worker, now);
+  }
+
+  // ---- queries -------------------------------------------------------------------------
+
+  /// The job, or nullptr if unknown or forgotten. Valid until the next call that changes the queue.
+  const job* find(std::string_view id) const {
+    auto it = ids_.find(id);
+    return it == ids_.end() ? nullptr : &slots_[it->second].data;
+  }
+
+  /// Calls `visit(const job&)` for every job the queue holds, in no particular order.
+  template <class Visit>
+  void for_each_job(Visit&& visit) const {
+    for (const slot& s : slots_) {
+      if (s.used) visit(s.data);
+    }
+  }
+
+  /// Where a queued job stands, or nothing if it is not queued or cannot start
+  /// (its tenant or the queue is paused).
+  std::optional<queue_position> position(std::string_view id, time_point now) const {
+    const job* j = find(id);
+    if (j == nullptr || j->state != job_state::queued) return std::nullopt;
+    for (queue_position& p : forecast(now)) {
+      if (p.job == id) return std::move(p);
+    }
+    return std::nullopt;
+  }
+
+  /// Every queued job that can start, in the order they would be leased, with expected start
+  /// times for `workers` workers (0: the workers up now; no ETA when none is up).
+  std::vector<queue_position> forecast(time_point now, std::size_t workers = 0) const {
+    std::size_t up = workers > 0 ? workers : live_workers(now);
+    std::vector<detail::running_run> running;
+    for (std::uint32_t h : leases_.members()) {
+      const job& j = slots_[h].data;
+      running.push_back({slots_[h].tenant, j.shape, j.charged, j.started_at + j.charged, j.token});
+    }
+    auto describe = [this](std::uint32_t h) {
+      return std::pair<std::string_view, std::string_view>(slots_[h].data.id, slots_[h].data.shape);
+    };
+    return detail::forecast_starts(dispatch_, estimates_, running, std::max<std::size_t>(up, 1), up > 0, now,
+                                   last_token_, describe);
+  }
+
+  /// Workers heard from within worker_ttl.
+  std::size_t live_workers(time_point now) const {
+    return static_cast<std::size_t>(std::count_if(workers_.begin(), workers_.end(),
+                                                  [&](const auto& w) { return is_live(w.second, now); }));
+  }
+
+  /// Everything a dashboard shows, as of `now`.
+  queue_snapshot snapshot(time_point now) const {
+    queue_snapshot s;
+    s.at = now;
+    s.policy = dispatch_.current_policy();
+    s.paused = dispatch_.paused();
+    s.queued = counts_[index(job_state::queued)];
+    s.running = counts_[index(job_state::running)];
+    s.succeeded = counts_[index(job_state::succeeded)];
+    s.failed = counts_[index(job_state::failed)];
+    s.cancelled = counts_[index(job_state::cancelled)];
+    s.dead = counts_[index(job_state::dead)];
+    for (const tenant_record& t : tenants_) s.gpu_time += t.gpu_time;
+    for (std::uint32_t t = 0; t < tenants_.size(); ++t) {
+      const detail::tenant_account& a = dispatch_.tenant(t);
+      double share = s.gpu_time.count() > 0
+                         ? static_cast<double>(tenants_[t].gpu_time.count()) / static_cast<double>(s.gpu_time.count())
+                         : 0.0;
+      s.tenants.push_back({tenants_[t].config, a.paused, a.queued, a.running, tenants_[t].gpu_time, share,
+                           a.virtual_clock});
+    }
+    std::sort(s.tenants.begin(), s.tenants.end(),
+              [](const tenant_snapshot& a, const tenant_snapshot& b) { return a.config.id < b.config.id; });
+    for (const auto& [id, w] : workers_) {
+      worker_state state = !is_live(w, now) ? worker_state::down : w.job.empty() ? worker_state::idle : worker_state::busy;
+      s.workers.push_back({id, state, w.job, w.last_seen});
+    }
+    std::sort(s.workers.begin(), s.workers.end(),
+              [](const worker_snapshot& a, const worker_snapshot& b) { return a.id < b.id; });
+    return s;
+  }
+
+ private:
+  struct slot {
+    job data;
+    std::uint32_t tenant = 0;
+    bool used = false;
+  };
+  struct tenant_record {
+    tenant_config config;
+    duration gpu_time{};
+  };
+  struct worker_record {
+    time_point last_seen{};
+    std::string job;
+  };
+  // Leases in expiry order; equal expiry times go in lease order.
+  struct expiry_order {
+    const std::vector<slot>* slots;
+    bool operator()(std::uint32_t a, std::uint32_t b) const {
+      const job& x = (*slots)[a].data;
+      const job& y = (*slots)[b].data;
+      return x.lease_expires_at != y.lease_expires_at ? x.lease_expires_at < y.lease_expires_at : x.token < y.token;
+    }
+  };
+
+  static constexpr std::size_t index(job_state state) { return static_cast<std::size_t>(state); }
+
+  void move_count(job_state from, job_state to) {
+    --counts_[index(from)];
+    ++counts_[index(to)];
+  }
+
+  std::uint32_t tenant_index(std::string_view id, const tenant_config& settings) {
+    if (auto it = tenant_ids_.find(id); it != tenant_ids_.end()) return it->second;
+    tenant_config config = settings;
+    config.id = std::string(id);
+    std::uint32_t t = dispatch_.add_tenant(config.weight, config.max_running);
+    tenants_.push_back({std::move(config), {}});
+    tenant_ids_.emplace(std::string(id), t);
+    return t;
+  }
+
+  std::uint32_t existing_tenant(std::string_view id) const {
+    auto it = tenant_ids_.find(id);
+    if (it == tenant_ids_.end()) {
+      throw not_found("tenant", "no tenant '" + detail::printable(id) + "'; configure it with set_tenant first");
+    }
+    return it->second;
+  }
+
+  std::uint32_t existing_job(std::string_view id) const {
+    auto it = ids_.find(id);
+    if (it == ids_.end()) {
+      throw not_found("job", "no job '" + detail::printable(id) + "' (unknown, or finished long enough ago to be forgotten)");
+    }
+    return it->second;
+  }
+
+  // The slot of a job running under `token`; anything else is a lost lease.
+  std::uint32_t held(std::string_view id, std::uint64_t token) const {
+    auto it = ids_.find(id);
+    if (it == ids_.end()) {
+      throw lease_lost("token", "job '" + detail::printable(id) + "' is unknown; drop the work");
+    }
+    const job& j = slots_[it->second].data;
+    if (j.state != job_state::running || j.token != token) {
+      std::string now_state = j.state == job_state::running ? "running under token " + std::to_string(j.token)
+                                                            : std::string(to_string(j.state));
+      throw lease_lost("token", "job '" + j.id + "' is no longer held by token " + std::to_string(token) + " (it is " +
+                                    now_state + "); drop the work");
+    }
+    return it->second;
+  }
+
+  std::uint32_t allocate_slot() {
+    std::uint32_t h;
+    if (!free_slots_.empty()) {
+      h = free_slots_.back();
+      free_slots_.pop_back();
+    } else {
+      h = static_cast<std::uint32_t>(slots_.size());
+      slots_.emplace_back();
+    }
+    slots_[h].used = true;
+    return h;
+  }
+
+  std::string generate_id() {
+    std::string id;
+    do {
+      id = "j" + std::to_string(++last_generated_id_);
+    } while (ids_.contains(id));
+    return id;
+  }
+
+  worker_record& touch(std::string_view worker, time_point now) {
+    auto it = workers_.find(worker);
+    if (it == workers_.end()) it = workers_.emplace(std::string(worker), worker_record{}).first;
+    it->second.last_seen = std::max(it->second.last_seen, now);
+    return it->second;
+  }
+
+  bool is_live(const worker_record& w, time_point now) const { return now - w.last_seen < config_.worker_ttl; }
+
+  static duration measured(const job& j, time_point now) { return std::max(duration::zero(), now - j.started_at); }
+
+  // The lease is over; the tenant pays `cost` instead of what was charged at lease time.
+  void end_run(std::uint32_t h, duration cost) {
+    job& j = slots_[h].data;
+    leases_.erase(h);
+    dispatch_.finish(slots_[h].tenant, j.charged, cost);
+    tenants_[slots_[h].tenant].gpu_time += cost;
+    release_worker(j);
+  }
+
+  void requeue(std::uint32_t h, duration cost, std::string reason, time_point now) {
+    job& j = slots_[h].data;
+    leases_.erase(h);
+    dispatch_.restart(h, j.charged, cost);
+    tenants_[slots_[h].tenant].gpu_time += cost;
+    release_worker(j);
+    move_count(job_state::running, job_state::queued);
+    j.state = job_state::queued;
+    j.cancel_requested = false;
+    j.preempt_requested = false;
+    j.reason = std::move(reason);
+    emit(event_type::requeued, j, now);
+  }
+
+  void count_failure(std::uint32_t h, duration cost, std::string reason, time_point now) {
+    job& j = slots_[h].data;
+    ++j.failures;
+    if (j.failures >= config_.max_attempts) {
+      end_run(h, cost);
+      finish(h, job_state::dead,
+             reason + " (failed " + std::to_string(j.failures) + " of max_attempts " +
+                 std::to_string(config_.max_attempts) + ")",
+             now);
+    } else {
+      requeue(h, cost, std::move(reason), now);
+    }
+  }
+
+  void release_worker(const job& j) {
+    auto it = workers_.find(j.worker);
+    if (it != workers_.end() && it->second.job == j.id) it->second.job.clear();
+  }
+
+  // The job reaches a final state and joins the bounded history.
+  void finish(std::uint32_t h, job_state state, std::string reason, time_point now) {
+    job& j = slots_[h].data;
+    move_count(j.state, state);
+    j.state = state;
+    j.finished_at = now;
+    j.reason = std::move(reason);
+    j.cancel_requested = false;
+    j.preempt_requested = false;
+    emit(final_event(state), j, now);
+    history_.push_back(h);
+    while (history_.size() > config_.history_limit) forget(history_.front());
+  }
+
+  void forget(std::uint32_t h) {
+    history_.pop_front();
+    --counts_[index(slots_[h].data.state)];
+    ids_.erase(slots_[h].data.id);
+    slots_[h] = slot{};
+    free_slots_.push_back(h);
+  }
+
+  static event_type final_event(job_state state) {
+    switch (state) {
+      case job_state::succeeded: return event_type::succeeded;
+      case job_state::failed: return event_type::failed;
+      case job_state::cancelled: return event_type::cancelled;
+      default: return event_type::dead;
+    }
+  }
+
+  // With preemption on, every priority job that no idle worker will take gets one running
+  // normal job interrupted for it: the most recently started one, which loses the least work.
+  void plan_preemptions(time_point now) {
+    if (!config_.preemption || dispatch_.paused()) return;
+    std::size_t waiting = dispatch_.priority_waiting();
+    std::size_t covered = 0;
+    for (const auto& [id, w] : workers_) covered += is_live(w, now) && w.job.empty();
+    std::vector<std::uint32_t> candidates;
+    for (std::uint32_t h : leases_.members()) {
+      const job& j = slots_[h].data;
+      if (j.preempt_requested) {
+        ++covered;
+      } else if (!j.priority && !j.cancel_requested) {
+        candidates.push_back(h);
+      }
+    }
+    std::sort(candidates.begin(), candidates.end(), [this](std::uint32_t a, std::uint32_t b) {
+      return slots_[a].data.token > slots_[b].data.token;  // later lease first
+    });
+    for (std::size_t i = 0; covered + i < waiting && i < candidates.size(); ++i) {
+      job& j = slots_[candidates[i]].data;
+      j.preempt_requested = true;
+      emit(event_type::preempt_requested, j, now);
+    }
+  }
+
+  void emit(event_type type, const job& j, time_point now) {
+    if (!sink_) return;
+    bool explains = type == event_type::requeued || is_finished(j.state);
+    sink_(event{.type = type,
+                .at = now,
+                .job = j.id,
+                .tenant = j.tenant,
+                .worker = j.worker,
+                .attempt = j.attempt,
+                .reason = explains ? j.reason : std::string()});
+  }
+
+  void emit_tenant(std::uint32_t t, time_point now) {
+    if (!sink_) return;
+    const tenant_config& c = tenants_[t].config;
+    sink_(event{.type = event_type::tenant_changed,
+                .at = now,
+                .tenant = c.id,
+                .data = {{"weight", c.weight},
+                         {"max_running", c.max_running},
+                         {"max_queued", c.max_queued},
+                         {"paused", dispatch_.tenant(t).paused}}});
+  }
+
+  void emit_queue(time_point now) {
+    if (!sink_) return;
+    sink_(event{.type = event_type::queue_changed,
+                .at = now,
+                .data = {{"policy", to_string(dispatch_.current_policy())}, {"paused", dispatch_.paused()}}});
+  }
+
+  scheduler_config config_;
+  detail::dispatcher dispatch_;
+  detail::cost_estimator estimates_;
+  std::vector<slot> slots_;
+  std::vector<std::uint32_t> free_slots_;
+  detail::string_map<std::uint32_t> ids_;
+  std::vector<tenant_record> tenants_;
+  detail::string_map<std::uint32_t> tenant_ids_;
+  detail::string_map<worker_record> workers_;
+  detail::indexed_heap<expiry_order> leases_{expiry_order{&slots_}};
+  std::deque<std::uint32_t> history_;
+  std::array<std::size_t, 6> counts_{};
+  std::uint64_t last_seq_ = 0;
+  std::uint64_t last_token_ = 0;
+  std::uint64_t last_generated_id_ = 0;
+  event_sink sink_;
+};
+
+}  // namespace comfyq

@@ -1,0 +1,66 @@
+#pragma once
+// Read-only views of a queue for dashboards and participants: who waits, what runs,
+// who used how much GPU, and where a job stands in line.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "comfyq/model.hpp"
+
+namespace comfyq {
+
+enum class worker_state : std::uint8_t {
+  idle,  ///< heard from recently, holds no lease
+  busy,  ///< holds a lease
+  down,  ///< not heard from for worker_ttl
+};
+
+constexpr std::string_view to_string(worker_state state) noexcept {
+  switch (state) {
+    case worker_state::idle: return "idle";
+    case worker_state::busy: return "busy";
+    case worker_state::down: return "down";
+  }
+  return "unknown";
+}
+
+struct tenant_snapshot {
+  tenant_config config{};
+  bool paused = false;
+  std::uint32_t queued = 0;
+  std::uint32_t running = 0;
+  duration gpu_time{};        ///< measured GPU time of finished runs
+  double share = 0.0;         ///< gpu_time / the queue's total gpu_time (0 when nothing ran)
+  double virtual_clock = 0.0; ///< fair_share's clock: charged GPU milliseconds per unit of weight
+};
+
+struct worker_snapshot {
+  std::string id{};
+  worker_state state = worker_state::idle;
+  std::string job{};  ///< the job it runs, when busy
+  time_point last_seen{};
+};
+
+struct queue_snapshot {
+  time_point at{};
+  comfyq::policy policy = comfyq::policy::fair_share;
+  bool paused = false;
+  std::vector<tenant_snapshot> tenants{};  ///< sorted by id
+  std::vector<worker_snapshot> workers{};  ///< sorted by id
+  std::size_t queued = 0, running = 0, succeeded = 0, failed = 0, cancelled = 0, dead = 0;
+  duration gpu_time{};
+};
+
+/// Where a queued job stands: `position` 1 starts next. With no new arrivals and runtimes equal
+/// to their estimates, the job at position k is the k-th to be leased.
+struct queue_position {
+  std::string job{};
+  std::size_t position = 0;
+  std::optional<time_point> eta{};  ///< expected start; empty while no worker is up
+};
+
+}  // namespace comfyq
