@@ -9,7 +9,10 @@
 //   then among tenants that are not paused, have queued normal work and run < max_running:
 //     fifo         smallest head sequence number
 //     round_robin  least recently served, then smallest head sequence number
-//     fair_share   smallest virtual clock, then "nothing running" first, then smallest head sequence number
+//     fair_share   smallest virtual clock, then "nothing running" first, then least recently
+//                  served, then smallest head sequence number. The recency tie-break is what lets a
+//                  newcomer that entered level with a hog go before the hog's next job even when the
+//                  hog's running job has just completed (both have nothing running at that instant).
 // A tenant that starts competing again (idle, or resumed) re-enters at the smallest clock of
 // the tenants still competing: idleness banks no credit.
 
@@ -31,7 +34,7 @@ struct tenant_account {
   std::uint32_t max_running = unlimited;
   bool paused = false;
   double virtual_clock = 0.0;  ///< GPU milliseconds charged per unit of weight
-  std::uint64_t turn = 0;      ///< round_robin: when the tenant was last served; 0 = never
+  std::uint64_t turn = 0;      ///< when the tenant last started normal work; 0 = never
   std::uint32_t running = 0;
   std::uint32_t queued = 0;    ///< both lanes
   std::uint32_t head = no_handle;  ///< oldest queued normal job
@@ -195,7 +198,7 @@ class dispatcher {
       case policy::fair_share:
         if (x.virtual_clock != y.virtual_clock) return x.virtual_clock < y.virtual_clock;
         if ((x.running > 0) != (y.running > 0)) return x.running == 0;
-        return sx < sy;
+        return x.turn != y.turn ? x.turn < y.turn : sx < sy;
     }
     return sx < sy;
   }
