@@ -2,12 +2,15 @@
 // Turns a user's file name prefix into one that stays inside the job's folder and is harmless
 // on any file system and in any URL.
 //
-// Kept: ASCII letters and digits, '-', '_', '.', and '%' (ComfyUI expands %year%, %width%,
-// %batch_num% and similar tokens server side, always into digits). Everything else becomes '_':
-// spaces, ':', control characters, NUL, and each non-ASCII character (one '_' per UTF-8 sequence).
-// '/' and '\\' separate folders; empty, "." and ".." folders are dropped, so no prefix can climb
-// out of the folder it is put in.
+// Kept: ASCII letters and digits, '-', '_', '.', and the tokens ComfyUI expands server side
+// (%year%, %width%, %batch_num%, ...). Everything else becomes '_': spaces, ':', brackets, control
+// characters, NUL, each non-ASCII character (one '_' per UTF-8 sequence), and any other '%', so
+// that no prefix can smuggle in a percent-escape such as "%2e%2e" for a careless URL decoder.
+// A '.' right after another '.' becomes '_' too: ComfyUI's /view refuses any file name containing
+// "..". '/' and '\\' separate folders; empty, "." and ".." folders are dropped, so no prefix can
+// climb out of the folder it is put in.
 
+#include <array>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -25,17 +28,36 @@ inline constexpr std::size_t max_prefix_length = 200;
 /// What is left when nothing usable remains: ComfyUI's own default prefix.
 inline constexpr std::string_view fallback_prefix = "ComfyUI";
 
+/// Tokens ComfyUI 0.8.0 replaces in a prefix when saving (SaveImage replaces %batch_num% itself).
+inline constexpr std::array<std::string_view, 9> server_prefix_tokens = {
+    "%year%", "%month%", "%day%", "%hour%", "%minute%", "%second%", "%width%", "%height%", "%batch_num%"};
+
 constexpr bool is_safe_prefix_char(char c) noexcept {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-         c == '.' || c == '%';
+         c == '.';
+}
+
+/// The server token `text` starts with, or an empty view.
+constexpr std::string_view server_token_at(std::string_view text) noexcept {
+  for (std::string_view token : server_prefix_tokens) {
+    if (text.substr(0, token.size()) == token) return token;
+  }
+  return {};
 }
 
 /// `text` as one folder or file name: unsafe characters (separators included) replaced, length capped.
 inline std::string sanitize_segment(std::string_view text) {
   std::string out;
   bool in_utf8_sequence = false;
-  for (char c : text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
     const auto byte = static_cast<unsigned char>(c);
+    if (const std::string_view token = server_token_at(text.substr(i)); !token.empty()) {
+      out += token;
+      i += token.size() - 1;
+      in_utf8_sequence = false;
+      continue;
+    }
     if (byte >= 0x80) {
       const bool continuation = (byte & 0xc0) == 0x80;
       if (!(continuation && in_utf8_sequence)) out += '_';
@@ -43,7 +65,8 @@ inline std::string sanitize_segment(std::string_view text) {
       continue;
     }
     in_utf8_sequence = false;
-    out += is_safe_prefix_char(c) ? c : '_';
+    const bool second_dot = c == '.' && !out.empty() && out.back() == '.';
+    out += is_safe_prefix_char(c) && !second_dot ? c : '_';
   }
   if (out.size() > max_prefix_segment) out.resize(max_prefix_segment);
   return out;
@@ -56,8 +79,7 @@ constexpr bool is_unusable_segment(std::string_view segment) noexcept {
 
 /// A bare file name prefix (no folders), for nodes whose folder comes from another input.
 inline std::string sanitize_file_prefix(std::string_view prefix) {
-  std::string name = sanitize_segment(prefix);
-  return is_unusable_segment(name) ? std::string(fallback_prefix) : name;
+  return is_unusable_segment(prefix) ? std::string(fallback_prefix) : sanitize_segment(prefix);
 }
 
 /// A relative prefix "folder/.../name" that cannot leave the folder it is appended to.
@@ -69,8 +91,8 @@ inline std::string sanitize_prefix(std::string_view prefix) {
   while (start <= prefix.size()) {
     std::size_t end = prefix.find_first_of("/\\", start);
     if (end == std::string_view::npos) end = prefix.size();
-    std::string segment = sanitize_segment(prefix.substr(start, end - start));
-    if (!is_unusable_segment(segment)) segments.push_back(std::move(segment));
+    const std::string_view segment = prefix.substr(start, end - start);
+    if (!is_unusable_segment(segment)) segments.push_back(sanitize_segment(segment));
     start = end + 1;
   }
   while (segments.size() > 4 && segments[0] == output_root && is_valid_id(segments[1]) && is_valid_id(segments[2]) &&
