@@ -343,7 +343,7 @@ class scheduler {
                          ? static_cast<double>(tenants_[t].gpu_time.count()) / static_cast<double>(s.gpu_time.count())
                          : 0.0;
       s.tenants.push_back({tenants_[t].config, a.paused, a.queued, a.running, tenants_[t].gpu_time, share,
-                           a.virtual_clock});
+                           a.virtual_clock()});
     }
     std::sort(s.tenants.begin(), s.tenants.end(),
               [](const tenant_snapshot& a, const tenant_snapshot& b) { return a.config.id < b.config.id; });

@@ -104,6 +104,20 @@ TEST_CASE("a newcomer that arrives level with a hog starts before the hog's next
   CHECK(next->tenant == "newcomer");
 }
 
+TEST_CASE("a newcomer is not overtaken by a tenant whose running job ended sooner than estimated") {
+  comfyq::scheduler q({.lease_ttl = long_lease, .default_estimate = 60s});
+  for (int i = 0; i < 2; ++i) {
+    submit(q, "a");
+    submit(q, "b");
+  }
+  auto la = q.lease("w1", at(0));
+  auto lb = q.lease("w2", at(0));
+  REQUIRE(la->tenant != lb->tenant);
+  submit(q, "newcomer", 10);
+  q.complete(la->job_id, la->token, {}, at(30));  // half its estimate: a's charge is refunded in part
+  CHECK(q.lease("w1", at(30))->tenant == "newcomer");
+}
+
 TEST_CASE("a newcomer among 19 backlogged tenants starts at the next completion") {
   comfyq::scheduler q({.lease_ttl = long_lease});
   for (int u = 0; u < 19; ++u) {

@@ -13,8 +13,11 @@
 //                  served, then smallest head sequence number. The recency tie-break is what lets a
 //                  newcomer that entered level with a hog go before the hog's next job even when the
 //                  hog's running job has just completed (both have nothing running at that instant).
-// A tenant that starts competing again (idle, or resumed) re-enters at the smallest clock of
-// the tenants still competing: idleness banks no credit.
+// A tenant's virtual clock is its settled clock (measured cost of finished runs) plus the
+// estimates charged for its runs in progress. A tenant that starts competing again (idle, or
+// resumed) re-enters at the smallest settled clock of the tenants still competing: idleness
+// banks no credit, and a newcomer gets the start tag of the work in service (start-time fair
+// queuing), so a job that ends sooner than estimated cannot drop its tenant below the newcomer.
 
 #include <algorithm>
 #include <cstddef>
@@ -33,7 +36,9 @@ struct tenant_account {
   double weight = 1.0;
   std::uint32_t max_running = unlimited;
   bool paused = false;
-  double virtual_clock = 0.0;  ///< GPU milliseconds charged per unit of weight
+  double settled_clock = 0.0;  ///< GPU milliseconds of finished runs per unit of weight
+  double in_flight = 0.0;      ///< estimates charged for runs in progress, per unit of weight
+  double virtual_clock() const noexcept { return settled_clock + in_flight; }
   std::uint64_t turn = 0;      ///< when the tenant last started normal work; 0 = never
   std::uint32_t running = 0;
   std::uint32_t queued = 0;    ///< both lanes
@@ -152,16 +157,19 @@ class dispatcher {
     tenant_account& a = tenants_[t];
     --a.queued;
     ++a.running;
-    a.virtual_clock += static_cast<double>(charge.count()) / a.weight;
+    a.in_flight += static_cast<double>(charge.count()) / a.weight;
     if (!priority) a.turn = ++turns_;
     refresh(t);
   }
 
-  /// A run ended; the charge is corrected to what it really cost (0 refunds it entirely).
+  /// A run ended; its charge is replaced by what it really cost (0 refunds it entirely).
   void finish(std::uint32_t t, duration charged, duration cost) {
     tenant_account& a = tenants_[t];
     --a.running;
-    a.virtual_clock += static_cast<double>(cost.count() - charged.count()) / a.weight;
+    // With nothing left in progress the estimates are gone exactly, whatever rounding or
+    // weight changes happened in between.
+    a.in_flight = a.running == 0 ? 0.0 : a.in_flight - static_cast<double>(charged.count()) / a.weight;
+    a.settled_clock += static_cast<double>(cost.count()) / a.weight;
     refresh(t);
   }
 
@@ -178,10 +186,10 @@ class dispatcher {
     const dispatcher* owner;
     bool operator()(std::uint32_t a, std::uint32_t b) const { return owner->serves_before(a, b); }
   };
-  struct clock_order {
+  struct settled_order {
     const dispatcher* owner;
     bool operator()(std::uint32_t a, std::uint32_t b) const {
-      double ca = owner->tenants_[a].virtual_clock, cb = owner->tenants_[b].virtual_clock;
+      double ca = owner->tenants_[a].settled_clock, cb = owner->tenants_[b].settled_clock;
       return ca < cb || (ca == cb && a < b);
     }
   };
@@ -196,7 +204,7 @@ class dispatcher {
       case policy::round_robin:
         return x.turn != y.turn ? x.turn < y.turn : sx < sy;
       case policy::fair_share:
-        if (x.virtual_clock != y.virtual_clock) return x.virtual_clock < y.virtual_clock;
+        if (x.virtual_clock() != y.virtual_clock()) return x.virtual_clock() < y.virtual_clock();
         if ((x.running > 0) != (y.running > 0)) return x.running == 0;
         return x.turn != y.turn ? x.turn < y.turn : sx < sy;
     }
@@ -213,10 +221,11 @@ class dispatcher {
     return a.running > 0 || (a.queued > 0 && !a.paused);
   }
 
+  // Only called for a tenant with nothing running, so its clock is all settled.
   void reenter(std::uint32_t t) {
     if (competing_.empty()) return;
-    double floor = tenants_[competing_.top()].virtual_clock;
-    tenants_[t].virtual_clock = std::max(tenants_[t].virtual_clock, floor);
+    double floor = tenants_[competing_.top()].settled_clock;
+    tenants_[t].settled_clock = std::max(tenants_[t].settled_clock, floor);
   }
 
   void refresh(std::uint32_t t) {
@@ -259,7 +268,7 @@ class dispatcher {
   std::uint32_t priority_head_ = no_handle;
   std::uint32_t priority_tail_ = no_handle;
   indexed_heap<eligible_order> eligible_{eligible_order{this}};
-  indexed_heap<clock_order> competing_{clock_order{this}};
+  indexed_heap<settled_order> competing_{settled_order{this}};
 };
 
 }  // namespace comfyq::detail
