@@ -1,0 +1,149 @@
+// How the cost of a lease grows with the length of the queue: it should not (no scan of the
+// queue per lease). Queue lengths 1,000 / 10,000 / 100,000 jobs, always over 1,000 tenants
+// (so 1 to 100 jobs per tenant: only the queue grows, not the number of tenants), for each
+// policy. Workflows are empty: copying one costs the same at every queue length.
+//
+//   cycle/<policy>/<queued>       submit + lease + complete, the queue staying at <queued>
+//   lease_only/<policy>/<queued>  lease alone; every queued/10 leases the timer stops while
+//                                 those jobs are completed and as many submitted again, so the
+//                                 queue stays between 90% and 100% of <queued> (the pause costs
+//                                 two timer reads per batch of at least 100 leases)
+//   priority_lane/cycle/<queued>, priority_lane/lease_only/<queued>
+//                                 the same with every job in the priority lane
+//   behind_blocked_priority/<n>   a normal cycle over 100,000 queued jobs (fair_share) while <n>
+//                                 priority jobs wait for a tenant at max_running (1 of 1 running)
+//
+// The history is filled before timing starts (history_limit, default 10,000), so every
+// completion also forgets the oldest finished job. Time advances 1 ms per job.
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "comfyq/scheduler.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::size_t tenant_count = 1'000;
+const std::string worker = "gpu-worker-1";
+
+std::vector<std::string> make_tenant_ids(std::size_t count) {
+  std::vector<std::string> ids;
+  ids.reserve(count);
+  char name[32];
+  for (std::size_t i = 0; i < count; ++i) {
+    std::snprintf(name, sizeof name, "tenant-%04zu", i);
+    ids.emplace_back(name);
+  }
+  return ids;
+}
+
+struct standing_queue {
+  comfyq::scheduler queue;
+  std::vector<std::string> tenants = make_tenant_ids(tenant_count);
+  comfyq::time_point now{std::chrono::milliseconds{1'700'000'000'000}};
+  std::size_t next_tenant = 0;
+  bool priority = false;
+
+  standing_queue(comfyq::policy policy, std::size_t queued, bool priority_lane)
+      : queue(comfyq::scheduler_config{.policy = policy}), priority(priority_lane) {
+    for (std::size_t i = 0; i < queued; ++i) submit();
+    for (std::size_t i = 0; i < queue.config().history_limit; ++i) cycle();
+  }
+
+  void submit() {
+    queue.submit({.tenant = tenants[next_tenant], .priority = priority}, now);
+    next_tenant = next_tenant + 1 == tenants.size() ? 0 : next_tenant + 1;
+  }
+
+  comfyq::lease lease() {
+    std::optional<comfyq::lease> lease = queue.lease(worker, now);
+    now += 1ms;
+    return std::move(*lease);
+  }
+
+  void complete(const comfyq::lease& lease) { queue.complete(lease.job_id, lease.token, {}, now); }
+
+  void cycle() {
+    submit();
+    complete(lease());
+  }
+};
+
+void finish(benchmark::State& state, standing_queue& q) {
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  state.counters["queued"] = static_cast<double>(q.queue.snapshot(q.now).queued);
+}
+
+void cycle(benchmark::State& state, comfyq::policy policy) {
+  standing_queue q(policy, static_cast<std::size_t>(state.range(0)), false);
+  for (auto _ : state) q.cycle();
+  finish(state, q);
+}
+
+void lease_only(benchmark::State& state, comfyq::policy policy, bool priority_lane) {
+  const auto queued = static_cast<std::size_t>(state.range(0));
+  const std::size_t batch = std::max<std::size_t>(queued / 10, 100);
+  standing_queue q(policy, queued, priority_lane);
+  std::vector<comfyq::lease> leased;
+  leased.reserve(batch);
+  for (auto _ : state) {
+    leased.push_back(q.lease());
+    if (leased.size() == batch) {
+      state.PauseTiming();
+      for (const comfyq::lease& lease : leased) q.complete(lease);
+      for (std::size_t i = 0; i < batch; ++i) q.submit();
+      leased.clear();
+      state.ResumeTiming();
+    }
+  }
+  finish(state, q);
+}
+
+void priority_lane_cycle(benchmark::State& state) {
+  standing_queue q(comfyq::policy::fair_share, static_cast<std::size_t>(state.range(0)), true);
+  for (auto _ : state) q.cycle();
+  finish(state, q);
+}
+
+void priority_lane_lease_only(benchmark::State& state) { lease_only(state, comfyq::policy::fair_share, true); }
+
+void behind_blocked_priority(benchmark::State& state) {
+  standing_queue q(comfyq::policy::fair_share, 100'000, false);
+  q.queue.set_tenant({.id = "instructor", .max_running = 1}, q.now);
+  q.queue.submit({.tenant = "instructor", .priority = true}, q.now);
+  std::optional<comfyq::lease> demo = q.queue.lease("demo-worker", q.now);
+  for (std::int64_t i = 0; i < state.range(0); ++i) q.queue.submit({.tenant = "instructor", .priority = true}, q.now);
+  for (auto _ : state) {
+    q.cycle();
+    if (demo->expires_at - q.now < 10s) {  // keep the demo running, so its tenant stays at max_running
+      demo->expires_at = q.queue.heartbeat(demo->job_id, demo->token, q.now).expires_at;
+    }
+  }
+  finish(state, q);
+}
+
+void queue_lengths(benchmark::internal::Benchmark* b) {
+  b->ArgName("queued")->Arg(1'000)->Arg(10'000)->Arg(100'000);
+}
+
+}  // namespace
+
+BENCHMARK_CAPTURE(cycle, fifo, comfyq::policy::fifo)->Apply(queue_lengths);
+BENCHMARK_CAPTURE(cycle, round_robin, comfyq::policy::round_robin)->Apply(queue_lengths);
+BENCHMARK_CAPTURE(cycle, fair_share, comfyq::policy::fair_share)->Apply(queue_lengths);
+BENCHMARK_CAPTURE(lease_only, fifo, comfyq::policy::fifo, false)->Apply(queue_lengths);
+BENCHMARK_CAPTURE(lease_only, round_robin, comfyq::policy::round_robin, false)->Apply(queue_lengths);
+BENCHMARK_CAPTURE(lease_only, fair_share, comfyq::policy::fair_share, false)->Apply(queue_lengths);
+BENCHMARK(priority_lane_cycle)->Name("priority_lane/cycle")->Apply(queue_lengths);
+BENCHMARK(priority_lane_lease_only)->Name("priority_lane/lease_only")->Apply(queue_lengths);
+BENCHMARK(behind_blocked_priority)->ArgName("blocked")->Arg(0)->Arg(10)->Arg(100)->Arg(1'000);
