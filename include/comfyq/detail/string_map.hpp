@@ -10,9 +10,11 @@
 
 namespace comfyq::detail {
 
+// Deliberately not noexcept: libstdc++ then stores each key's hash in its node, so a lookup
+// compares stored hashes instead of rehashing every key it walks past in a bucket chain.
 struct string_hash {
   using is_transparent = void;
-  std::size_t operator()(std::string_view text) const noexcept { return std::hash<std::string_view>{}(text); }
+  std::size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
 };
 
 template <class Value>
