@@ -13,8 +13,7 @@
 //   behind_blocked_priority/<n>   a normal cycle over 100,000 queued jobs (fair_share) while <n>
 //                                 priority jobs wait for a tenant at max_running (1 of 1 running)
 //
-// The history is filled before timing starts (history_limit, default 10,000), so every
-// completion also forgets the oldest finished job. Time advances 1 ms per job.
+// The standing queue is described in support/standing_queue.hpp.
 
 #include <benchmark/benchmark.h>
 
@@ -28,66 +27,18 @@
 #include <vector>
 
 #include "comfyq/scheduler.hpp"
+#include "support/standing_queue.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::size_t tenant_count = 1'000;
-const std::string worker = "gpu-worker-1";
-
-std::vector<std::string> make_tenant_ids(std::size_t count) {
-  std::vector<std::string> ids;
-  ids.reserve(count);
-  char name[32];
-  for (std::size_t i = 0; i < count; ++i) {
-    std::snprintf(name, sizeof name, "tenant-%04zu", i);
-    ids.emplace_back(name);
-  }
-  return ids;
-}
-
-struct standing_queue {
-  comfyq::scheduler queue;
-  std::vector<std::string> tenants = make_tenant_ids(tenant_count);
-  comfyq::time_point now{std::chrono::milliseconds{1'700'000'000'000}};
-  std::size_t next_tenant = 0;
-  bool priority = false;
-
-  standing_queue(comfyq::policy policy, std::size_t queued, bool priority_lane)
-      : queue(comfyq::scheduler_config{.policy = policy}), priority(priority_lane) {
-    for (std::size_t i = 0; i < queued; ++i) submit();
-    for (std::size_t i = 0; i < queue.config().history_limit; ++i) cycle();
-  }
-
-  void submit() {
-    queue.submit({.tenant = tenants[next_tenant], .priority = priority}, now);
-    next_tenant = next_tenant + 1 == tenants.size() ? 0 : next_tenant + 1;
-  }
-
-  comfyq::lease lease() {
-    std::optional<comfyq::lease> lease = queue.lease(worker, now);
-    now += 1ms;
-    return std::move(*lease);
-  }
-
-  void complete(const comfyq::lease& lease) { queue.complete(lease.job_id, lease.token, {}, now); }
-
-  void cycle() {
-    submit();
-    complete(lease());
-  }
-};
-
-void finish(benchmark::State& state, standing_queue& q) {
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
-  state.counters["queued"] = static_cast<double>(q.queue.snapshot(q.now).queued);
-}
+using comfyq_bench::standing_queue;
 
 void cycle(benchmark::State& state, comfyq::policy policy) {
   standing_queue q(policy, static_cast<std::size_t>(state.range(0)), false);
   for (auto _ : state) q.cycle();
-  finish(state, q);
+  q.report(state);
 }
 
 void lease_only(benchmark::State& state, comfyq::policy policy, bool priority_lane) {
@@ -106,13 +57,13 @@ void lease_only(benchmark::State& state, comfyq::policy policy, bool priority_la
       state.ResumeTiming();
     }
   }
-  finish(state, q);
+  q.report(state);
 }
 
 void priority_lane_cycle(benchmark::State& state) {
   standing_queue q(comfyq::policy::fair_share, static_cast<std::size_t>(state.range(0)), true);
   for (auto _ : state) q.cycle();
-  finish(state, q);
+  q.report(state);
 }
 
 void priority_lane_lease_only(benchmark::State& state) { lease_only(state, comfyq::policy::fair_share, true); }
@@ -129,7 +80,7 @@ void behind_blocked_priority(benchmark::State& state) {
       demo->expires_at = q.queue.heartbeat(demo->job_id, demo->token, q.now).expires_at;
     }
   }
-  finish(state, q);
+  q.report(state);
 }
 
 void queue_lengths(benchmark::internal::Benchmark* b) {

@@ -11,22 +11,15 @@
 
 #include <benchmark/benchmark.h>
 
-#include <chrono>
 #include <cstddef>
-#include <cstdio>
-#include <optional>
-#include <string>
 #include <string_view>
-#include <vector>
 
 #include "comfyq/scheduler.hpp"
+#include "support/standing_queue.hpp"
 
 namespace {
 
-using namespace std::chrono_literals;
-
 constexpr std::size_t standing_jobs = 100'000;
-constexpr std::size_t tenant_count = 1'000;
 
 // Stable Diffusion txt2img as ComfyUI's frontend submits it (API format, 1,040 bytes).
 constexpr std::string_view txt2img_workflow =
@@ -43,49 +36,10 @@ constexpr std::string_view txt2img_workflow =
     R"("inputs":{"text":"Workshop exercise 2: change the prompt, keep the seed, compare the results."}},)"
     R"("_meta":{"title":"txt2img","comment":"padding to a typical small workflow size"}})";
 
-std::vector<std::string> make_tenant_ids(std::size_t count) {
-  std::vector<std::string> ids;
-  ids.reserve(count);
-  char name[32];
-  for (std::size_t i = 0; i < count; ++i) {
-    std::snprintf(name, sizeof name, "tenant-%04zu", i);
-    ids.emplace_back(name);
-  }
-  return ids;
-}
-
-// A queue in steady state: `standing_jobs` queued, history full, clock at `now`.
-struct steady_queue {
-  comfyq::scheduler queue;
-  std::vector<std::string> tenants = make_tenant_ids(tenant_count);
-  std::string workflow;
-  comfyq::time_point now{std::chrono::milliseconds{1'700'000'000'000}};
-  std::size_t next_tenant = 0;
-
-  steady_queue(comfyq::policy policy, std::string_view workflow_text)
-      : queue(comfyq::scheduler_config{.policy = policy}), workflow(workflow_text) {
-    for (std::size_t i = 0; i < standing_jobs; ++i) submit();
-    for (std::size_t i = 0; i < queue.config().history_limit; ++i) lifecycle();
-  }
-
-  void submit() {
-    queue.submit({.tenant = tenants[next_tenant], .workflow = workflow}, now);
-    next_tenant = next_tenant + 1 == tenants.size() ? 0 : next_tenant + 1;
-  }
-
-  void lifecycle() {
-    submit();
-    std::optional<comfyq::lease> lease = queue.lease("gpu-worker-1", now);
-    now += 1ms;
-    queue.complete(lease->job_id, lease->token, {}, now);
-  }
-};
-
 void lifecycle(benchmark::State& state, comfyq::policy policy, std::string_view workflow) {
-  steady_queue q(policy, workflow);
-  for (auto _ : state) q.lifecycle();
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
-  state.counters["queued"] = static_cast<double>(q.queue.snapshot(q.now).queued);
+  comfyq_bench::standing_queue q(policy, standing_jobs, false, workflow);
+  for (auto _ : state) q.cycle();
+  q.report(state);
 }
 
 }  // namespace
