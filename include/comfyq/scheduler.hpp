@@ -277,6 +277,20 @@ class scheduler {
     touch(worker, now);
   }
 
+  /// Publishes a running job's progress (e.g. {"node", "value", "max"}) as a progress event.
+  void report_progress(std::string_view id, std::uint64_t token, const nlohmann::json& data, time_point now) {
+    expire(now);
+    const job& j = slots_[held(id, token)].data;
+    if (!sink_) return;
+    sink_(event{.type = event_type::progress,
+                .at = now,
+                .job = j.id,
+                .tenant = j.tenant,
+                .worker = j.worker,
+                .attempt = j.attempt,
+                .data = data});
+  }
+
   // ---- queries -------------------------------------------------------------------------
 
   /// The job, or nullptr if unknown or forgotten. Valid until the next call that changes the queue.

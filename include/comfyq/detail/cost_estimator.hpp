@@ -31,6 +31,13 @@ class cost_estimator {
     blend(by_shape_, shape, static_cast<double>(measured.count()));
   }
 
+  /// Sets a moving average read from elsewhere (the Redis store's forecast).
+  void restore(std::uint32_t tenant, std::string_view shape, double average) {
+    if (tenant >= by_tenant_.size()) by_tenant_.resize(tenant + 1);
+    by_tenant_[tenant].insert_or_assign(std::string(shape), average);
+  }
+  void restore_shape(std::string_view shape, double average) { by_shape_.insert_or_assign(std::string(shape), average); }
+
  private:
   void blend(string_map<double>& averages, std::string_view shape, double sample) const {
     auto it = averages.find(shape);

@@ -87,6 +87,25 @@ class dispatcher {
     return static_cast<std::uint32_t>(tenants_.size() - 1);
   }
 
+  // Rebuilding the state of a queue kept elsewhere (the Redis store forecasts with it): the
+  // tenants' accounts as saved, then their queued jobs, which do not re-enter anyone.
+  std::uint32_t restore_tenant(tenant_account saved) {
+    saved.queued = 0;
+    saved.head = saved.tail = no_handle;
+    tenants_.push_back(saved);
+    auto t = static_cast<std::uint32_t>(tenants_.size() - 1);
+    refresh(t);
+    return t;
+  }
+  void restore_job(std::uint32_t h, std::uint32_t t, std::uint64_t seq, bool priority) {
+    if (h >= entries_.size()) entries_.resize(h + 1);
+    entries_[h] = queue_entry{.seq = seq, .tenant = t, .priority = priority, .queued = true};
+    link(h, priority ? priority_head_ : tenants_[t].head, priority ? priority_tail_ : tenants_[t].tail);
+    ++tenants_[t].queued;
+    refresh(t);
+  }
+  void restore_turns(std::uint64_t turns) noexcept { turns_ = turns; }
+
   void configure_tenant(std::uint32_t t, double weight, std::uint32_t max_running) {
     tenants_[t].weight = weight;
     tenants_[t].max_running = max_running;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "comfyq/comfyq.hpp"
+#include "support/stores.hpp"
 #include "support/random.hpp"
 #include "support/time.hpp"
 
@@ -24,7 +25,7 @@ struct started {
 
 // Builds a random queue with measured history, tenants with caps and weights, priority work
 // and runs in progress on some of `workers` workers; returns the runs in progress.
-std::vector<started> random_queue(comfyq::scheduler& q, comfyq::testing::random& rng, int workers, double& now) {
+std::vector<started> random_queue(auto& q, comfyq::testing::random& rng, int workers, double& now) {
   const char* shapes[] = {"ltx", "wan", "sdxl"};
   int tenants = rng.between(1, 8);
   for (int t = 0; t < tenants; ++t) {
@@ -58,10 +59,10 @@ std::vector<started> random_queue(comfyq::scheduler& q, comfyq::testing::random&
 
 }  // namespace
 
-TEST_CASE("the job at position k is the k-th to be leased, at its ETA (random queues)") {
+TEMPLATE_LIST_TEST_CASE("the job at position k is the k-th to be leased, at its ETA (random queues)", "[store]", comfyq::testing::stores) {
   comfyq::testing::random rng(20261123);
   for (int round = 0; round < 300; ++round) {
-    comfyq::scheduler q({.lease_ttl = 24h * 30});
+    TestType q({.lease_ttl = 24h * 30});
     int workers = rng.between(1, 4);
     double start = 0;
     std::vector<started> running = random_queue(q, rng, workers, start);
@@ -114,8 +115,8 @@ TEST_CASE("the job at position k is the k-th to be leased, at its ETA (random qu
   }
 }
 
-TEST_CASE("position() answers for one queued job, and nothing for jobs that cannot start") {
-  comfyq::scheduler q({.default_estimate = 120s});
+TEMPLATE_LIST_TEST_CASE("position() answers for one queued job, and nothing for jobs that cannot start", "[store]", comfyq::testing::stores) {
+  TestType q({.default_estimate = 120s});
   std::string a = q.submit({.tenant = "alice"}, at(0));
   std::string b = q.submit({.tenant = "bob"}, at(0));
   std::string c = q.submit({.tenant = "carol"}, at(0));
@@ -136,8 +137,8 @@ TEST_CASE("position() answers for one queued job, and nothing for jobs that cann
   CHECK_FALSE(q.position(c, at(1)));
 }
 
-TEST_CASE("with no worker up, positions are known but ETAs are not") {
-  comfyq::scheduler q;
+TEMPLATE_LIST_TEST_CASE("with no worker up, positions are known but ETAs are not", "[store]", comfyq::testing::stores) {
+  TestType q;
   std::string a = q.submit({.tenant = "alice"}, at(0));
   auto p = q.position(a, at(0));
   REQUIRE(p);

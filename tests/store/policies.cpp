@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "comfyq/comfyq.hpp"
+#include "support/stores.hpp"
 #include "support/time.hpp"
 
 using namespace std::chrono_literals;
@@ -20,13 +21,13 @@ namespace {
 // Long enough that runs in these tests never need a heartbeat.
 constexpr comfyq::duration long_lease = 24h;
 
-std::string submit(comfyq::scheduler& q, const std::string& tenant, double when = 0, bool priority = false,
+std::string submit(auto& q, const std::string& tenant, double when = 0, bool priority = false,
                    const std::string& shape = "") {
   return q.submit({.tenant = tenant, .workflow = "{}", .shape = shape, .priority = priority}, at(when));
 }
 
 // Leases and completes jobs one at a time on one worker; returns the tenants in start order.
-std::vector<std::string> drain(comfyq::scheduler& q, double from = 0) {
+std::vector<std::string> drain(auto& q, double from = 0) {
   std::vector<std::string> order;
   double t = from;
   while (auto lease = q.lease("w1", at(t))) {
@@ -38,7 +39,7 @@ std::vector<std::string> drain(comfyq::scheduler& q, double from = 0) {
 }
 
 // Keeps every tenant backlogged on one worker for `seconds`; job lengths per tenant.
-std::map<std::string, double> gpu_seconds_when_backlogged(comfyq::scheduler& q,
+std::map<std::string, double> gpu_seconds_when_backlogged(auto& q,
                                                          const std::map<std::string, double>& job_seconds,
                                                          double seconds) {
   std::map<std::string, double> used;
@@ -60,41 +61,41 @@ std::map<std::string, double> gpu_seconds_when_backlogged(comfyq::scheduler& q,
 
 }  // namespace
 
-TEST_CASE("fifo starts jobs in submission order across tenants") {
-  comfyq::scheduler q({.policy = policy::fifo});
+TEMPLATE_LIST_TEST_CASE("fifo starts jobs in submission order across tenants", "[store]", comfyq::testing::stores) {
+  TestType q({.policy = policy::fifo});
   for (const char* tenant : {"alice", "alice", "bob", "alice", "carol", "bob"}) submit(q, tenant);
   CHECK(drain(q) == std::vector<std::string>{"alice", "alice", "bob", "alice", "carol", "bob"});
 }
 
-TEST_CASE("round_robin starts one job per tenant in turn") {
-  comfyq::scheduler q({.policy = policy::round_robin});
+TEMPLATE_LIST_TEST_CASE("round_robin starts one job per tenant in turn", "[store]", comfyq::testing::stores) {
+  TestType q({.policy = policy::round_robin});
   for (const char* tenant : {"alice", "alice", "alice", "bob", "bob", "carol"}) submit(q, tenant);
   CHECK(drain(q) == std::vector<std::string>{"alice", "bob", "carol", "alice", "bob", "alice"});
 }
 
-TEST_CASE("fair_share gives equal GPU time to a tenant with long jobs and one with short jobs") {
-  comfyq::scheduler q({.lease_ttl = long_lease});
+TEMPLATE_LIST_TEST_CASE("fair_share gives equal GPU time to a tenant with long jobs and one with short jobs", "[store]", comfyq::testing::stores) {
+  TestType q({.lease_ttl = long_lease});
   auto used = gpu_seconds_when_backlogged(q, {{"video", 300}, {"images", 15}}, 4 * 3600);
   CHECK(std::abs(used["video"] - used["images"]) <= 300);
   CHECK(used["video"] > 3600);
 }
 
-TEST_CASE("round_robin gives a tenant with long jobs far more GPU time: the reason fair_share exists") {
-  comfyq::scheduler q({.policy = policy::round_robin, .lease_ttl = long_lease});
+TEMPLATE_LIST_TEST_CASE("round_robin gives a tenant with long jobs far more GPU time: the reason fair_share exists", "[store]", comfyq::testing::stores) {
+  TestType q({.policy = policy::round_robin, .lease_ttl = long_lease});
   auto used = gpu_seconds_when_backlogged(q, {{"video", 300}, {"images", 15}}, 4 * 3600);
   CHECK(used["video"] > 10 * used["images"]);
 }
 
-TEST_CASE("fair_share divides GPU time in proportion to weight") {
-  comfyq::scheduler q({.lease_ttl = long_lease});
+TEMPLATE_LIST_TEST_CASE("fair_share divides GPU time in proportion to weight", "[store]", comfyq::testing::stores) {
+  TestType q({.lease_ttl = long_lease});
   q.set_tenant({.id = "heavy", .weight = 2}, at(0));
   q.set_tenant({.id = "light", .weight = 1}, at(0));
   auto used = gpu_seconds_when_backlogged(q, {{"heavy", 60}, {"light", 60}}, 6 * 3600);
   CHECK(used["heavy"] / used["light"] == Approx(2.0).epsilon(0.05));
 }
 
-TEST_CASE("a newcomer that arrives level with a hog starts before the hog's next job") {
-  comfyq::scheduler q({.lease_ttl = long_lease});
+TEMPLATE_LIST_TEST_CASE("a newcomer that arrives level with a hog starts before the hog's next job", "[store]", comfyq::testing::stores) {
+  TestType q({.lease_ttl = long_lease});
   for (int i = 0; i < 5; ++i) submit(q, "hog");
   auto running = q.lease("w1", at(0));
   submit(q, "newcomer", 1);
@@ -104,8 +105,8 @@ TEST_CASE("a newcomer that arrives level with a hog starts before the hog's next
   CHECK(next->tenant == "newcomer");
 }
 
-TEST_CASE("a newcomer is not overtaken by a tenant whose running job ended sooner than estimated") {
-  comfyq::scheduler q({.lease_ttl = long_lease, .default_estimate = 60s});
+TEMPLATE_LIST_TEST_CASE("a newcomer is not overtaken by a tenant whose running job ended sooner than estimated", "[store]", comfyq::testing::stores) {
+  TestType q({.lease_ttl = long_lease, .default_estimate = 60s});
   for (int i = 0; i < 2; ++i) {
     submit(q, "a");
     submit(q, "b");
@@ -118,8 +119,8 @@ TEST_CASE("a newcomer is not overtaken by a tenant whose running job ended soone
   CHECK(q.lease("w1", at(30))->tenant == "newcomer");
 }
 
-TEST_CASE("a newcomer among 19 backlogged tenants starts at the next completion") {
-  comfyq::scheduler q({.lease_ttl = long_lease});
+TEMPLATE_LIST_TEST_CASE("a newcomer among 19 backlogged tenants starts at the next completion", "[store]", comfyq::testing::stores) {
+  TestType q({.lease_ttl = long_lease});
   for (int u = 0; u < 19; ++u) {
     for (int i = 0; i < 3; ++i) submit(q, "user" + std::to_string(u), 0, false, "video");
   }
@@ -136,8 +137,8 @@ TEST_CASE("a newcomer among 19 backlogged tenants starts at the next completion"
   CHECK(q.lease("w1", at(t + 90))->tenant == "newcomer");
 }
 
-TEST_CASE("a tenant returning from idleness gets no credit for the time it was away") {
-  comfyq::scheduler q({.lease_ttl = long_lease});
+TEMPLATE_LIST_TEST_CASE("a tenant returning from idleness gets no credit for the time it was away", "[store]", comfyq::testing::stores) {
+  TestType q({.lease_ttl = long_lease});
   submit(q, "bob");
   submit(q, "alice");
   drain(q);  // both have used some GPU; bob goes away
@@ -162,9 +163,9 @@ TEST_CASE("a tenant returning from idleness gets no credit for the time it was a
   CHECK(longest_bob_run <= 2);
 }
 
-TEST_CASE("the priority lane is served before all normal work, in submission order") {
+TEMPLATE_LIST_TEST_CASE("the priority lane is served before all normal work, in submission order", "[store]", comfyq::testing::stores) {
   for (policy p : {policy::fifo, policy::round_robin, policy::fair_share}) {
-    comfyq::scheduler q({.policy = p});
+    TestType q({.policy = p});
     submit(q, "alice", 0);
     submit(q, "bob", 1);
     std::string demo1 = submit(q, "instructor", 2, true);
@@ -175,8 +176,8 @@ TEST_CASE("the priority lane is served before all normal work, in submission ord
   }
 }
 
-TEST_CASE("max_running keeps a tenant from taking more workers") {
-  comfyq::scheduler q;
+TEMPLATE_LIST_TEST_CASE("max_running keeps a tenant from taking more workers", "[store]", comfyq::testing::stores) {
+  TestType q;
   q.set_tenant({.id = "alice", .max_running = 1}, at(0));
   submit(q, "alice");
   submit(q, "alice");
@@ -188,8 +189,8 @@ TEST_CASE("max_running keeps a tenant from taking more workers") {
   CHECK(q.lease("w1", at(10))->tenant == "alice");
 }
 
-TEST_CASE("a paused tenant's jobs wait while others run, and start once resumed") {
-  comfyq::scheduler q;
+TEMPLATE_LIST_TEST_CASE("a paused tenant's jobs wait while others run, and start once resumed", "[store]", comfyq::testing::stores) {
+  TestType q;
   submit(q, "alice");
   submit(q, "bob");
   q.pause_tenant("alice", true, at(0));
@@ -200,8 +201,8 @@ TEST_CASE("a paused tenant's jobs wait while others run, and start once resumed"
   CHECK_THROWS_AS(q.pause_tenant("nobody", true, at(3)), comfyq::not_found);
 }
 
-TEST_CASE("a paused queue accepts jobs but starts none") {
-  comfyq::scheduler q;
+TEMPLATE_LIST_TEST_CASE("a paused queue accepts jobs but starts none", "[store]", comfyq::testing::stores) {
+  TestType q;
   q.pause_queue(true, at(0));
   std::string id = submit(q, "alice", 1);
   CHECK_FALSE(q.lease("w1", at(2)));
@@ -210,8 +211,8 @@ TEST_CASE("a paused queue accepts jobs but starts none") {
   CHECK(q.lease("w1", at(3))->job_id == id);
 }
 
-TEST_CASE("switching the policy at run time changes the next pick") {
-  comfyq::scheduler q({.policy = policy::fifo});
+TEMPLATE_LIST_TEST_CASE("switching the policy at run time changes the next pick", "[store]", comfyq::testing::stores) {
+  TestType q({.policy = policy::fifo});
   for (int i = 0; i < 3; ++i) submit(q, "alice");
   submit(q, "bob");
   CHECK(q.lease("w1", at(1))->tenant == "alice");
@@ -220,8 +221,8 @@ TEST_CASE("switching the policy at run time changes the next pick") {
   CHECK(q.lease("w2", at(2))->tenant == "bob");
 }
 
-TEST_CASE("with preemption, a priority job interrupts the most recently started normal job") {
-  comfyq::scheduler q({.preemption = true});
+TEMPLATE_LIST_TEST_CASE("with preemption, a priority job interrupts the most recently started normal job", "[store]", comfyq::testing::stores) {
+  TestType q({.preemption = true});
   submit(q, "alice");
   submit(q, "bob");
   auto older = q.lease("w1", at(0));
@@ -230,7 +231,7 @@ TEST_CASE("with preemption, a priority job interrupts the most recently started 
   CHECK_FALSE(q.heartbeat(older->job_id, older->token, at(11)).preempt_requested);
   CHECK(q.heartbeat(newer->job_id, newer->token, at(11)).preempt_requested);
   q.release(newer->job_id, newer->token, at(12));
-  const comfyq::job* victim = q.find(newer->job_id);
+  auto victim = q.find(newer->job_id);
   CHECK(victim->state == job_state::queued);
   CHECK(victim->failures == 0);
   CHECK(q.lease("w2", at(12))->job_id == demo);
@@ -238,9 +239,9 @@ TEST_CASE("with preemption, a priority job interrupts the most recently started 
   CHECK(q.lease("w1", at(20))->job_id == newer->job_id);  // the victim kept its place
 }
 
-TEST_CASE("without preemption, or with an idle worker, nothing is interrupted") {
+TEMPLATE_LIST_TEST_CASE("without preemption, or with an idle worker, nothing is interrupted", "[store]", comfyq::testing::stores) {
   for (bool preemption : {false, true}) {
-    comfyq::scheduler q({.preemption = preemption});
+    TestType q({.preemption = preemption});
     submit(q, "alice");
     auto running = q.lease("w1", at(0));
     if (preemption) CHECK_FALSE(q.lease("w2", at(1)));  // w2 is up and idle
@@ -249,8 +250,8 @@ TEST_CASE("without preemption, or with an idle worker, nothing is interrupted") 
   }
 }
 
-TEST_CASE("a lease charges the estimate at once and completion settles the measured runtime") {
-  comfyq::scheduler q({.default_estimate = 100s});
+TEMPLATE_LIST_TEST_CASE("a lease charges the estimate at once and completion settles the measured runtime", "[store]", comfyq::testing::stores) {
+  TestType q({.default_estimate = 100s});
   submit(q, "alice");
   auto lease = q.lease("w1", at(0));
   auto clock = [&] { return q.snapshot(at(0)).tenants.at(0).virtual_clock; };
@@ -260,8 +261,8 @@ TEST_CASE("a lease charges the estimate at once and completion settles the measu
   CHECK(q.snapshot(at(40)).tenants.at(0).gpu_time == 40s);
 }
 
-TEST_CASE("a run lost to release or expiry is refunded; a failed run is paid for") {
-  comfyq::scheduler q({.default_estimate = 100s});
+TEMPLATE_LIST_TEST_CASE("a run lost to release or expiry is refunded; a failed run is paid for", "[store]", comfyq::testing::stores) {
+  TestType q({.default_estimate = 100s});
   submit(q, "alice");
   auto clock = [&] { return q.snapshot(at(0)).tenants.at(0).virtual_clock; };
   auto lease = q.lease("w1", at(0));
@@ -275,8 +276,8 @@ TEST_CASE("a run lost to release or expiry is refunded; a failed run is paid for
   CHECK(clock() == 20'000.0);
 }
 
-TEST_CASE("estimates learn measured runtimes per tenant and workflow shape") {
-  comfyq::scheduler q({.lease_ttl = long_lease, .default_estimate = 60s, .estimate_smoothing = 0.5});
+TEMPLATE_LIST_TEST_CASE("estimates learn measured runtimes per tenant and workflow shape", "[store]", comfyq::testing::stores) {
+  TestType q({.lease_ttl = long_lease, .default_estimate = 60s, .estimate_smoothing = 0.5});
   auto run = [&](const std::string& tenant, const std::string& shape, double seconds, double t) {
     submit(q, tenant, t, false, shape);
     auto lease = q.lease("w1", at(t));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "comfyq/comfyq.hpp"
+#include "support/stores.hpp"
 #include "support/random.hpp"
 #include "support/time.hpp"
 
@@ -21,7 +22,7 @@ using comfyq::testing::at;
 namespace {
 
 // Everything observable about the queue, for "nothing changed" comparisons.
-std::string fingerprint(const comfyq::scheduler& q, comfyq::time_point now) {
+std::string fingerprint(auto& q, comfyq::time_point now) {
   std::map<std::string, std::string> jobs;
   q.for_each_job([&](const comfyq::job& j) {
     std::ostringstream out;
@@ -58,12 +59,12 @@ struct held_lease {
 
 }  // namespace
 
-TEST_CASE("random operations never break the queue's invariants") {
-  const int seeds = 8;
-  const int steps = 1500;
+TEMPLATE_LIST_TEST_CASE("random operations never break the queue's invariants", "[store]", comfyq::testing::stores) {
+  const int seeds = TestType::property_seeds;
+  const int steps = TestType::property_steps;
   for (int seed = 1; seed <= seeds; ++seed) {
     comfyq::testing::random rng(static_cast<std::uint64_t>(seed));
-    comfyq::scheduler q({.lease_ttl = 30s,
+    TestType q({.lease_ttl = 30s,
                          .max_attempts = 3,
                          .history_limit = 100'000,
                          .preemption = rng.chance(50)});
@@ -93,7 +94,7 @@ TEST_CASE("random operations never break the queue's invariants") {
           // Act on a lease, current or stale; a stale one must change nothing.
           const held_lease l = leases[static_cast<std::size_t>(rng.between(0, static_cast<int>(leases.size()) - 1))];
           q.expire(t);
-          const comfyq::job* j = q.find(l.job);
+          auto j = q.find(l.job);
           bool current = j && j->state == job_state::running && j->token == l.token;
           std::string before = current ? "" : fingerprint(q, t);
           try {
@@ -159,7 +160,7 @@ TEST_CASE("random operations never break the queue's invariants") {
         }
       });
       expect(held == submitted.size(), "jobs held != jobs submitted");
-      for (const auto& id : submitted) expect(q.find(id) != nullptr, id + " was lost");
+      for (const auto& id : submitted) expect(q.find(id).has_value(), id + " was lost");
       auto s = q.snapshot(t);
       expect(s.queued == counted[job_state::queued], "queued count");
       expect(s.running == counted[job_state::running], "running count");

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "comfyq/comfyq.hpp"
+#include "support/stores.hpp"
 #include "support/time.hpp"
 
 using namespace std::chrono_literals;
@@ -14,14 +15,14 @@ using comfyq::testing::at;
 
 namespace {
 
-std::string submit(comfyq::scheduler& q, const std::string& tenant, double when = 0, bool priority = false) {
+std::string submit(auto& q, const std::string& tenant, double when = 0, bool priority = false) {
   return q.submit({.tenant = tenant, .workflow = "{}", .priority = priority}, at(when));
 }
 
 }  // namespace
 
-TEST_CASE("a submitted job is queued, then running under a lease, then succeeded") {
-  comfyq::scheduler q;
+TEMPLATE_LIST_TEST_CASE("a submitted job is queued, then running under a lease, then succeeded", "[store]", comfyq::testing::stores) {
+  TestType q;
   std::string id = submit(q, "alice");
   CHECK(q.find(id)->state == job_state::queued);
   auto lease = q.lease("w1", at(1));
@@ -29,7 +30,7 @@ TEST_CASE("a submitted job is queued, then running under a lease, then succeeded
   CHECK(lease->job_id == id);
   CHECK(lease->attempt == 1);
   CHECK(lease->expires_at == at(1) + 60s);
-  const comfyq::job* j = q.find(id);
+  auto j = q.find(id);
   CHECK(j->state == job_state::running);
   CHECK(j->worker == "w1");
   std::vector<comfyq::manifest_entry> outputs{{.name = "out_00001_.png", .size = 3, .sha256 = "ab", .media_type = "image/png", .node = "9"}};
@@ -40,13 +41,13 @@ TEST_CASE("a submitted job is queued, then running under a lease, then succeeded
   CHECK(j->finished_at == at(31));
 }
 
-TEST_CASE("nothing to lease is a value, not an error") {
-  comfyq::scheduler q;
+TEMPLATE_LIST_TEST_CASE("nothing to lease is a value, not an error", "[store]", comfyq::testing::stores) {
+  TestType q;
   CHECK_FALSE(q.lease("w1", at(0)));
 }
 
-TEST_CASE("a final failure ends the job as failed with its reason") {
-  comfyq::scheduler q;
+TEMPLATE_LIST_TEST_CASE("a final failure ends the job as failed with its reason", "[store]", comfyq::testing::stores) {
+  TestType q;
   std::string id = submit(q, "alice");
   auto lease = q.lease("w1", at(0));
   q.fail(id, lease->token, "node 3: value_bigger_than_max", false, at(2));
@@ -55,8 +56,8 @@ TEST_CASE("a final failure ends the job as failed with its reason") {
   CHECK_FALSE(q.lease("w1", at(3)));
 }
 
-TEST_CASE("a retryable failure requeues the job and counts an attempt") {
-  comfyq::scheduler q;
+TEMPLATE_LIST_TEST_CASE("a retryable failure requeues the job and counts an attempt", "[store]", comfyq::testing::stores) {
+  TestType q;
   std::string id = submit(q, "alice");
   auto first = q.lease("w1", at(0));
   q.fail(id, first->token, "ComfyUI died", true, at(5));
@@ -69,20 +70,20 @@ TEST_CASE("a retryable failure requeues the job and counts an attempt") {
   CHECK(second->token > first->token);
 }
 
-TEST_CASE("an expired lease requeues the job with an attempt counted") {
-  comfyq::scheduler q;
+TEMPLATE_LIST_TEST_CASE("an expired lease requeues the job with an attempt counted", "[store]", comfyq::testing::stores) {
+  TestType q;
   std::string id = submit(q, "alice");
   auto lease = q.lease("w1", at(0));
   CHECK(q.expire(at(59.999)) == 0);
   CHECK(q.expire(at(60)) == 1);
-  const comfyq::job* j = q.find(id);
+  auto j = q.find(id);
   CHECK(j->state == job_state::queued);
   CHECK(j->failures == 1);
   CHECK(j->reason.find("w1") != std::string::npos);
 }
 
-TEST_CASE("heartbeats keep a lease alive") {
-  comfyq::scheduler q;
+TEMPLATE_LIST_TEST_CASE("heartbeats keep a lease alive", "[store]", comfyq::testing::stores) {
+  TestType q;
   std::string id = submit(q, "alice");
   auto lease = q.lease("w1", at(0));
   for (double t = 20; t <= 200; t += 20) {
@@ -93,8 +94,8 @@ TEST_CASE("heartbeats keep a lease alive") {
   CHECK(q.find(id)->state == job_state::running);
 }
 
-TEST_CASE("lease calls reap expired leases first") {
-  comfyq::scheduler q;
+TEMPLATE_LIST_TEST_CASE("lease calls reap expired leases first", "[store]", comfyq::testing::stores) {
+  TestType q;
   std::string id = submit(q, "alice");
   q.lease("w1", at(0));
   auto retry = q.lease("w2", at(61));
@@ -103,21 +104,21 @@ TEST_CASE("lease calls reap expired leases first") {
   CHECK(retry->attempt == 2);
 }
 
-TEST_CASE("a job whose runs fail max_attempts times is dead, with the reason kept") {
-  comfyq::scheduler q({.max_attempts = 2});
+TEMPLATE_LIST_TEST_CASE("a job whose runs fail max_attempts times is dead, with the reason kept", "[store]", comfyq::testing::stores) {
+  TestType q({.max_attempts = 2});
   std::string id = submit(q, "alice");
   q.lease("w1", at(0));
   q.expire(at(60));
   auto second = q.lease("w2", at(61));
   q.fail(id, second->token, "ComfyUI crashed while running it", true, at(70));
-  const comfyq::job* j = q.find(id);
+  auto j = q.find(id);
   CHECK(j->state == job_state::dead);
   CHECK(j->reason.find("ComfyUI crashed while running it") != std::string::npos);
   CHECK(j->reason.find("max_attempts 2") != std::string::npos);
 }
 
-TEST_CASE("a release requeues without counting an attempt") {
-  comfyq::scheduler q({.max_attempts = 1});
+TEMPLATE_LIST_TEST_CASE("a release requeues without counting an attempt", "[store]", comfyq::testing::stores) {
+  TestType q({.max_attempts = 1});
   std::string id = submit(q, "alice");
   for (int i = 0; i < 5; ++i) {
     auto lease = q.lease("w1", at(i));
@@ -129,16 +130,16 @@ TEST_CASE("a release requeues without counting an attempt") {
   CHECK(q.find(id)->attempt == 5);
 }
 
-TEST_CASE("cancelling a queued job cancels it at once") {
-  comfyq::scheduler q;
+TEMPLATE_LIST_TEST_CASE("cancelling a queued job cancels it at once", "[store]", comfyq::testing::stores) {
+  TestType q;
   std::string id = submit(q, "alice");
   CHECK(q.cancel(id, at(1)) == job_state::cancelled);
   CHECK(q.find(id)->state == job_state::cancelled);
   CHECK_FALSE(q.lease("w1", at(2)));
 }
 
-TEST_CASE("cancelling a running job asks its worker at the next heartbeat, and its release cancels it") {
-  comfyq::scheduler q;
+TEMPLATE_LIST_TEST_CASE("cancelling a running job asks its worker at the next heartbeat, and its release cancels it", "[store]", comfyq::testing::stores) {
+  TestType q;
   std::string id = submit(q, "alice");
   auto lease = q.lease("w1", at(0));
   CHECK(q.cancel(id, at(1)) == job_state::running);
@@ -147,8 +148,8 @@ TEST_CASE("cancelling a running job asks its worker at the next heartbeat, and i
   CHECK(q.find(id)->state == job_state::cancelled);
 }
 
-TEST_CASE("a running job whose cancel was requested is cancelled, not retried, when its lease expires") {
-  comfyq::scheduler q;
+TEMPLATE_LIST_TEST_CASE("a running job whose cancel was requested is cancelled, not retried, when its lease expires", "[store]", comfyq::testing::stores) {
+  TestType q;
   std::string id = submit(q, "alice");
   q.lease("w1", at(0));
   q.cancel(id, at(1));
@@ -156,8 +157,8 @@ TEST_CASE("a running job whose cancel was requested is cancelled, not retried, w
   CHECK(q.find(id)->state == job_state::cancelled);
 }
 
-TEST_CASE("completion wins over a pending cancel: finished work is kept") {
-  comfyq::scheduler q;
+TEMPLATE_LIST_TEST_CASE("completion wins over a pending cancel: finished work is kept", "[store]", comfyq::testing::stores) {
+  TestType q;
   std::string id = submit(q, "alice");
   auto lease = q.lease("w1", at(0));
   q.cancel(id, at(1));
@@ -165,8 +166,8 @@ TEST_CASE("completion wins over a pending cancel: finished work is kept") {
   CHECK(q.find(id)->state == job_state::succeeded);
 }
 
-TEST_CASE("cancelling a finished job leaves it alone") {
-  comfyq::scheduler q;
+TEMPLATE_LIST_TEST_CASE("cancelling a finished job leaves it alone", "[store]", comfyq::testing::stores) {
+  TestType q;
   std::string id = submit(q, "alice");
   auto lease = q.lease("w1", at(0));
   q.complete(id, lease->token, {}, at(2));
@@ -174,8 +175,8 @@ TEST_CASE("cancelling a finished job leaves it alone") {
   CHECK_THROWS_AS(q.cancel("no-such-job", at(3)), comfyq::not_found);
 }
 
-TEST_CASE("a stale fencing token is refused and changes nothing") {
-  comfyq::scheduler q;
+TEMPLATE_LIST_TEST_CASE("a stale fencing token is refused and changes nothing", "[store]", comfyq::testing::stores) {
+  TestType q;
   std::string id = submit(q, "alice");
   auto old = q.lease("w1", at(0));
   q.expire(at(60));
@@ -188,7 +189,7 @@ TEST_CASE("a stale fencing token is refused and changes nothing") {
   CHECK_THROWS_AS(q.fail(id, old->token, "x", false, at(62)), comfyq::lease_lost);
   CHECK_THROWS_AS(q.release(id, old->token, at(62)), comfyq::lease_lost);
 
-  const comfyq::job* after = q.find(id);
+  auto after = q.find(id);
   CHECK(after->state == before.state);
   CHECK(after->token == before.token);
   CHECK(after->worker == "w2");
@@ -198,8 +199,8 @@ TEST_CASE("a stale fencing token is refused and changes nothing") {
   CHECK_THROWS_AS(q.complete(id, current->token, {}, at(64)), comfyq::lease_lost);
 }
 
-TEST_CASE("a lease lost error names the token and says to drop the work") {
-  comfyq::scheduler q;
+TEMPLATE_LIST_TEST_CASE("a lease lost error names the token and says to drop the work", "[store]", comfyq::testing::stores) {
+  TestType q;
   std::string id = submit(q, "alice");
   try {
     q.heartbeat(id, 12345, at(1));
@@ -212,8 +213,8 @@ TEST_CASE("a lease lost error names the token and says to drop the work") {
   }
 }
 
-TEST_CASE("bad input is refused with the field named, and nothing changes") {
-  comfyq::scheduler q;
+TEMPLATE_LIST_TEST_CASE("bad input is refused with the field named, and nothing changes", "[store]", comfyq::testing::stores) {
+  TestType q;
   submit(q, "alice");
   auto refused = [&](auto&& call, const std::string& field) {
     try {
@@ -232,19 +233,19 @@ TEST_CASE("bad input is refused with the field named, and nothing changes") {
   refused([&] { q.set_tenant({.id = "bob", .weight = -1}, at(1)); }, "tenant.weight");
   refused([&] { q.set_tenant({.id = "bob", .max_running = 0}, at(1)); }, "tenant.max_running");
   refused([&] { q.set_tenant({.id = "bob", .max_queued = 0}, at(1)); }, "tenant.max_queued");
-  CHECK(q.find_tenant("bob") == nullptr);
+  CHECK(!q.find_tenant("bob"));
   CHECK(q.snapshot(at(1)).queued == 1);
 }
 
-TEST_CASE("a nonsensical configuration is refused at construction") {
-  CHECK_THROWS_AS(comfyq::scheduler({.lease_ttl = 0s}), comfyq::invalid_input);
-  CHECK_THROWS_AS(comfyq::scheduler({.max_attempts = 0}), comfyq::invalid_input);
-  CHECK_THROWS_AS(comfyq::scheduler({.estimate_smoothing = 0}), comfyq::invalid_input);
-  CHECK_THROWS_AS(comfyq::scheduler({.estimate_smoothing = 1.5}), comfyq::invalid_input);
+TEMPLATE_LIST_TEST_CASE("a nonsensical configuration is refused at construction", "[store]", comfyq::testing::stores) {
+  CHECK_THROWS_AS(TestType({.lease_ttl = 0s}), comfyq::invalid_input);
+  CHECK_THROWS_AS(TestType({.max_attempts = 0}), comfyq::invalid_input);
+  CHECK_THROWS_AS(TestType({.estimate_smoothing = 0}), comfyq::invalid_input);
+  CHECK_THROWS_AS(TestType({.estimate_smoothing = 1.5}), comfyq::invalid_input);
 }
 
-TEST_CASE("a tenant at max_queued is refused with quota_exceeded and its queue is unchanged") {
-  comfyq::scheduler q;
+TEMPLATE_LIST_TEST_CASE("a tenant at max_queued is refused with quota_exceeded and its queue is unchanged", "[store]", comfyq::testing::stores) {
+  TestType q;
   q.set_tenant({.id = "alice", .max_queued = 2}, at(0));
   submit(q, "alice");
   submit(q, "alice");
@@ -254,38 +255,37 @@ TEST_CASE("a tenant at max_queued is refused with quota_exceeded and its queue i
   CHECK_NOTHROW(submit(q, "alice", 2));
 }
 
-TEST_CASE("caller-chosen ids are kept and generated ids never collide with them") {
-  comfyq::scheduler q;
+TEMPLATE_LIST_TEST_CASE("caller-chosen ids are kept and generated ids never collide with them", "[store]", comfyq::testing::stores) {
+  TestType q;
   CHECK(q.submit({.tenant = "alice", .id = "j1"}, at(0)) == "j1");
   std::string generated = submit(q, "alice");
   CHECK(generated != "j1");
-  CHECK(q.find(generated) != nullptr);
+  CHECK(q.find(generated).has_value());
 }
 
-TEST_CASE("finished jobs are kept for a bounded history, oldest forgotten first") {
-  comfyq::scheduler q({.history_limit = 3});
+TEMPLATE_LIST_TEST_CASE("finished jobs are kept for a bounded history, oldest forgotten first", "[store]", comfyq::testing::stores) {
+  TestType q({.history_limit = 3});
   std::vector<std::string> ids;
   for (int i = 0; i < 5; ++i) {
     ids.push_back(submit(q, "alice", i));
     auto lease = q.lease("w1", at(i));
     q.complete(lease->job_id, lease->token, {}, at(i + 0.5));
   }
-  CHECK(q.find(ids[0]) == nullptr);
-  CHECK(q.find(ids[1]) == nullptr);
-  for (int i = 2; i < 5; ++i) CHECK(q.find(ids[i]) != nullptr);
+  CHECK(!q.find(ids[0]));
+  CHECK(!q.find(ids[1]));
+  for (int i = 2; i < 5; ++i) CHECK(q.find(ids[i]).has_value());
   CHECK(q.snapshot(at(10)).succeeded == 3);
 }
 
-TEST_CASE("every state change is reported as an event, in order") {
-  comfyq::scheduler q;
-  std::vector<comfyq::event> events;
-  q.on_event([&](const comfyq::event& e) { events.push_back(e); });
+TEMPLATE_LIST_TEST_CASE("every state change is reported as an event, in order", "[store]", comfyq::testing::stores) {
+  TestType q;
   std::string id = submit(q, "alice");
   auto lease = q.lease("w1", at(1));
   q.fail(id, lease->token, "boom", true, at(2));
   lease = q.lease("w1", at(3));
   q.cancel(id, at(4));
   q.release(id, lease->token, at(5));
+  std::vector<comfyq::event> events = q.events();
   std::vector<comfyq::event_type> types;
   for (const auto& e : events) types.push_back(e.type);
   using T = comfyq::event_type;

@@ -1,0 +1,44 @@
+#pragma once
+// The errors a queue answers when it refuses a call, built in one place so that every store
+// (the scheduler in memory, the Redis scripts) refuses with exactly the same words.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "comfyq/errors.hpp"
+#include "comfyq/ids.hpp"
+#include "comfyq/model.hpp"
+
+namespace comfyq::detail {
+
+inline invalid_input duplicate_job_id(std::string_view id) {
+  return invalid_input("id", "job id '" + std::string(id) + "' is already used; leave id empty to let comfyq choose one");
+}
+
+inline quota_exceeded queue_full(std::string_view tenant, std::uint32_t max_queued) {
+  return quota_exceeded("tenant", "'" + std::string(tenant) + "' already has " + std::to_string(max_queued) +
+                                      " jobs waiting (max_queued); wait for one to start or cancel one");
+}
+
+inline not_found unknown_tenant(std::string_view id) {
+  return not_found("tenant", "no tenant '" + printable(id) + "'; configure it with set_tenant first");
+}
+
+inline not_found unknown_job(std::string_view id) {
+  return not_found("job", "no job '" + printable(id) + "' (unknown, or finished long enough ago to be forgotten)");
+}
+
+inline lease_lost unknown_lease(std::string_view id) {
+  return lease_lost("token", "job '" + printable(id) + "' is unknown; drop the work");
+}
+
+/// `token` does not hold the job, which is `state` now (under `current_token` if running).
+inline lease_lost lost_lease(std::string_view id, std::uint64_t token, job_state state, std::uint64_t current_token) {
+  std::string now_state = state == job_state::running ? "running under token " + std::to_string(current_token)
+                                                      : std::string(to_string(state));
+  return lease_lost("token", "job '" + std::string(id) + "' is no longer held by token " + std::to_string(token) +
+                                 " (it is " + now_state + "); drop the work");
+}
+
+}  // namespace comfyq::detail

@@ -1,0 +1,53 @@
+#pragma once
+// Turns a script's refusal ("COMFYQ <what> <details>") into the exception the memory store
+// throws for the same call, with the same words (comfyq/detail/refusals.hpp).
+
+#include <charconv>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "comfyq/detail/refusals.hpp"
+#include "comfyq/errors.hpp"
+#include "comfyq/model.hpp"
+#include "comfyq/redis/reply.hpp"
+#include "comfyq/redis/script.hpp"
+
+namespace comfyq::redis::detail {
+
+inline std::vector<std::string_view> words(std::string_view text) {
+  std::vector<std::string_view> out;
+  while (!text.empty()) {
+    std::size_t end = text.find(' ');
+    out.push_back(text.substr(0, end));
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+  }
+  return out;
+}
+
+inline std::uint64_t number(std::string_view text) {
+  std::uint64_t value = 0;
+  std::from_chars(text.data(), text.data() + text.size(), value);
+  return value;
+}
+
+/// Throws what the error reply `r` of `s` means; `token` is the one the caller presented.
+[[noreturn]] inline void throw_refusal(const script& s, reply_view r, std::uint64_t token = 0) {
+  std::vector<std::string_view> w = words(r.error_message());
+  if (w.size() >= 2 && w[0] == "COMFYQ") {
+    if (w[1] == "duplicate" && w.size() == 3) throw comfyq::detail::duplicate_job_id(w[2]);
+    if (w[1] == "quota" && w.size() == 4) {
+      throw comfyq::detail::queue_full(w[2], static_cast<std::uint32_t>(number(w[3])));
+    }
+    if (w[1] == "nojob" && w.size() == 3) throw comfyq::detail::unknown_job(w[2]);
+    if (w[1] == "notenant" && w.size() == 3) throw comfyq::detail::unknown_tenant(w[2]);
+    if (w[1] == "lost" && w.size() == 5) {
+      if (w[3] == "unknown") throw comfyq::detail::unknown_lease(w[2]);
+      if (auto state = parse_job_state(w[3])) throw comfyq::detail::lost_lease(w[2], token, *state, number(w[4]));
+    }
+  }
+  throw store_unavailable("Redis script '" + std::string(s.name()) + "' failed: " + std::string(r.error_message()) + "; check the Redis server and its logs");
+}
+
+}  // namespace comfyq::redis::detail

@@ -1,0 +1,49 @@
+#pragma once
+// Every script of the Redis store, each one Lua chunk made of the fragments it needs and its
+// body (see the fragments' headers for the key layout). One script per state transition:
+// atomic, one round trip.
+
+#include <string_view>
+
+#include "comfyq/redis/script.hpp"
+#include "comfyq/redis/scripts/estimates.hpp"
+#include "comfyq/redis/scripts/events.hpp"
+#include "comfyq/redis/scripts/jobs.hpp"
+#include "comfyq/redis/scripts/join.hpp"
+#include "comfyq/redis/scripts/leases.hpp"
+#include "comfyq/redis/scripts/prelude.hpp"
+#include "comfyq/redis/scripts/queries.hpp"
+#include "comfyq/redis/scripts/tenants.hpp"
+#include "comfyq/redis/scripts/transitions.hpp"
+
+namespace comfyq::redis::scripts {
+
+/// A transition's script: the whole state machine's fragments, then its body.
+template <const std::string_view& Body>
+inline constexpr std::string_view transition =
+    joined<prelude, events, tenants, estimates, jobs, leases, held, Body>::value;
+
+/// Read-only scripts that need the settings and "now" but no transition.
+template <const std::string_view& Body>
+inline constexpr std::string_view query = joined<prelude, Body>::value;
+
+inline constexpr script configure_queue{"configure", configure};
+inline constexpr script submit_job{"submit", transition<submit_body>};
+inline constexpr script lease_job{"lease", transition<lease_body>};
+inline constexpr script heartbeat_job{"heartbeat", transition<heartbeat_body>};
+inline constexpr script report_progress{"progress", transition<progress_body>};
+inline constexpr script complete_job{"complete", transition<complete_body>};
+inline constexpr script fail_job{"fail", transition<fail_body>};
+inline constexpr script release_job{"release", transition<release_body>};
+inline constexpr script cancel_job{"cancel", transition<cancel_body>};
+inline constexpr script expire_leases{"expire", transition<expire_body>};
+inline constexpr script touch_worker{"touch", query<touch_body>};
+inline constexpr script set_tenant{"set_tenant", transition<set_tenant_body>};
+inline constexpr script pause_tenant{"pause_tenant", transition<pause_tenant_body>};
+inline constexpr script pause_queue{"pause_queue", transition<pause_queue_body>};
+inline constexpr script set_policy{"set_policy", transition<set_policy_body>};
+inline constexpr script read_job{"get_job", get_job};
+inline constexpr script read_snapshot{"snapshot", query<snapshot_body>};
+inline constexpr script read_forecast_state{"forecast_state", query<forecast_state_body>};
+
+}  // namespace comfyq::redis::scripts

@@ -1,0 +1,46 @@
+#pragma once
+// Lua: appending events to the queue's stream ("<prefix>ev"), trimmed to about S.evmax entries.
+// Fields: type, at, and whichever of job, tenant, worker, attempt, reason, data apply.
+
+#include <string_view>
+
+namespace comfyq::redis::scripts {
+
+inline constexpr std::string_view events = R"lua(
+local FINISHED = {succeeded = true, failed = true, cancelled = true, dead = true}
+local function append_event(fields)
+  redis.call('XADD', P .. 'ev', 'MAXLEN', '~', S.evmax, '*', unpack(fields))
+end
+local function emit(kind, j)
+  local f = {'type', kind, 'at', now, 'job', j.id, 'tenant', j.t}
+  if j.wk ~= '' then f[#f + 1] = 'worker'; f[#f + 1] = j.wk end
+  if j.att > 0 then f[#f + 1] = 'attempt'; f[#f + 1] = j.att end
+  if (kind == 'requeued' or FINISHED[j.s]) and j.why ~= '' then f[#f + 1] = 'reason'; f[#f + 1] = j.why end
+  append_event(f)
+end
+-- A weight as a JSON number that reads back as a double, as the memory store writes it.
+local function json_double(x)
+  local text = fmt(x)
+  if not string.find(text, '[.eEn]') then text = text .. '.0' end
+  return text
+end
+local function emit_tenant(t)
+  append_event({'type', 'tenant_changed', 'at', now, 'tenant', t.id, 'data',
+    '{"weight":' .. json_double(t.w) .. ',"max_running":' .. string.format('%d', t.mr) .. ',"max_queued":' ..
+    string.format('%d', t.mq) .. ',"paused":' .. (t.pz and 'true' or 'false') .. '}'})
+end
+local function emit_queue()
+  append_event({'type', 'queue_changed', 'at', now, 'data',
+    '{"policy":"' .. S.policy .. '","paused":' .. (S.paused and 'true' or 'false') .. '}'})
+end
+-- Wakes one worker blocked in wait_for_lease when work may be startable; at most one marker
+-- waits in the list, so idle periods cost one spurious wake-up, not one per submission.
+local function wake()
+  if redis.call('LLEN', P .. 'wake') == 0 and
+     (redis.call('ZCARD', P .. 'elig') > 0 or redis.call('ZCARD', P .. 'pq') > 0) then
+    redis.call('RPUSH', P .. 'wake', '1')
+  end
+end
+)lua";
+
+}  // namespace comfyq::redis::scripts

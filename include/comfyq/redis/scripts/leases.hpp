@@ -1,0 +1,109 @@
+#pragma once
+// Lua: expiry, preemption planning, the pick and the start of a lease, as comfyq::scheduler's
+// expire(), plan_preemptions(), dispatcher::pick() and lease().
+
+#include <string_view>
+
+namespace comfyq::redis::scripts {
+
+inline constexpr std::string_view leases = R"lua(
+local function live_idle_workers()
+  local idle = 0
+  for _, worker in ipairs(redis.call('ZRANGEBYSCORE', P .. 'workers', '(' .. (now - S.wttl), '+inf')) do
+    if not redis.call('HGET', P .. 'wjob', worker) then idle = idle + 1 end
+  end
+  return idle
+end
+local function priority_waiting()
+  local waiting = 0
+  for _, member in ipairs(redis.call('ZRANGE', P .. 'pq', 0, -1)) do
+    local t = load_tenant(string.match(member, '^([^:]*):'))
+    if can_run(t) then waiting = waiting + 1 end
+  end
+  return waiting
+end
+-- With preemption on, every priority job that no idle worker will take gets one running
+-- normal job interrupted for it: the most recently started one, which loses the least work.
+local function plan_preemptions()
+  if not S.preempt or S.paused then return end
+  local waiting = priority_waiting()
+  if waiting == 0 then return end
+  local covered = live_idle_workers()
+  local candidates = {}
+  for _, member in ipairs(redis.call('ZRANGE', P .. 'leases', 0, -1)) do
+    local j = load_job(string.sub(member, 18))
+    if j.pre then
+      covered = covered + 1
+    elseif not j.pr and not j.cr then
+      candidates[#candidates + 1] = j
+    end
+  end
+  table.sort(candidates, function(a, b) return a.tok > b.tok end)
+  local i = 0
+  while covered + i < waiting and i < #candidates do
+    i = i + 1
+    local j = candidates[i]
+    j.pre = true
+    redis.call('HSET', P .. 'j:' .. j.id, 'pre', '1')
+    emit('preempt_requested', j)
+  end
+end
+-- Ends every lease that expired by now; returns how many.
+local function expire_due()
+  local reaped = 0
+  while true do
+    local top = redis.call('ZRANGE', P .. 'leases', 0, 0, 'WITHSCORES')
+    if not top[1] or tonumber(top[2]) > now then break end
+    local j = load_job(string.sub(top[1], 18))
+    reaped = reaped + 1
+    if j.cr then
+      end_run(j, 0)
+      finish(j, 'cancelled', 'cancelled while running (its worker stopped answering)')
+    else
+      count_failure(j, 0, "lease expired: worker '" .. j.wk .. "' stopped heartbeating")
+    end
+  end
+  if reaped > 0 then plan_preemptions() end
+  return reaped
+end
+-- The job that would start next and its tenant, or nil.
+local function pick()
+  if S.paused then return nil end
+  for _, member in ipairs(redis.call('ZRANGE', P .. 'pq', 0, -1)) do
+    local tenant, id = string.match(member, '^([^:]*):(.*)$')
+    local t = load_tenant(tenant)
+    if can_run(t) then return id, t end
+  end
+  local top = redis.call('ZRANGE', P .. 'elig', 0, 0)[1]
+  if not top then return nil end
+  local tenant
+  if S.policy == 'fifo' then tenant = top
+  elseif S.policy == 'round_robin' then tenant = string.sub(top, 18)
+  else tenant = string.sub(top, 36) end
+  return redis.call('ZRANGE', P .. 'tq:' .. tenant, 0, 0)[1], load_tenant(tenant)
+end
+-- Gives `worker` the next job, as scheduler::lease; returns the reply array or nil.
+local function grant_lease(worker)
+  touch_worker(worker)
+  local id, t = pick()
+  if not id then return nil end
+  local j = load_job(id)
+  local charge = estimate(t.id, j.sh)
+  unlink(t, id, j.seq, j.pr)
+  t.run = t.run + 1
+  t.inf = t.inf + charge / t.w
+  if not j.pr then t.turn = redis.call('HINCRBY', Q, 'turns', 1) end
+  refresh(t)
+  j.s, j.att, j.wk = 'running', j.att + 1, worker
+  j.tok = redis.call('HINCRBY', Q, 'tok', 1)
+  local expires = now + S.ttl
+  redis.call('HSET', P .. 'j:' .. id, 's', 'running', 'att', j.att, 'tok', j.tok, 'wk', worker, 'st', now, 'hb', now,
+             'exp', expires, 'chg', charge, 'cr', '0', 'pre', '0')
+  redis.call('ZADD', P .. 'leases', expires, lease_member(j))
+  redis.call('HSET', P .. 'wjob', worker, id)
+  emit('leased', j)
+  return {id, j.t, worker, redis.call('GET', P .. 'wf:' .. id) or '', j.tok, j.att, j.pr and 1 or 0, expires, charge}
+end
+)lua";
+
+}  // namespace comfyq::redis::scripts

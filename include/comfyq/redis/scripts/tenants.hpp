@@ -1,0 +1,137 @@
+#pragma once
+// Lua: tenants and the scheduling order, the same rules as detail::dispatcher.
+//
+// A tenant is the hash "<prefix>t:<id>": w weight, mr max_running, mq max_queued, pz paused,
+// sc settled clock, inf in-flight charges, turn, run running, qd queued (both lanes), gpu
+// measured GPU ms, hs head sequence number of its normal queue ('' when empty), and em/es/cs:
+// its current member and score in "elig" and its score in "comp" ('' when absent), so an
+// update that changes nothing costs no command.
+// Its queued normal jobs are the sorted set "tq:<id>" (score seq, member job id); priority jobs
+// of every tenant are "pq" (score seq, member "<tenant>:<job id>").
+// "elig" holds the tenants that may start normal work, ordered so that its first member is
+// the dispatcher's pick; scores and members encode the policy's tie-breaks:
+//   fifo         score head seq, member tenant
+//   round_robin  score turn, member pad(head seq) .. tenant
+//   fair_share   score virtual clock, member (running > 0 and '1' or '0') .. pad(turn) ..
+//                pad(head seq) .. tenant
+// "comp" holds the competing tenants by settled clock: its minimum is the re-entry floor.
+
+#include <string_view>
+
+namespace comfyq::redis::scripts {
+
+inline constexpr std::string_view tenants = R"lua(
+local tenant_cache = {}
+local function load_tenant(id)
+  local t = tenant_cache[id]
+  if t then return t end
+  local v = redis.call('HMGET', P .. 't:' .. id, 'w', 'mr', 'mq', 'pz', 'sc', 'inf', 'turn', 'run', 'qd', 'gpu',
+                       'hs', 'em', 'es', 'cs')
+  if not v[1] then return nil end
+  t = {id = id, w = tonumber(v[1]), mr = tonumber(v[2]), mq = tonumber(v[3]), pz = v[4] == '1',
+       sc = tonumber(v[5]), inf = tonumber(v[6]), turn = tonumber(v[7]), run = tonumber(v[8]),
+       qd = tonumber(v[9]), gpu = tonumber(v[10]), hs = tonumber(v[11]), em = v[12], es = v[13], cs = v[14]}
+  tenant_cache[id] = t
+  return t
+end
+local function save_tenant(t)
+  redis.call('HSET', P .. 't:' .. t.id, 'w', fmt(t.w), 'mr', t.mr, 'mq', t.mq, 'pz', t.pz and '1' or '0',
+             'sc', fmt(t.sc), 'inf', fmt(t.inf), 'turn', t.turn, 'run', t.run, 'qd', t.qd, 'gpu', t.gpu,
+             'hs', t.hs or '', 'em', t.em, 'es', t.es, 'cs', t.cs)
+end
+local function create_tenant(id, w, mr, mq)
+  local t = {id = id, w = w, mr = mr, mq = mq, pz = false, sc = 0, inf = 0, turn = 0, run = 0, qd = 0, gpu = 0,
+             em = '', es = '', cs = ''}
+  t.dirty = true
+  tenant_cache[id] = t
+  redis.call('SADD', P .. 'tenants', id)
+  return t
+end
+-- Writes back every tenant that changed; each script calls it once, at its end.
+local function save_tenants()
+  for _, t in pairs(tenant_cache) do
+    if t.dirty then save_tenant(t) end
+  end
+end
+local function can_run(t) return not t.pz and t.run < t.mr end
+local function competing(t) return t.run > 0 or (t.qd > 0 and not t.pz) end
+local function refresh(t)
+  t.dirty = true
+  if can_run(t) and t.hs then
+    local score, member
+    if S.policy == 'fifo' then
+      score, member = fmt(t.hs), t.id
+    elseif S.policy == 'round_robin' then
+      score, member = fmt(t.turn), pad(t.hs) .. t.id
+    else
+      score = fmt(t.sc + t.inf)
+      member = (t.run > 0 and '1' or '0') .. pad(t.turn) .. pad(t.hs) .. t.id
+    end
+    if member ~= t.em then
+      if t.em ~= '' then redis.call('ZREM', P .. 'elig', t.em) end
+      redis.call('ZADD', P .. 'elig', score, member)
+    elseif score ~= t.es then
+      redis.call('ZADD', P .. 'elig', score, member)
+    end
+    t.em, t.es = member, score
+  elseif t.em ~= '' then
+    redis.call('ZREM', P .. 'elig', t.em)
+    t.em, t.es = '', ''
+  end
+  if competing(t) then
+    local score = fmt(t.sc)
+    if score ~= t.cs then redis.call('ZADD', P .. 'comp', score, t.id) end
+    t.cs = score
+  elseif t.cs ~= '' then
+    redis.call('ZREM', P .. 'comp', t.id)
+    t.cs = ''
+  end
+end
+-- Only for a tenant with nothing running, so its clock is all settled.
+local function reenter(t)
+  local floor = redis.call('ZRANGE', P .. 'comp', 0, 0, 'WITHSCORES')[2]
+  if floor then t.sc = math.max(t.sc, tonumber(floor)) end
+end
+local function head_of(t)
+  return tonumber(redis.call('ZRANGE', P .. 'tq:' .. t.id, 0, 0, 'WITHSCORES')[2])
+end
+-- A job joins its tenant's queue or the priority lane (dispatcher::enqueue).
+local function enqueue(t, id, seq, priority)
+  local was_competing = competing(t)
+  if priority then
+    redis.call('ZADD', P .. 'pq', seq, t.id .. ':' .. id)
+  else
+    redis.call('ZADD', P .. 'tq:' .. t.id, seq, id)
+    if not t.hs or seq < t.hs then t.hs = seq end
+  end
+  t.qd = t.qd + 1
+  if not was_competing then reenter(t) end
+  refresh(t)
+end
+-- A queued job leaves its lane without running (dispatcher::remove) or to start.
+local function unlink(t, id, seq, priority)
+  if priority then
+    redis.call('ZREM', P .. 'pq', t.id .. ':' .. id)
+  else
+    redis.call('ZREM', P .. 'tq:' .. t.id, id)
+    if seq == t.hs then t.hs = head_of(t) end
+  end
+  t.qd = t.qd - 1
+end
+local function set_tenant_paused(t, paused)
+  if t.pz == paused then return end
+  local was_competing = competing(t)
+  t.pz = paused
+  if not was_competing and competing(t) then reenter(t) end
+  refresh(t)
+end
+-- A run ended; its charge is replaced by what it really cost (dispatcher::finish).
+local function settle(t, charged, cost)
+  t.run = t.run - 1
+  if t.run == 0 then t.inf = 0 else t.inf = t.inf - charged / t.w end
+  t.sc = t.sc + cost / t.w
+  refresh(t)
+end
+)lua";
+
+}  // namespace comfyq::redis::scripts

@@ -1,0 +1,221 @@
+#pragma once
+// The bodies of the scripts that change a queue, one per state transition. Each runs after
+// the fragments it needs (scripts.hpp puts them together), with KEYS[1] = "<prefix>q" and
+// ARGV[1] = now ("" for Redis TIME). Refusals are error replies "COMFYQ <what> <details>"
+// that the store turns into comfyq's exceptions; a refused call changes nothing (except for
+// reaping leases that had expired, which every call taking a token does first).
+
+#include <string_view>
+
+namespace comfyq::redis::scripts {
+
+/// Refuses a token that does not hold the job; saves what expiry reaped first.
+inline constexpr std::string_view held = R"lua(
+local function refuse_lease(j, id, token)
+  if not j then return redis.error_reply('COMFYQ lost ' .. id .. ' unknown 0') end
+  if j.s ~= 'running' or j.tok ~= token then
+    return redis.error_reply('COMFYQ lost ' .. id .. ' ' .. j.s .. ' ' .. j.tok)
+  end
+  return nil
+end
+local function held(id, token)
+  expire_due()
+  local j = load_job(id)
+  local refusal = refuse_lease(j, id, token)
+  if refusal then save_tenants() end
+  return j, refusal
+end
+)lua";
+
+/// ARGV: now, tenant, id ('' to generate), shape, priority ('1'/'0'), workflow. Returns the id.
+inline constexpr std::string_view submit_body = R"lua(
+local tenant, id, shape, priority = ARGV[2], ARGV[3], ARGV[4], ARGV[5] == '1'
+if id ~= '' and redis.call('EXISTS', P .. 'j:' .. id) == 1 then return redis.error_reply('COMFYQ duplicate ' .. id) end
+local t = load_tenant(tenant)
+if t and t.qd >= t.mq then return redis.error_reply('COMFYQ quota ' .. tenant .. ' ' .. string.format('%d', t.mq)) end
+if not t then t = create_tenant(tenant, S.nw, S.nmr, S.nmq) end
+if id == '' then
+  repeat id = 'j' .. redis.call('HINCRBY', Q, 'gen', 1) until redis.call('EXISTS', P .. 'j:' .. id) == 0
+end
+local seq = redis.call('HINCRBY', Q, 'seq', 1)
+local fields = {'t', tenant, 'pr', priority and '1' or '0', 's', 'queued', 'seq', seq, 'sub', now}
+if shape ~= '' then fields[#fields + 1] = 'sh'; fields[#fields + 1] = shape end
+redis.call('HSET', P .. 'j:' .. id, unpack(fields))
+redis.call('SET', P .. 'wf:' .. id, ARGV[6])
+enqueue(t, id, seq, priority)
+emit('submitted', {id = id, t = tenant, wk = '', att = 0, s = 'queued', why = ''})
+if priority then plan_preemptions() end
+save_tenants()
+wake()
+return id
+)lua";
+
+/// ARGV: now, worker. Returns {id, tenant, worker, workflow, token, attempt, priority, expires_at,
+/// estimate} or nil.
+inline constexpr std::string_view lease_body = R"lua(
+expire_due()
+local granted = grant_lease(ARGV[2])
+save_tenants()
+wake()
+return granted
+)lua";
+
+/// ARGV: now, id, token. Returns {expires_at, cancel_requested, preempt_requested}.
+inline constexpr std::string_view heartbeat_body = R"lua(
+local j, refusal = held(ARGV[2], tonumber(ARGV[3]))
+if refusal then return refusal end
+local expires = now + S.ttl
+redis.call('HSET', P .. 'j:' .. j.id, 'hb', now, 'exp', expires)
+redis.call('ZADD', P .. 'leases', expires, lease_member(j))
+touch_worker(j.wk)
+save_tenants()
+return {expires, j.cr and 1 or 0, j.pre and 1 or 0}
+)lua";
+
+/// ARGV: now, id, token, data (JSON). Publishes a progress event.
+inline constexpr std::string_view progress_body = R"lua(
+local j, refusal = held(ARGV[2], tonumber(ARGV[3]))
+if refusal then return refusal end
+append_event({'type', 'progress', 'at', now, 'job', j.id, 'tenant', j.t, 'worker', j.wk, 'attempt', j.att,
+              'data', ARGV[4]})
+save_tenants()
+return 1
+)lua";
+
+/// ARGV: now, id, token, outputs (JSON array), worker to lease the next job for ('' for none).
+/// Returns the next lease as lease_body does, or nil.
+inline constexpr std::string_view complete_body = R"lua(
+local j, refusal = held(ARGV[2], tonumber(ARGV[3]))
+if refusal then return refusal end
+local cost = math.max(0, now - j.st)
+record_runtime(j.t, j.sh, cost)
+end_run(j, cost)
+if ARGV[4] ~= '[]' then redis.call('SET', P .. 'out:' .. j.id, ARGV[4]) end
+finish(j, 'succeeded', '')
+local granted = nil
+if ARGV[5] ~= '' then granted = grant_lease(ARGV[5]) end
+save_tenants()
+wake()
+return granted
+)lua";
+
+/// ARGV: now, id, token, reason, retryable ('1'/'0').
+inline constexpr std::string_view fail_body = R"lua(
+local j, refusal = held(ARGV[2], tonumber(ARGV[3]))
+if refusal then return refusal end
+local cost = math.max(0, now - j.st)
+if j.cr then
+  end_run(j, cost)
+  finish(j, 'cancelled', 'cancelled while running')
+elseif ARGV[5] ~= '1' then
+  end_run(j, cost)
+  finish(j, 'failed', ARGV[4])
+else
+  count_failure(j, cost, ARGV[4])
+end
+save_tenants()
+wake()
+return 1
+)lua";
+
+/// ARGV: now, id, token.
+inline constexpr std::string_view release_body = R"lua(
+local j, refusal = held(ARGV[2], tonumber(ARGV[3]))
+if refusal then return refusal end
+if j.cr then
+  end_run(j, 0)
+  finish(j, 'cancelled', 'cancelled while running')
+else
+  requeue(j, 0, j.pre and 'preempted by priority work' or 'released by its worker')
+end
+save_tenants()
+wake()
+return 1
+)lua";
+
+/// ARGV: now, id. Returns the job's state after the call.
+inline constexpr std::string_view cancel_body = R"lua(
+local j = load_job(ARGV[2])
+if not j then return redis.error_reply('COMFYQ nojob ' .. ARGV[2]) end
+if j.s == 'queued' then
+  local t = load_tenant(j.t)
+  unlink(t, j.id, j.seq, j.pr)
+  refresh(t)
+  finish(j, 'cancelled', 'cancelled while queued')
+  save_tenants()
+  wake()
+  return 'cancelled'
+end
+if j.s == 'running' and not j.cr then
+  redis.call('HSET', P .. 'j:' .. j.id, 'cr', '1')
+  emit('cancel_requested', j)
+end
+return j.s
+)lua";
+
+/// ARGV: now. Returns how many leases expired.
+inline constexpr std::string_view expire_body = R"lua(
+local reaped = expire_due()
+save_tenants()
+wake()
+return reaped
+)lua";
+
+/// ARGV: now, worker. Needs only the prelude.
+inline constexpr std::string_view touch_body = R"lua(
+redis.call('ZADD', P .. 'workers', 'GT', now, ARGV[2])
+return 1
+)lua";
+
+/// ARGV: now, tenant, weight, max_running, max_queued.
+inline constexpr std::string_view set_tenant_body = R"lua(
+local id, w, mr, mq = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local t = load_tenant(id) or create_tenant(id, w, mr, mq)
+t.w, t.mr, t.mq = w, mr, mq
+refresh(t)
+emit_tenant(t)
+save_tenants()
+wake()
+return 1
+)lua";
+
+/// ARGV: now, tenant, paused ('1'/'0').
+inline constexpr std::string_view pause_tenant_body = R"lua(
+local t = load_tenant(ARGV[2])
+if not t then return redis.error_reply('COMFYQ notenant ' .. ARGV[2]) end
+set_tenant_paused(t, ARGV[3] == '1')
+emit_tenant(t)
+plan_preemptions()
+save_tenants()
+wake()
+return 1
+)lua";
+
+/// ARGV: now, paused ('1'/'0').
+inline constexpr std::string_view pause_queue_body = R"lua(
+S.paused = ARGV[2] == '1'
+redis.call('HSET', Q, 'paused', ARGV[2])
+emit_queue()
+plan_preemptions()
+save_tenants()
+wake()
+return 1
+)lua";
+
+/// ARGV: now, policy. Rebuilds the order of eligible tenants for the new policy.
+inline constexpr std::string_view set_policy_body = R"lua(
+S.policy = ARGV[2]
+redis.call('HSET', Q, 'policy', S.policy)
+redis.call('DEL', P .. 'elig')
+for _, id in ipairs(redis.call('SMEMBERS', P .. 'tenants')) do
+  local t = load_tenant(id)
+  t.em, t.es = '', ''
+  refresh(t)
+end
+emit_queue()
+save_tenants()
+wake()
+return 1
+)lua";
+
+}  // namespace comfyq::redis::scripts

@@ -1,0 +1,227 @@
+#pragma once
+// The Redis store: the scheduler's semantics, atomic in Redis, shared by many servers and
+// workers. Every state transition is one Lua script (scripts/), run with EVALSHA in one round
+// trip; time comes from Redis TIME; events go to a bounded Redis Stream; tenants, weights,
+// caps, policy and pause flags live in Redis, so every process sees the same queue.
+//
+//   comfyq::redis::store queue(comfyq::redis::connection_options::from_url("redis://127.0.0.1:6379"),
+//                              {.queue = "workshop"});
+//   std::string id = queue.submit({.tenant = "alice", .workflow = graph});
+//   if (auto lease = queue.wait_for_lease("gpu0", std::chrono::seconds(5))) { ... }
+//
+// Safe to use from many threads: each thread talks to Redis over its own connection (pool).
+// When Redis cannot be reached a call throws store_unavailable; if the connection broke after
+// the command was sent, the call may or may not have happened (the message says so).
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "comfyq/ids.hpp"
+#include "comfyq/json.hpp"
+#include "comfyq/redis/connection_options.hpp"
+#include "comfyq/redis/detail/decode.hpp"
+#include "comfyq/redis/detail/forecast_state.hpp"
+#include "comfyq/redis/detail/refusal.hpp"
+#include "comfyq/redis/pool.hpp"
+#include "comfyq/redis/scripts/all.hpp"
+#include "comfyq/scheduler_config.hpp"
+#include "comfyq/store/clock.hpp"
+#include "comfyq/store/contract.hpp"
+
+namespace comfyq::redis {
+
+struct store_options {
+  std::string queue = "default";  ///< the queue's name: its keys are "comfyq:{<queue>}:..."
+  scheduler_config scheduler{};   ///< written to Redis: every process of a queue must agree
+  std::size_t event_log_limit = 10'000;  ///< events kept in the stream (about: trimming is approximate)
+  /// Tests only: a clock to use instead of Redis TIME, so that stores can be compared at the same times.
+  std::optional<comfyq::store::clock> clock{};
+};
+
+class store final : public comfyq::store::contract {
+ public:
+  store(connection_options connect, store_options options)
+      : options_((validate_options(options), std::move(options))),
+        prefix_("comfyq:{" + options_.queue + "}:"),
+        queue_key_(prefix_ + "q"),
+        connections_(std::move(connect)) {
+    configure();
+  }
+
+  /// The key prefix of this queue, "comfyq:{<queue>}:".
+  const std::string& prefix() const noexcept { return prefix_; }
+
+  void set_tenant(const tenant_config& tenant) override {
+    validate_id("tenant.id", tenant.id);
+    validate_tenant_settings("tenant", tenant);
+    run(scripts::set_tenant, {tenant.id, fmt_double(tenant.weight), std::to_string(tenant.max_running),
+                              std::to_string(tenant.max_queued)});
+  }
+  std::optional<tenant_config> find_tenant(std::string_view id) override {
+    reply r = connection().command({"HMGET", prefix_ + "t:" + std::string(id), "w", "mr", "mq"});
+    if (r.at(0).is_nil()) return std::nullopt;
+    return tenant_config{.id = std::string(id),
+                         .weight = detail::to_double(r.at(0).string()),
+                         .max_running = static_cast<std::uint32_t>(detail::to_int(r.at(1).string())),
+                         .max_queued = static_cast<std::uint32_t>(detail::to_int(r.at(2).string()))};
+  }
+  void pause_tenant(std::string_view id, bool paused) override { run(scripts::pause_tenant, {id, flag(paused)}); }
+  void pause_queue(bool paused) override { run(scripts::pause_queue, {flag(paused)}); }
+  void set_policy(policy p) override { run(scripts::set_policy, {to_string(p)}); }
+
+  std::string submit(submit_request request) override {
+    validate_id("tenant", request.tenant);
+    if (!request.id.empty()) validate_id("id", request.id);
+    if (request.shape.size() > 256) throw invalid_input("shape", "must be at most 256 characters (use workflow_shape())");
+    reply r = run(scripts::submit_job,
+                  {request.tenant, request.id, request.shape, flag(request.priority), request.workflow});
+    return std::string(r.string());
+  }
+  std::optional<comfyq::lease> lease(std::string_view worker) override {
+    validate_id("worker", worker);
+    return detail::decode_lease(run(scripts::lease_job, {worker}));
+  }
+  std::optional<comfyq::lease> wait_for_lease(std::string_view worker, duration timeout) override {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      if (std::optional<comfyq::lease> granted = lease(worker)) return granted;
+      auto left = std::chrono::duration_cast<duration>(deadline - std::chrono::steady_clock::now());
+      if (left <= duration::zero()) return std::nullopt;
+      // Blocks until a script pushes a wake-up marker (work may be startable) or time runs out.
+      std::string seconds = std::to_string(static_cast<double>(left.count()) / 1000.0);
+      connection().command_with_timeout({"BLPOP", prefix_ + "wake", seconds}, left);
+    }
+  }
+  lease_status heartbeat(std::string_view id, std::uint64_t token) override {
+    reply r = run(scripts::heartbeat_job, {id, std::to_string(token)}, token);
+    return lease_status{detail::to_time(r.at(0).integer()), r.at(1).integer() != 0, r.at(2).integer() != 0};
+  }
+  void report_progress(std::string_view id, std::uint64_t token, const nlohmann::json& data) override {
+    run(scripts::report_progress, {id, std::to_string(token), data.dump()}, token);
+  }
+  void complete(std::string_view id, std::uint64_t token, std::vector<manifest_entry> outputs) override {
+    run(scripts::complete_job, {id, std::to_string(token), nlohmann::json(outputs).dump(), ""}, token);
+  }
+  std::optional<comfyq::lease> complete_and_lease(std::string_view id, std::uint64_t token,
+                                                  std::vector<manifest_entry> outputs,
+                                                  std::string_view worker) override {
+    validate_id("worker", worker);
+    return detail::decode_lease(
+        run(scripts::complete_job, {id, std::to_string(token), nlohmann::json(outputs).dump(), worker}, token));
+  }
+  void fail(std::string_view id, std::uint64_t token, std::string_view reason, bool retryable) override {
+    run(scripts::fail_job, {id, std::to_string(token), reason, flag(retryable)}, token);
+  }
+  void release(std::string_view id, std::uint64_t token) override {
+    run(scripts::release_job, {id, std::to_string(token)}, token);
+  }
+  job_state cancel(std::string_view id) override {
+    return parse_job_state(run(scripts::cancel_job, {id}).string()).value_or(job_state::cancelled);
+  }
+  std::size_t expire() override { return static_cast<std::size_t>(run(scripts::expire_leases, {}).integer()); }
+  void touch_worker(std::string_view worker) override {
+    validate_id("worker", worker);
+    run(scripts::touch_worker, {worker});
+  }
+
+  std::optional<job> find(std::string_view id) override {
+    reply r = connection().eval(scripts::read_job, {queue_key_}, {id});
+    if (r.is_error()) detail::throw_refusal(scripts::read_job, r);
+    if (r.is_nil()) return std::nullopt;
+    return detail::decode_job(id, r);
+  }
+  std::optional<queue_position> position(std::string_view id) override {
+    for (queue_position& p : forecast(0)) {
+      if (p.job == id) return std::move(p);
+    }
+    return std::nullopt;
+  }
+  std::vector<queue_position> forecast(std::size_t workers) override {
+    return detail::forecast_from(run(scripts::read_forecast_state, {}), options_.scheduler, workers);
+  }
+  queue_snapshot snapshot() override { return detail::decode_snapshot(run(scripts::read_snapshot, {})); }
+
+  std::vector<comfyq::store::logged_event> read_events(std::string_view after, std::size_t max, duration wait) override {
+    std::string count = std::to_string(std::max<std::size_t>(max, 1));
+    std::string key = prefix_ + "ev";
+    std::string cursor(after.empty() ? "0" : after);
+    reply r = wait > duration::zero()
+                  ? connection().command_with_timeout(
+                        {"XREAD", "COUNT", count, "BLOCK", std::to_string(wait.count()), "STREAMS", key, cursor}, wait)
+                  : connection().command({"XREAD", "COUNT", count, "STREAMS", key, cursor});
+    if (r.is_error()) {
+      throw invalid_input("after", "'" + comfyq::detail::printable(after) + "' is not an event id (" +
+                                       std::string(r.error_message()) + "); pass \"0\" or the id of an event you read");
+    }
+    std::vector<comfyq::store::logged_event> out;
+    if (r.is_nil()) return out;
+    for (reply_view entry : r.at(0).at(1).elements()) {
+      out.push_back({std::string(entry.at(0).string()), detail::decode_event(entry.at(1))});
+    }
+    return out;
+  }
+  std::string last_event_id() override {
+    reply r = connection().command({"XREVRANGE", prefix_ + "ev", "+", "-", "COUNT", "1"});
+    return r.size() == 0 ? "0" : std::string(r.at(0).at(0).string());
+  }
+
+ private:
+  static void validate_options(const store_options& options) {
+    validate_id("queue", options.queue);
+    validate(options.scheduler);
+    if (options.event_log_limit == 0) throw invalid_input("event_log_limit", "must be at least 1 (10000 is a good start)");
+  }
+
+  static std::string_view flag(bool on) { return on ? "1" : "0"; }
+  static std::string fmt_double(double x) { return nlohmann::json(x).dump(); }
+
+  redis::connection& connection() { return connections_.get(); }
+
+  // Writes the queue's settings (every process of a queue writes the same ones).
+  void configure() {
+    const scheduler_config& c = options_.scheduler;
+    reply r = connection().eval(
+        scripts::configure_queue, {queue_key_},
+        {to_string(c.policy), std::to_string(c.lease_ttl.count()), std::to_string(c.worker_ttl.count()),
+         std::to_string(c.max_attempts), std::to_string(c.history_limit), std::to_string(c.default_estimate.count()),
+         fmt_double(c.estimate_smoothing), flag(c.preemption), fmt_double(c.new_tenant.weight),
+         std::to_string(c.new_tenant.max_running), std::to_string(c.new_tenant.max_queued),
+         std::to_string(options_.event_log_limit)});
+    if (r.is_error()) detail::throw_refusal(scripts::configure_queue, r);
+  }
+
+  std::string now_argument() const {
+    return options_.clock ? std::to_string((*options_.clock)().time_since_epoch().count()) : std::string();
+  }
+
+  // Runs a transition with ARGV = now, args...; a queue whose settings vanished (a Redis that
+  // restarted empty) is configured again and the call retried once.
+  reply run(const script& lua, std::initializer_list<std::string_view> args, std::uint64_t token = 0) {
+    std::string now = now_argument();
+    std::vector<std::string_view> argv{now};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::string_view keys[] = {queue_key_};
+    reply r = connection().eval(lua, keys, argv);
+    if (r.is_error_code("COMFYQ") && r.error_message() == "COMFYQ unconfigured") {
+      configure();
+      r = connection().eval(lua, keys, argv);
+    }
+    if (r.is_error()) detail::throw_refusal(lua, r, token);
+    return r;
+  }
+
+  store_options options_;
+  std::string prefix_;
+  std::string queue_key_;
+  pool connections_;
+};
+
+}  // namespace comfyq::redis

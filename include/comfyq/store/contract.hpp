@@ -1,0 +1,97 @@
+#pragma once
+// The store contract: every state transition and query of a queue, as one interface that the
+// embedded memory store (store::memory, one process) and the Redis store (redis::store, many
+// servers and workers) both implement, and that the server and the worker are written against.
+//
+// A store reads its own clock: the memory store an injected one (the system clock by default),
+// the Redis store Redis's TIME, so lease expiry never depends on a worker's clock. Every call
+// is atomic: it happens entirely or, when it throws, not at all. Errors are those of
+// comfyq/errors.hpp; a store that cannot be reached throws store_unavailable.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "comfyq/events.hpp"
+#include "comfyq/model.hpp"
+#include "comfyq/snapshot.hpp"
+
+namespace comfyq::store {
+
+/// An event as kept in a store's bounded event log. Ids increase; a reader passes the id of
+/// the last event it saw to resume after it.
+struct logged_event {
+  std::string id{};
+  comfyq::event value{};
+};
+
+class contract {
+ public:
+  virtual ~contract() = default;
+
+  // ---- configuration (shared by every server and worker of the queue) --------------------
+
+  /// Adds a tenant or changes its weight and caps.
+  virtual void set_tenant(const tenant_config& tenant) = 0;
+  /// The tenant's settings, or nothing if it never was configured nor submitted.
+  virtual std::optional<tenant_config> find_tenant(std::string_view id) = 0;
+  /// A paused tenant keeps its queued jobs, but none of them starts until it is resumed.
+  virtual void pause_tenant(std::string_view id, bool paused) = 0;
+  /// While the queue is paused, jobs are accepted but none starts.
+  virtual void pause_queue(bool paused) = 0;
+  virtual void set_policy(policy p) = 0;
+
+  // ---- jobs ------------------------------------------------------------------------------
+
+  /// Queues a job and returns its id (invalid_input, quota_exceeded).
+  virtual std::string submit(submit_request request) = 0;
+  /// The next job by the current policy for `worker`, or nothing if none may start now.
+  virtual std::optional<comfyq::lease> lease(std::string_view worker) = 0;
+  /// Like lease(), but when nothing may start, waits up to `timeout` to be woken by work that
+  /// may (a submission, a requeue, a resume) and tries again. No polling loop.
+  virtual std::optional<comfyq::lease> wait_for_lease(std::string_view worker, duration timeout) = 0;
+  /// Extends the lease; says whether to stop (cancel) or make room (preempt). lease_lost on a stale token.
+  virtual lease_status heartbeat(std::string_view id, std::uint64_t token) = 0;
+  /// A running job's progress (e.g. {"node", "value", "max"}), published as a progress event.
+  virtual void report_progress(std::string_view id, std::uint64_t token, const nlohmann::json& data) = 0;
+  /// The job ran to the end with these outputs.
+  virtual void complete(std::string_view id, std::uint64_t token, std::vector<manifest_entry> outputs) = 0;
+  /// complete() and then lease() for `worker`, in one step (one round trip in Redis).
+  virtual std::optional<comfyq::lease> complete_and_lease(std::string_view id, std::uint64_t token,
+                                                          std::vector<manifest_entry> outputs,
+                                                          std::string_view worker) = 0;
+  /// The job failed; a retryable failure requeues it (counting an attempt), a final one does not.
+  virtual void fail(std::string_view id, std::uint64_t token, std::string_view reason, bool retryable) = 0;
+  /// The worker gives the job back: requeued without an attempt, or cancelled if that was asked.
+  virtual void release(std::string_view id, std::uint64_t token) = 0;
+  /// Cancels a queued job at once, or asks a running job's worker to stop. Returns the state after.
+  virtual job_state cancel(std::string_view id) = 0;
+  /// Reaps every expired lease now (lease() and the calls that take a token do it too).
+  virtual std::size_t expire() = 0;
+  /// Records that an idle worker is alive.
+  virtual void touch_worker(std::string_view worker) = 0;
+
+  // ---- queries ---------------------------------------------------------------------------
+
+  /// A copy of the job, or nothing if unknown or forgotten.
+  virtual std::optional<job> find(std::string_view id) = 0;
+  /// Where a queued job stands, or nothing if it is not queued or cannot start now.
+  virtual std::optional<queue_position> position(std::string_view id) = 0;
+  /// Every queued job that can start, in lease order, with ETAs for `workers` (0: those up now).
+  virtual std::vector<queue_position> forecast(std::size_t workers = 0) = 0;
+  virtual queue_snapshot snapshot() = 0;
+
+  // ---- events ----------------------------------------------------------------------------
+
+  /// Up to `max` events logged after the event `after` ("0": from the oldest kept), waiting up
+  /// to `wait` for the first one when there is none yet.
+  virtual std::vector<logged_event> read_events(std::string_view after, std::size_t max, duration wait) = 0;
+  /// The id of the newest event ("0" when there is none): read_events(last_event_id(), ...)
+  /// gives only what happens from now on.
+  virtual std::string last_event_id() = 0;
+};
+
+}  // namespace comfyq::store

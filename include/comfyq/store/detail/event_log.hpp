@@ -1,0 +1,60 @@
+#pragma once
+// The memory store's bounded event log: events numbered 1, 2, 3... (ids are their decimal
+// text), the oldest dropped beyond the limit. Not synchronised: the store guards it.
+
+#include <algorithm>
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "comfyq/errors.hpp"
+#include "comfyq/ids.hpp"
+#include "comfyq/store/contract.hpp"
+
+namespace comfyq::store::detail {
+
+class event_log {
+ public:
+  explicit event_log(std::size_t limit) : limit_(std::max<std::size_t>(limit, 1)) {}
+
+  void append(const event& e) {
+    events_.push_back(e);
+    ++last_;
+    if (events_.size() > limit_) events_.pop_front();
+  }
+
+  std::uint64_t last() const noexcept { return last_; }
+
+  /// Whether an event follows `after`.
+  bool has_after(std::uint64_t after) const noexcept { return after < last_; }
+
+  std::vector<logged_event> read(std::uint64_t after, std::size_t max) const {
+    std::uint64_t first = last_ - events_.size() + 1;  // id of events_.front()
+    std::vector<logged_event> out;
+    for (std::uint64_t id = std::max(after + 1, first); id <= last_ && out.size() < max; ++id) {
+      out.push_back({std::to_string(id), events_[id - first]});
+    }
+    return out;
+  }
+
+  /// Parses a reader's cursor: "0" or the id of an event it saw.
+  static std::uint64_t parse_id(std::string_view id) {
+    std::uint64_t value = 0;
+    auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), value);
+    if (id.empty() || ec != std::errc() || end != id.data() + id.size()) {
+      throw invalid_input("after", "'" + comfyq::detail::printable(id) + "' is not an event id; pass \"0\" or the id of an event you read");
+    }
+    return value;
+  }
+
+ private:
+  std::size_t limit_;
+  std::deque<event> events_;
+  std::uint64_t last_ = 0;
+};
+
+}  // namespace comfyq::store::detail

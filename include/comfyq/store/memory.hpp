@@ -1,0 +1,163 @@
+#pragma once
+// The embedded store: a comfyq::scheduler behind a mutex, with a clock, an event log and
+// waiting workers. One process, nothing to install; what the server uses by default.
+//
+//   comfyq::store::memory queue;                       // fair_share, system clock
+//   std::string id = queue.submit({.tenant = "alice", .workflow = graph});
+//   if (auto lease = queue.wait_for_lease("gpu0", std::chrono::seconds(5))) { ... }
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "comfyq/scheduler.hpp"
+#include "comfyq/store/clock.hpp"
+#include "comfyq/store/contract.hpp"
+#include "comfyq/store/detail/event_log.hpp"
+
+namespace comfyq::store {
+
+struct memory_options {
+  scheduler_config scheduler{};
+  store::clock clock = system_now;
+  std::size_t event_log_limit = 10'000;  ///< events kept for readers that resume
+};
+
+class memory final : public contract {
+  // Runs a change under the lock at the clock's now, and wakes waiting workers and readers
+  // when it logged anything (a submission, a requeue, a resume...).
+  template <class Change>
+  auto changed(Change&& change) {
+    std::lock_guard lock(mutex_);
+    std::uint64_t seen = log_.last();
+    struct notify_on_exit {
+      memory& self;
+      std::uint64_t seen;
+      ~notify_on_exit() { self.notify_if_logged(seen); }
+    } notify{*this, seen};
+    return change(clock_());
+  }
+
+ public:
+  explicit memory(memory_options options = {})
+      : clock_(std::move(options.clock)), queue_(std::move(options.scheduler)), log_(options.event_log_limit) {
+    if (!clock_) throw invalid_input("clock", "must be set (store::system_now is the usual one)");
+    queue_.on_event([this](const event& e) { log_.append(e); });
+  }
+
+  void set_tenant(const tenant_config& tenant) override {
+    changed([&](time_point now) { queue_.set_tenant(tenant, now); });
+  }
+  std::optional<tenant_config> find_tenant(std::string_view id) override {
+    std::lock_guard lock(mutex_);
+    const tenant_config* found = queue_.find_tenant(id);
+    return found ? std::optional(*found) : std::nullopt;
+  }
+  void pause_tenant(std::string_view id, bool paused) override {
+    changed([&](time_point now) { queue_.pause_tenant(id, paused, now); });
+  }
+  void pause_queue(bool paused) override {
+    changed([&](time_point now) { queue_.pause_queue(paused, now); });
+  }
+  void set_policy(policy p) override {
+    changed([&](time_point now) { queue_.set_policy(p, now); });
+  }
+
+  std::string submit(submit_request request) override {
+    return changed([&](time_point now) { return queue_.submit(std::move(request), now); });
+  }
+  std::optional<comfyq::lease> lease(std::string_view worker) override {
+    return changed([&](time_point now) { return queue_.lease(worker, now); });
+  }
+  std::optional<comfyq::lease> wait_for_lease(std::string_view worker, duration timeout) override {
+    std::unique_lock lock(mutex_);
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      std::uint64_t before = log_.last();
+      std::optional<comfyq::lease> granted = queue_.lease(worker, clock_());
+      notify_if_logged(before);
+      if (granted) return granted;
+      std::uint64_t seen = log_.last();
+      if (!changes_.wait_until(lock, deadline, [&] { return log_.last() != seen; })) return std::nullopt;
+    }
+  }
+  lease_status heartbeat(std::string_view id, std::uint64_t token) override {
+    return changed([&](time_point now) { return queue_.heartbeat(id, token, now); });
+  }
+  void report_progress(std::string_view id, std::uint64_t token, const nlohmann::json& data) override {
+    changed([&](time_point now) { queue_.report_progress(id, token, data, now); });
+  }
+  void complete(std::string_view id, std::uint64_t token, std::vector<manifest_entry> outputs) override {
+    changed([&](time_point now) { queue_.complete(id, token, std::move(outputs), now); });
+  }
+  std::optional<comfyq::lease> complete_and_lease(std::string_view id, std::uint64_t token,
+                                                  std::vector<manifest_entry> outputs,
+                                                  std::string_view worker) override {
+    return changed([&](time_point now) {
+      queue_.complete(id, token, std::move(outputs), now);
+      return queue_.lease(worker, now);
+    });
+  }
+  void fail(std::string_view id, std::uint64_t token, std::string_view reason, bool retryable) override {
+    changed([&](time_point now) { queue_.fail(id, token, reason, retryable, now); });
+  }
+  void release(std::string_view id, std::uint64_t token) override {
+    changed([&](time_point now) { queue_.release(id, token, now); });
+  }
+  job_state cancel(std::string_view id) override {
+    return changed([&](time_point now) { return queue_.cancel(id, now); });
+  }
+  std::size_t expire() override {
+    return changed([&](time_point now) { return queue_.expire(now); });
+  }
+  void touch_worker(std::string_view worker) override {
+    changed([&](time_point now) { queue_.touch_worker(worker, now); });
+  }
+
+  std::optional<job> find(std::string_view id) override {
+    std::lock_guard lock(mutex_);
+    const job* found = queue_.find(id);
+    return found ? std::optional(*found) : std::nullopt;
+  }
+  std::optional<queue_position> position(std::string_view id) override {
+    std::lock_guard lock(mutex_);
+    return queue_.position(id, clock_());
+  }
+  std::vector<queue_position> forecast(std::size_t workers) override {
+    std::lock_guard lock(mutex_);
+    return queue_.forecast(clock_(), workers);
+  }
+  queue_snapshot snapshot() override {
+    std::lock_guard lock(mutex_);
+    return queue_.snapshot(clock_());
+  }
+
+  std::vector<logged_event> read_events(std::string_view after, std::size_t max, duration wait) override {
+    std::uint64_t cursor = detail::event_log::parse_id(after);
+    std::unique_lock lock(mutex_);
+    changes_.wait_for(lock, wait, [&] { return log_.has_after(cursor); });
+    return log_.read(cursor, max);
+  }
+  std::string last_event_id() override {
+    std::lock_guard lock(mutex_);
+    return std::to_string(log_.last());
+  }
+
+  void notify_if_logged(std::uint64_t seen) {
+    if (log_.last() != seen) changes_.notify_all();
+  }
+
+  store::clock clock_;
+  std::mutex mutex_;
+  std::condition_variable changes_;
+  scheduler queue_;
+  detail::event_log log_;
+};
+
+}  // namespace comfyq::store

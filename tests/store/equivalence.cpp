@@ -1,0 +1,182 @@
+// The memory store and the Redis store are the same queue: the same seeded random operations
+// at the same times give the same ids, the same leases in the same order, the same refusals
+// and the same jobs, tenants and forecasts, step by step.
+#include <catch2/catch.hpp>
+
+#ifdef COMFYQ_TEST_REDIS_STORE
+
+#include <chrono>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "comfyq/comfyq.hpp"
+#include "support/random.hpp"
+#include "support/stores.hpp"
+#include "support/time.hpp"
+
+using namespace std::chrono_literals;
+using comfyq::testing::at;
+
+namespace {
+
+using memory_queue = comfyq::testing::queue_under_test<comfyq::testing::memory_backend>;
+using redis_queue = comfyq::testing::queue_under_test<comfyq::testing::redis_backend>;
+
+// What a call answered: its result, or the kind and message of its refusal.
+template <class Call>
+std::string outcome(Call&& call) {
+  try {
+    return call();
+  } catch (const comfyq::error& e) {
+    return std::string("refused: ") + e.what();
+  }
+}
+
+std::string describe(const std::optional<comfyq::lease>& l) {
+  if (!l) return "no lease";
+  std::ostringstream out;
+  out << l->job_id << ' ' << l->tenant << ' ' << l->worker << ' ' << l->token << ' ' << l->attempt << ' '
+      << l->priority << ' ' << l->expires_at.time_since_epoch().count() << ' ' << l->estimate.count();
+  return out.str();
+}
+
+// Every job, tenant, worker and the forecast, as text.
+std::string state_of(auto& q, const std::vector<std::string>& ids, comfyq::time_point now) {
+  std::ostringstream out;
+  for (const std::string& id : ids) {
+    auto j = q.find(id);
+    if (!j) {
+      out << id << " gone\n";
+      continue;
+    }
+    out << j->id << ' ' << j->tenant << ' ' << to_string(j->state) << ' ' << j->seq << ' ' << j->attempt << ' '
+        << j->failures << ' ' << j->token << ' ' << j->worker << ' ' << j->started_at.time_since_epoch().count() << ' '
+        << j->finished_at.time_since_epoch().count() << ' ' << j->lease_expires_at.time_since_epoch().count() << ' '
+        << j->charged.count() << ' ' << j->cancel_requested << j->preempt_requested << ' ' << j->reason << '\n';
+  }
+  comfyq::queue_snapshot s = q.snapshot(now);
+  out << to_string(s.policy) << ' ' << s.paused << ' ' << s.queued << ' ' << s.running << ' ' << s.succeeded << ' '
+      << s.failed << ' ' << s.cancelled << ' ' << s.dead << ' ' << s.gpu_time.count() << '\n';
+  for (const auto& t : s.tenants) {
+    out << t.config.id << ' ' << t.config.weight << ' ' << t.config.max_running << ' ' << t.paused << ' ' << t.queued
+        << ' ' << t.running << ' ' << t.gpu_time.count() << ' ' << t.virtual_clock << '\n';
+  }
+  for (const auto& w : s.workers) out << w.id << ' ' << to_string(w.state) << ' ' << w.job << '\n';
+  for (const auto& p : q.forecast(now, 2)) out << p.position << ':' << p.job << '@' << p.eta->time_since_epoch().count() << ' ';
+  return out.str();
+}
+
+}  // namespace
+
+TEST_CASE("the memory and Redis stores give the same results for the same operations", "[store][redis]") {
+  const int seeds = 4;
+  const int steps = 1200;
+  for (int seed = 1; seed <= seeds; ++seed) {
+    comfyq::testing::random rng(static_cast<std::uint64_t>(seed));
+    comfyq::scheduler_config config{.lease_ttl = 30s, .max_attempts = 3, .history_limit = 100'000,
+                                    .default_estimate = 20s, .preemption = rng.chance(50)};
+    memory_queue memory(config);
+    redis_queue redis(config);
+    std::vector<std::string> ids;
+    struct held {
+      std::string job;
+      std::uint64_t token;
+    };
+    std::vector<held> leases;
+    double now = 0;
+    for (int step = 0; step < steps; ++step) {
+      now += rng.between(0, 4000) / 1000.0;
+      comfyq::time_point t = at(now);
+      std::string tenant = "t" + std::to_string(rng.between(0, 5));
+      std::string worker = "w" + std::to_string(rng.between(0, 3));
+      int op = rng.between(0, 99);
+      INFO("seed " << seed << " step " << step << " op " << op);
+      // Both stores take the same call; the answers must be identical.
+      auto both = [&](auto&& call) {
+        std::string a = outcome([&] { return call(memory); });
+        std::string b = outcome([&] { return call(redis); });
+        REQUIRE(a == b);
+        return a;
+      };
+      if (op < 25) {
+        comfyq::submit_request request{.tenant = tenant, .shape = rng.chance(50) ? "a" : "b", .priority = rng.chance(8)};
+        std::string id = both([&](auto& q) { return q.submit(request, t); });
+        if (!id.starts_with("refused")) ids.push_back(id);
+      } else if (op < 45) {
+        std::optional<comfyq::lease> granted;
+        both([&](auto& q) {
+          auto l = q.lease(worker, t);
+          granted = l;
+          return describe(l);
+        });
+        if (granted) leases.push_back({granted->job_id, granted->token});
+      } else if (op < 85 && !leases.empty()) {
+        const held l = leases[static_cast<std::size_t>(rng.between(0, static_cast<int>(leases.size()) - 1))];
+        double duration_s = rng.between(0, 60);
+        comfyq::time_point when = at(now + duration_s);
+        bool retryable = rng.chance(50);
+        both([&](auto& q) -> std::string {
+          if (op < 55) {
+            comfyq::lease_status s = q.heartbeat(l.job, l.token, when);
+            return std::to_string(s.expires_at.time_since_epoch().count()) + (s.cancel_requested ? " cancel" : "") +
+                   (s.preempt_requested ? " preempt" : "");
+          }
+          if (op < 68) {
+            q.complete(l.job, l.token, {{.name = "out.png", .size = 1, .sha256 = "ab", .media_type = "image/png", .node = "9"}}, when);
+          } else if (op < 76) {
+            q.fail(l.job, l.token, "boom", retryable, when);
+          } else {
+            q.release(l.job, l.token, when);
+          }
+          return "done";
+        });
+        now += duration_s;
+      } else if (op < 90 && !ids.empty()) {
+        std::string id = ids[static_cast<std::size_t>(rng.between(0, static_cast<int>(ids.size()) - 1))];
+        both([&](auto& q) { return std::string(to_string(q.cancel(id, t))); });
+      } else if (op < 93) {
+        both([&](auto& q) { return std::to_string(q.expire(t)); });
+      } else if (op < 95) {
+        bool paused = rng.chance(60);
+        both([&](auto& q) {
+          q.pause_tenant(tenant, paused, t);
+          return "done";
+        });
+      } else if (op < 96) {
+        bool paused = rng.chance(30);
+        both([&](auto& q) {
+          q.pause_queue(paused, t);
+          return "done";
+        });
+      } else if (op < 98) {
+        auto p = static_cast<comfyq::policy>(rng.between(0, 2));
+        both([&](auto& q) {
+          q.set_policy(p, t);
+          return "done";
+        });
+      } else {
+        comfyq::tenant_config settings{.id = tenant,
+                                       .weight = static_cast<double>(rng.between(1, 4)) / 2.0,
+                                       .max_running = static_cast<std::uint32_t>(rng.between(1, 3)),
+                                       .max_queued = static_cast<std::uint32_t>(rng.between(5, 50))};
+        both([&](auto& q) {
+          q.set_tenant(settings, t);
+          return "done";
+        });
+      }
+      if (step % 50 == 49 || step == steps - 1) REQUIRE(state_of(memory, ids, at(now)) == state_of(redis, ids, at(now)));
+    }
+    auto events_as_text = [](auto& q) {
+      std::ostringstream out;
+      for (const comfyq::event& e : q.events()) {
+        out << to_string(e.type) << ' ' << e.at.time_since_epoch().count() << ' ' << e.job << ' ' << e.tenant << ' '
+            << e.worker << ' ' << e.attempt << ' ' << e.reason << ' ' << e.data.dump() << '\n';
+      }
+      return out.str();
+    };
+    CHECK(events_as_text(memory) == events_as_text(redis));
+  }
+}
+
+#endif
