@@ -9,7 +9,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,21 +16,11 @@
 #include <vector>
 
 #include "comfyq/scheduler.hpp"
+#include "tenant_ids.hpp"
 
 namespace comfyq_bench {
 
 inline constexpr std::size_t tenant_count = 1'000;
-
-inline std::vector<std::string> make_tenant_ids(std::size_t count) {
-  std::vector<std::string> ids;
-  ids.reserve(count);
-  char name[32];
-  for (std::size_t i = 0; i < count; ++i) {
-    std::snprintf(name, sizeof name, "tenant-%04zu", i);
-    ids.emplace_back(name);
-  }
-  return ids;
-}
 
 struct standing_queue {
   comfyq::scheduler queue;

@@ -20,8 +20,10 @@
 // queuing), so a job that ends sooner than estimated cannot drop its tenant below the newcomer.
 
 #include <algorithm>
+#include <compare>
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "comfyq/detail/indexed_heap.hpp"
@@ -59,22 +61,6 @@ struct queue_entry {
 class dispatcher {
  public:
   explicit dispatcher(policy p = policy::fair_share) : policy_(p) {}
-
-  // The heaps' orders point back at their owner, so a copy must re-point them.
-  dispatcher(const dispatcher& other)
-      : policy_(other.policy_),
-        paused_(other.paused_),
-        turns_(other.turns_),
-        tenants_(other.tenants_),
-        entries_(other.entries_),
-        priority_head_(other.priority_head_),
-        priority_tail_(other.priority_tail_),
-        eligible_(other.eligible_),
-        competing_(other.competing_) {
-    eligible_.order().owner = this;
-    competing_.order().owner = this;
-  }
-  dispatcher& operator=(const dispatcher&) = delete;
 
   policy current_policy() const noexcept { return policy_; }
   bool paused() const noexcept { return paused_; }
@@ -134,12 +120,14 @@ class dispatcher {
     if (h >= entries_.size()) entries_.resize(h + 1);
     bool was_competing = competing(t);
     entries_[h] = queue_entry{.seq = seq, .tenant = t, .priority = priority, .queued = true};
+    tenant_account& a = tenants_[t];
     if (priority) {
       link(h, priority_head_, priority_tail_);
     } else {
-      link(h, tenants_[t].head, tenants_[t].tail);
+      link(h, a.head, a.tail);
     }
-    ++tenants_[t].queued;
+    ++a.queued;
+    if (was_competing && a.head != h) return;  // nothing the heaps order by has changed
     if (!was_competing) reenter(t);
     refresh(t);
   }
@@ -161,6 +149,10 @@ class dispatcher {
     return eligible_.empty() ? no_handle : tenants_[eligible_.top()].head;
   }
 
+  /// The normal job in front, which pick() returns unless priority work comes first; no_handle
+  /// if none may start.
+  std::uint32_t front() const { return eligible_.empty() ? no_handle : tenants_[eligible_.top()].head; }
+
   /// Queued priority jobs whose tenant may start one now.
   std::size_t priority_waiting() const {
     std::size_t waiting = 0;
@@ -181,7 +173,8 @@ class dispatcher {
     refresh(t);
   }
 
-  /// A run ended; its charge is replaced by what it really cost (0 refunds it entirely).
+  /// A run ended; its charge is replaced by what it really cost (0 refunds it entirely; never
+  /// negative: settled clocks only grow).
   void finish(std::uint32_t t, duration charged, duration cost) {
     tenant_account& a = tenants_[t];
     --a.running;
@@ -201,33 +194,24 @@ class dispatcher {
   }
 
  private:
-  struct eligible_order {
-    const dispatcher* owner;
-    bool operator()(std::uint32_t a, std::uint32_t b) const { return owner->serves_before(a, b); }
-  };
-  struct settled_order {
-    const dispatcher* owner;
-    bool operator()(std::uint32_t a, std::uint32_t b) const {
-      double ca = owner->tenants_[a].settled_clock, cb = owner->tenants_[b].settled_clock;
-      return ca < cb || (ca == cb && a < b);
-    }
+  // What eligible_ orders tenants by, compared member by member; a policy leaves the members
+  // it does not use at zero.
+  struct serve_key {
+    double clock = 0.0;      ///< fair_share: the virtual clock
+    bool busy = false;       ///< fair_share: something running (so a tenant with nothing running goes first)
+    std::uint64_t turn = 0;  ///< round_robin, fair_share: when last served
+    std::uint64_t seq = 0;   ///< the head's sequence number
+    friend auto operator<=>(const serve_key&, const serve_key&) = default;
   };
 
-  bool serves_before(std::uint32_t a, std::uint32_t b) const {
-    const tenant_account& x = tenants_[a];
-    const tenant_account& y = tenants_[b];
-    std::uint64_t sx = entries_[x.head].seq, sy = entries_[y.head].seq;
+  serve_key key(const tenant_account& a) const {
+    std::uint64_t seq = a.head == no_handle ? 0 : entries_[a.head].seq;
     switch (policy_) {
-      case policy::fifo:
-        return sx < sy;
-      case policy::round_robin:
-        return x.turn != y.turn ? x.turn < y.turn : sx < sy;
-      case policy::fair_share:
-        if (x.virtual_clock() != y.virtual_clock()) return x.virtual_clock() < y.virtual_clock();
-        if ((x.running > 0) != (y.running > 0)) return x.running == 0;
-        return x.turn != y.turn ? x.turn < y.turn : sx < sy;
+      case policy::fifo: return {.seq = seq};
+      case policy::round_robin: return {.turn = a.turn, .seq = seq};
+      case policy::fair_share: return {.clock = a.virtual_clock(), .busy = a.running > 0, .turn = a.turn, .seq = seq};
     }
-    return sx < sy;
+    return {.seq = seq};
   }
 
   bool can_run(std::uint32_t t) const {
@@ -243,13 +227,20 @@ class dispatcher {
   // Only called for a tenant with nothing running, so its clock is all settled.
   void reenter(std::uint32_t t) {
     if (competing_.empty()) return;
-    double floor = tenants_[competing_.top()].settled_clock;
-    tenants_[t].settled_clock = std::max(tenants_[t].settled_clock, floor);
+    // A key lags behind its clock only if the clock grew since: once the top's key is brought
+    // up to date, every other clock is at least its key, which is at least the top's.
+    for (std::uint32_t top = competing_.top(); competing_.top_key().first != tenants_[top].settled_clock;
+         top = competing_.top()) {
+      competing_.update(top, {tenants_[top].settled_clock, top});
+    }
+    tenants_[t].settled_clock = std::max(tenants_[t].settled_clock, competing_.top_key().first);
   }
 
+  // Called after every change of a tenant's state.
   void refresh(std::uint32_t t) {
-    eligible_.set(t, eligible(t));
-    competing_.set(t, competing(t));
+    const tenant_account& a = tenants_[t];
+    eligible_.set(t, eligible(t), key(a));
+    if (competing(t) != competing_.contains(t)) competing_.set(t, competing(t), {a.settled_clock, t});
   }
 
   // Lists are kept in sequence order. New jobs go to the back and a requeued job usually
@@ -286,8 +277,10 @@ class dispatcher {
   std::vector<queue_entry> entries_;
   std::uint32_t priority_head_ = no_handle;
   std::uint32_t priority_tail_ = no_handle;
-  indexed_heap<eligible_order> eligible_{eligible_order{this}};
-  indexed_heap<settled_order> competing_{settled_order{this}};
+  indexed_heap<serve_key> eligible_;
+  // Tenants that compete, by {settled clock, tenant}, the clock as it was when each joined:
+  // settled clocks only grow, so keys are brought up to date lazily, when the smallest is needed.
+  indexed_heap<std::pair<double, std::uint32_t>> competing_;
 };
 
 }  // namespace comfyq::detail
