@@ -12,6 +12,7 @@
 
 #include "comfyq/comfyq.hpp"
 #include "support/random.hpp"
+#include "support/random_steps.hpp"
 #include "support/stores.hpp"
 #include "support/time.hpp"
 
@@ -86,11 +87,12 @@ TEST_CASE("the memory and Redis stores give the same results for the same operat
     std::vector<held> leases;
     double now = 0;
     for (int step = 0; step < steps; ++step) {
-      now += rng.between(0, 4000) / 1000.0;
-      comfyq::time_point t = at(now);
-      std::string tenant = "t" + std::to_string(rng.between(0, 5));
-      std::string worker = "w" + std::to_string(rng.between(0, 3));
-      int op = rng.between(0, 99);
+      const comfyq::testing::random_step next = comfyq::testing::next_step(rng, now);
+      now = next.now;
+      const comfyq::time_point t = next.at();
+      const std::string& tenant = next.tenant;
+      const std::string& worker = next.worker;
+      const int op = next.op;
       INFO("seed " << seed << " step " << step << " op " << op);
       // Both stores take the same call; the answers must be identical.
       auto both = [&](auto&& call) {

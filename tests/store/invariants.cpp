@@ -13,6 +13,7 @@
 #include "comfyq/comfyq.hpp"
 #include "support/stores.hpp"
 #include "support/random.hpp"
+#include "support/random_steps.hpp"
 #include "support/time.hpp"
 
 using namespace std::chrono_literals;
@@ -75,11 +76,12 @@ TEMPLATE_LIST_TEST_CASE("random operations never break the queue's invariants", 
     double now = 0;
 
     for (int step = 0; step < steps; ++step) {
-      now += rng.between(0, 4000) / 1000.0;
-      comfyq::time_point t = at(now);
-      std::string tenant = "t" + std::to_string(rng.between(0, 5));
-      std::string worker = "w" + std::to_string(rng.between(0, 3));
-      int op = rng.between(0, 99);
+      const comfyq::testing::random_step next = comfyq::testing::next_step(rng, now);
+      now = next.now;
+      const comfyq::time_point t = next.at();
+      const std::string& tenant = next.tenant;
+      const std::string& worker = next.worker;
+      const int op = next.op;
       try {
         if (op < 25) {
           submitted.push_back(q.submit({.tenant = tenant, .shape = rng.chance(50) ? "a" : "b",

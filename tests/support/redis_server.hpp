@@ -105,7 +105,8 @@ class redis_server {
     start(false);
   }
 
- private:
+  /// A loopback TCP port that is free now, e.g. for a cluster bus ("cluster-port <port>" in
+  /// extra_config: by default the bus takes port + 10000, which fails for ports above 55535).
   static int free_loopback_port() {
     const int probe = ::socket(AF_INET, SOCK_STREAM, 0);
     if (probe < 0) throw std::runtime_error("redis_server: cannot open a socket to find a free port");
@@ -121,6 +122,7 @@ class redis_server {
     return ntohs(address.sin_port);
   }
 
+ private:
   std::filesystem::path config_path() const { return dir_ / "redis.conf"; }
   std::filesystem::path log_path() const { return dir_ / "redis.log"; }
   std::filesystem::path output_path() const { return dir_ / "redis.out"; }

@@ -1,0 +1,79 @@
+// The store survives Redis forgetting things: its script cache (SCRIPT FLUSH, or any restart)
+// makes EVALSHA answer NOSCRIPT, and the store loads the script and runs it; a Redis that
+// restarted empty (no AOF) has lost the queue's settings, and the store writes them again.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "comfyq/redis/connection.hpp"
+#include "comfyq/redis/store.hpp"
+#include "support/redis_server.hpp"
+#include "support/shared_clock.hpp"
+#include "support/time.hpp"
+#include "support/unique_name.hpp"
+
+using namespace std::chrono_literals;
+using comfyq::job_state;
+using comfyq::redis::connection;
+using comfyq::redis::store;
+using comfyq::testing::at;
+using comfyq::testing::redis_server;
+using comfyq::testing::unique_queue_name;
+
+namespace {
+bool cached(connection& redis, const comfyq::redis::script& lua) {
+  return redis.command({"SCRIPT", "EXISTS", lua.sha1()}).at(0).integer() == 1;
+}
+}  // namespace
+
+TEST_CASE("after SCRIPT FLUSH the store's next calls load their scripts again", "[redis][scripts]") {
+  redis_server server;
+  store queue(server.connection_options(), {.queue = unique_queue_name()});
+  connection admin(server.connection_options());
+  const std::string first = queue.submit({.tenant = "alice", .workflow = "{}"});
+  const std::optional<comfyq::lease> running = queue.lease("gpu-0");
+  REQUIRE(running.has_value());
+
+  admin.command({"SCRIPT", "FLUSH"}).expect_ok();
+  REQUIRE_FALSE(cached(admin, comfyq::redis::scripts::complete_job));
+
+  queue.complete(running->job_id, running->token, {});
+  CHECK(cached(admin, comfyq::redis::scripts::complete_job));
+  const std::string second = queue.submit({.tenant = "alice", .workflow = "{}"});
+  CHECK(queue.find(first)->state == job_state::succeeded);
+  CHECK(queue.forecast(0).size() == 1);
+  CHECK(queue.snapshot().succeeded == 1);
+  const std::optional<comfyq::lease> next = queue.lease("gpu-0");
+  REQUIRE(next.has_value());
+  CHECK(next->job_id == second);
+}
+
+TEST_CASE("after Redis restarted empty the store configures the queue again and keeps working", "[redis][scripts]") {
+  redis_server server;  // no AOF: a restart loses everything
+  comfyq::testing::shared_clock clock(at(0));
+  store queue(server.connection_options(),
+              {.queue = unique_queue_name(),
+               .scheduler = {.policy = comfyq::policy::fifo, .lease_ttl = 90s},
+               .clock = clock.reader()});
+  const std::string lost = queue.submit({.tenant = "alice", .workflow = "{}", .id = "before-restart"});
+  REQUIRE(queue.lease("gpu-0").has_value());
+
+  server.kill();
+  server.restart();
+  connection admin(server.connection_options());
+  REQUIRE(admin.command({"DBSIZE"}).integer() == 0);
+
+  // The first call after the restart finds the queue unconfigured: nothing to lease, no error.
+  CHECK_FALSE(queue.lease("gpu-0").has_value());
+  CHECK_FALSE(queue.find(lost).has_value());
+  const std::string fresh = queue.submit({.tenant = "bob", .workflow = "{}"});
+  CHECK(queue.snapshot().policy == comfyq::policy::fifo);
+  const std::optional<comfyq::lease> granted = queue.lease("gpu-0");
+  REQUIRE(granted.has_value());
+  CHECK(granted->job_id == fresh);
+  CHECK(granted->expires_at == at(90));
+  queue.complete(granted->job_id, granted->token, {});
+  CHECK(queue.find(fresh)->state == job_state::succeeded);
+}
