@@ -35,6 +35,7 @@
 #include "comfyq/detail/flat_id_index.hpp"
 #include "comfyq/detail/forecast.hpp"
 #include "comfyq/detail/indexed_heap.hpp"
+#include "comfyq/detail/refusals.hpp"
 #include "comfyq/detail/string_map.hpp"
 #include "comfyq/errors.hpp"
 #include "comfyq/events.hpp"
@@ -112,17 +113,13 @@ class scheduler {
     if (known == tenant_ids_.end()) validate_id("tenant", request.tenant);  // known ids were checked when added
     if (!request.id.empty()) {
       validate_id("id", request.id);
-      if (ids_.contains(request.id)) {
-        throw invalid_input("id", "job id '" + request.id + "' is already used; leave id empty to let comfyq choose one");
-      }
+      if (ids_.contains(request.id)) throw detail::duplicate_job_id(request.id);
     }
     if (request.shape.size() > 256) throw invalid_input("shape", "must be at most 256 characters (use workflow_shape())");
     if (known != tenant_ids_.end()) {
       const tenant_record& tenant = tenants_[known->second];
       if (dispatch_.tenant(known->second).queued >= tenant.config.max_queued) {
-        throw quota_exceeded("tenant", "'" + request.tenant + "' already has " +
-                                           std::to_string(tenant.config.max_queued) +
-                                           " jobs waiting (max_queued); wait for one to start or cancel one");
+        throw detail::queue_full(request.tenant, tenant.config.max_queued);
       }
     }
     std::uint32_t t = known != tenant_ids_.end() ? known->second : add_tenant(request.tenant, config_.new_tenant);
@@ -430,33 +427,22 @@ class scheduler {
 
   std::uint32_t existing_tenant(std::string_view id) const {
     auto it = tenant_ids_.find(id);
-    if (it == tenant_ids_.end()) {
-      throw not_found("tenant", "no tenant '" + detail::printable(id) + "'; configure it with set_tenant first");
-    }
+    if (it == tenant_ids_.end()) throw detail::unknown_tenant(id);
     return it->second;
   }
 
   std::uint32_t existing_job(std::string_view id) const {
     std::uint32_t h = ids_.find(id);
-    if (h == no_slot) {
-      throw not_found("job", "no job '" + detail::printable(id) + "' (unknown, or finished long enough ago to be forgotten)");
-    }
+    if (h == no_slot) throw detail::unknown_job(id);
     return h;
   }
 
   // The slot of a job running under `token`; anything else is a lost lease.
   std::uint32_t held(std::string_view id, std::uint64_t token) const {
     std::uint32_t h = ids_.find(id);
-    if (h == no_slot) {
-      throw lease_lost("token", "job '" + detail::printable(id) + "' is unknown; drop the work");
-    }
+    if (h == no_slot) throw detail::unknown_lease(id);
     const job& j = slots_[h].data;
-    if (j.state != job_state::running || j.token != token) {
-      std::string now_state = j.state == job_state::running ? "running under token " + std::to_string(j.token)
-                                                            : std::string(to_string(j.state));
-      throw lease_lost("token", "job '" + j.id + "' is no longer held by token " + std::to_string(token) + " (it is " +
-                                    now_state + "); drop the work");
-    }
+    if (j.state != job_state::running || j.token != token) throw detail::lost_lease(j.id, token, j.state, j.token);
     return h;
   }
 

@@ -2,6 +2,7 @@
 // Catches the comfyq error an action throws, so a test can look at its field and message.
 
 #include <optional>
+#include <utility>
 
 #include <catch2/catch.hpp>
 

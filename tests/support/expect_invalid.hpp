@@ -1,25 +1,17 @@
 #pragma once
 // Catches the comfyq::invalid_input an action throws, so a test can look at its field and message.
 
-#include <optional>
-
-#include <catch2/catch.hpp>
+#include <utility>
 
 #include "comfyq/errors.hpp"
+#include "support/expect_error.hpp"
 
 namespace comfyq::test {
 
 /// The invalid_input `action` throws; the test fails if it throws nothing (other exceptions propagate).
 template <class Action>
 comfyq::invalid_input expect_invalid(Action&& action) {
-  std::optional<comfyq::invalid_input> caught;
-  try {
-    action();
-  } catch (const comfyq::invalid_input& error) {
-    caught = error;
-  }
-  REQUIRE(caught.has_value());
-  return *caught;
+  return expect_error<comfyq::invalid_input>(std::forward<Action>(action));
 }
 
 }  // namespace comfyq::test
