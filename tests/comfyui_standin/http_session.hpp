@@ -1,0 +1,89 @@
+#pragma once
+// One HTTP connection: reads requests (keep-alive), answers them through the router, and
+// hands a WebSocket upgrade of /ws to a ws_session.
+
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+
+#include "comfyui_standin/connections.hpp"
+#include "comfyui_standin/http_messages.hpp"
+#include "comfyui_standin/http_router.hpp"
+#include "comfyui_standin/routes_queue.hpp"
+#include "comfyui_standin/server_state.hpp"
+#include "comfyui_standin/ws_session.hpp"
+
+namespace comfyq::testing::standin {
+
+class http_session final : public connection, public std::enable_shared_from_this<http_session> {
+ public:
+  /// Uploads may be as large as /features' max_upload_size (100 MiB).
+  static constexpr std::uint64_t body_limit = 104857600 + 1048576;
+
+  http_session(tcp::socket socket, const server_context& context, connection_registry& connections)
+      : stream_(std::move(socket)), context_(context), connections_(connections) {}
+
+  void start() { read_next(); }
+
+  void abort_now() override { close_socket(stream_.socket()); }
+
+ private:
+  void read_next() {
+    parser_.emplace();
+    parser_->body_limit(body_limit);
+    stream_.expires_after(std::chrono::minutes(5));
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code error, std::size_t) { self->on_read(error); });
+  }
+
+  void on_read(beast::error_code error) {
+    if (error) {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      return;
+    }
+    http_request request = parser_->release();
+    if (websocket::is_upgrade(request) && route_path(request_target(std_view(request.target())).path) == "/ws") {
+      upgrade(std::move(request));
+      return;
+    }
+    try {
+      response_ = route_request(context_, request);
+    } catch (const std::exception&) {
+      response_ = internal_error(request);  // as aiohttp does when a handler raises
+    }
+    http::async_write(stream_, *response_, [self = shared_from_this()](beast::error_code write_error, std::size_t) {
+      if (write_error) return;
+      if (!self->response_->keep_alive()) {
+        beast::error_code ignored;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        return;
+      }
+      self->read_next();
+    });
+  }
+
+  /// /ws?clientId=X routes messages for X here; without one the server makes up an id.
+  void upgrade(http_request request) {
+    std::string sid = request_target(std_view(request.target())).param("clientId").value_or("");
+    if (sid.empty()) sid = uuid4(false);
+    stream_.expires_never();
+    auto session = std::make_shared<ws_session>(stream_.release_socket(), context_, std::move(sid));
+    connections_.add(session);
+    session->start(std::move(request));
+  }
+
+  beast::tcp_stream stream_;
+  const server_context& context_;
+  connection_registry& connections_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http_response> response_;
+};
+
+}  // namespace comfyq::testing::standin
