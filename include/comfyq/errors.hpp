@@ -25,6 +25,7 @@ enum class errc : int {
   lease_lost,
   quota_exceeded,
   store_unavailable,
+  comfyui_protocol,
 };
 
 constexpr std::string_view to_string(errc code) noexcept {
@@ -34,6 +35,7 @@ constexpr std::string_view to_string(errc code) noexcept {
     case errc::lease_lost: return "lease_lost";
     case errc::quota_exceeded: return "quota_exceeded";
     case errc::store_unavailable: return "store_unavailable";
+    case errc::comfyui_protocol: return "comfyui_protocol";
   }
   return "unknown";
 }
@@ -97,6 +99,14 @@ class quota_exceeded : public error {
 class store_unavailable : public error {
  public:
   explicit store_unavailable(const std::string& message) : error(errc::store_unavailable, "", message) {}
+};
+
+/// ComfyUI sent something its protocol does not allow (`field()` names the part, e.g.
+/// "ws.progress.value"): a different ComfyUI version, or not ComfyUI at all on that port.
+class comfyui_protocol_error : public error {
+ public:
+  comfyui_protocol_error(std::string field, const std::string& message)
+      : error(errc::comfyui_protocol, std::move(field), message) {}
 };
 
 }  // namespace comfyq

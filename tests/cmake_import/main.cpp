@@ -1,6 +1,6 @@
 // Runs one job through the scheduler of an installed comfyq: lease it, complete it, check it.
 // Then uses comfyq::redis without a Redis: parses a URL, and fails to connect where none listens,
-// which also proves that hiredis links.
+// which also proves that hiredis links. And reads a ComfyUI frame with comfyq::comfyui.
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -8,6 +8,7 @@
 #include <string>
 
 #include <comfyq/comfyq.hpp>
+#include <comfyq/comfyui/messages.hpp>
 #include <comfyq/redis/connection.hpp>
 #include <comfyq/redis/connection_options.hpp>
 
@@ -44,6 +45,13 @@ int main() {
       return 1;
     } catch (const comfyq::store_unavailable& e) {
       std::printf("consumer: %s\n", e.what());
+    }
+
+    const comfyq::comfyui::message done =
+        comfyq::comfyui::parse_message(R"({"type":"executing","data":{"node":null,"prompt_id":"j1"}})");
+    if (!done.ends_prompt() || done.prompt_id != "j1") {
+      std::fprintf(stderr, "consumer: the end of prompt j1 was not recognised\n");
+      return 1;
     }
     return 0;
   } catch (const std::exception& e) {
