@@ -87,12 +87,9 @@ TEST_CASE("the memory and Redis stores give the same results for the same operat
     std::vector<held> leases;
     double now = 0;
     for (int step = 0; step < steps; ++step) {
-      const comfyq::testing::random_step next = comfyq::testing::next_step(rng, now);
-      now = next.now;
-      const comfyq::time_point t = next.at();
-      const std::string& tenant = next.tenant;
-      const std::string& worker = next.worker;
-      const int op = next.op;
+      const auto [step_at, tenant, worker, op] = comfyq::testing::next_step(rng, now);
+      now = step_at;
+      const comfyq::time_point t = at(now);
       INFO("seed " << seed << " step " << step << " op " << op);
       // Both stores take the same call; the answers must be identical.
       auto both = [&](auto&& call) {

@@ -76,12 +76,9 @@ TEMPLATE_LIST_TEST_CASE("random operations never break the queue's invariants", 
     double now = 0;
 
     for (int step = 0; step < steps; ++step) {
-      const comfyq::testing::random_step next = comfyq::testing::next_step(rng, now);
-      now = next.now;
-      const comfyq::time_point t = next.at();
-      const std::string& tenant = next.tenant;
-      const std::string& worker = next.worker;
-      const int op = next.op;
+      const auto [step_at, tenant, worker, op] = comfyq::testing::next_step(rng, now);
+      now = step_at;
+      const comfyq::time_point t = at(now);
       try {
         if (op < 25) {
           submitted.push_back(q.submit({.tenant = tenant, .shape = rng.chance(50) ? "a" : "b",

@@ -5,9 +5,7 @@
 
 #include <string>
 
-#include "comfyq/model.hpp"
 #include "support/random.hpp"
-#include "support/time.hpp"
 
 namespace comfyq::testing {
 
@@ -16,8 +14,6 @@ struct random_step {
   std::string tenant{};
   std::string worker{};
   int op = 0;
-
-  time_point at() const { return testing::at(now); }
 };
 
 inline random_step next_step(random& rng, double previous_now) {
