@@ -7,7 +7,9 @@
 //   ├─ not_found                   no such job, tenant or worker
 //   ├─ lease_lost                  the lease (fencing token) is not held any more: stop working on the job
 //   ├─ quota_exceeded              a cap refuses this now (max_queued): retry later
-//   └─ store_unavailable           the store cannot be reached: retry later
+//   ├─ store_unavailable           the store cannot be reached: retry later
+//   ├─ comfyui_protocol_error      ComfyUI answered outside its protocol: check what runs on that port
+//   └─ comfyui_unavailable         ComfyUI cannot be reached or does not answer in time: retry later
 // Normal outcomes ("no job to lease", "already finished") are values, never exceptions.
 // Every message starts with a stable id, "[comfyq.<code>]", and names the offending field.
 
@@ -26,6 +28,7 @@ enum class errc : int {
   quota_exceeded,
   store_unavailable,
   comfyui_protocol,
+  comfyui_unavailable,
 };
 
 constexpr std::string_view to_string(errc code) noexcept {
@@ -36,6 +39,7 @@ constexpr std::string_view to_string(errc code) noexcept {
     case errc::quota_exceeded: return "quota_exceeded";
     case errc::store_unavailable: return "store_unavailable";
     case errc::comfyui_protocol: return "comfyui_protocol";
+    case errc::comfyui_unavailable: return "comfyui_unavailable";
   }
   return "unknown";
 }
@@ -107,6 +111,14 @@ class comfyui_protocol_error : public error {
  public:
   comfyui_protocol_error(std::string field, const std::string& message)
       : error(errc::comfyui_protocol, std::move(field), message) {}
+};
+
+/// ComfyUI cannot be reached (refused, reset, no answer in time, the WebSocket dropped). The
+/// message names host:port and says whether the request was sent: one that was may or may
+/// not have been carried out.
+class comfyui_unavailable : public error {
+ public:
+  explicit comfyui_unavailable(const std::string& message) : error(errc::comfyui_unavailable, "", message) {}
 };
 
 }  // namespace comfyq

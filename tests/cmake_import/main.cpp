@@ -1,6 +1,7 @@
 // Runs one job through the scheduler of an installed comfyq: lease it, complete it, check it.
 // Then uses comfyq::redis without a Redis: parses a URL, and fails to connect where none listens,
-// which also proves that hiredis links. And reads a ComfyUI frame with comfyq::comfyui.
+// which also proves that hiredis links. And reads a ComfyUI frame with comfyq::comfyui, whose HTTP
+// client fails where no ComfyUI listens (which proves that Boost.Beast and threads come along).
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -8,6 +9,7 @@
 #include <string>
 
 #include <comfyq/comfyq.hpp>
+#include <comfyq/comfyui/http_client.hpp>
 #include <comfyq/comfyui/messages.hpp>
 #include <comfyq/redis/connection.hpp>
 #include <comfyq/redis/connection_options.hpp>
@@ -52,6 +54,14 @@ int main() {
     if (!done.ends_prompt() || done.prompt_id != "j1") {
       std::fprintf(stderr, "consumer: the end of prompt j1 was not recognised\n");
       return 1;
+    }
+
+    try {
+      comfyq::comfyui::http_client({.host = "127.0.0.1", .port = 1}).system_stats();
+      std::fprintf(stderr, "consumer: a ComfyUI answered on 127.0.0.1:1, where none should listen\n");
+      return 1;
+    } catch (const comfyq::comfyui_unavailable& e) {
+      std::printf("consumer: %s\n", e.what());
     }
     return 0;
   } catch (const std::exception& e) {

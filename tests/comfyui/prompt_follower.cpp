@@ -16,14 +16,14 @@ namespace {
 
 struct followed {
   std::vector<nlohmann::json> progress;
-  std::size_t frames_after_end = 0;
+  std::size_t frames_after_outcome = 0;  ///< frames that came after the outcome was known
 };
 
 // Feeds socket `ws`'s frames of a transcript to `follower`.
 followed follow(prompt_follower& follower, const char* transcript, const char* ws) {
   followed seen;
   for (const std::string& frame : comfyq::testing::text_frames_to(comfyq::testing::load_transcript(transcript), ws)) {
-    if (follower.over()) ++seen.frames_after_end;
+    if (follower.end() != prompt_end::running) ++seen.frames_after_outcome;
     if (auto update = follower.on_message(parse_message(frame))) seen.progress.push_back(*update);
   }
   return seen;
@@ -39,8 +39,9 @@ TEST_CASE("a job that succeeds: each node's start, then success", "[comfyui][fol
   CHECK(follower.error().empty());
   CHECK(seen.progress == std::vector<nlohmann::json>{{{"node", "1"}}, {{"node", "2"}}, {{"node", "3"}}});
   CHECK(follower.node() == "3");
-  // The status broadcast and `executing {node: null}` that follow execution_success change nothing.
-  CHECK(seen.frames_after_end == 2);
+  // execution_success is followed by the status broadcast, then the end marker: over only then.
+  CHECK(seen.frames_after_outcome == 2);
+  CHECK(follower.over());
 }
 
 TEST_CASE("a sampler-like node's steps are republished with their counts", "[comfyui][follower]") {
@@ -107,6 +108,16 @@ TEST_CASE("frames of other prompts are ignored, the leaked progress of a prompt 
   follow(follower, "ws_visibility_multi_client.jsonl", "A");
   CHECK(follower.end() == prompt_end::succeeded);
   CHECK(on_a.progress.empty());
+}
+
+TEST_CASE("the outcome is known at its frame, but the prompt is over only at the end marker", "[comfyui][follower]") {
+  prompt_follower follower("j1");
+  follower.on_message(parse_message(R"({"type":"execution_success","data":{"prompt_id":"j1"}})"));
+  CHECK(follower.end() == prompt_end::succeeded);
+  CHECK_FALSE(follower.over());  // ComfyUI has not written the history entry yet
+  follower.on_message(parse_message(R"({"type":"executing","data":{"node":null,"prompt_id":"j1"}})"));
+  CHECK(follower.end() == prompt_end::succeeded);
+  CHECK(follower.over());
 }
 
 TEST_CASE("the end marker alone means over with the outcome unknown", "[comfyui][follower]") {

@@ -19,6 +19,7 @@ using comfyq::testing::http_get;
 using comfyq::testing::http_post_json;
 using comfyq::testing::ws_client;
 using contract::invert_job;
+using contract::sampler_job;
 using contract::json;
 
 namespace {
@@ -200,25 +201,6 @@ TEST_CASE("invalid_node: a 400 with node_errors, or a partial accept", "[comfyui
     CHECK_FALSE(entry.at("outputs").contains("3"));
   }
 }
-
-namespace {
-
-/// A text-to-image graph; the checkpoint name is accepted although no model exists.
-json sampler_job(const std::string& client, const std::string& prompt_id) {
-  json prompt = json::parse(R"({
-    "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "sd15.safetensors"}},
-    "5": {"class_type": "EmptyLatentImage", "inputs": {"width": 64, "height": 64, "batch_size": 1}},
-    "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "a lighthouse", "clip": ["4", 1]}},
-    "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "", "clip": ["4", 1]}},
-    "3": {"class_type": "KSampler", "inputs": {"model": ["4", 0], "seed": 1, "steps": 4, "cfg": 7.0,
-          "sampler_name": "euler", "scheduler": "normal", "positive": ["6", 0], "negative": ["7", 0],
-          "latent_image": ["5", 0], "denoise": 1.0}},
-    "8": {"class_type": "VAEDecode", "inputs": {"samples": ["3", 0], "vae": ["4", 2]}},
-    "9": {"class_type": "SaveImage", "inputs": {"images": ["8", 0], "filename_prefix": "sampled/out"}}})");
-  return json{{"prompt", prompt}, {"client_id", client}, {"prompt_id", prompt_id}};
-}
-
-}  // namespace
 
 TEST_CASE("samplers report progress steps with previews", "[comfyui][knobs]") {
   behaviour knobs;

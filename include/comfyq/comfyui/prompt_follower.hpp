@@ -5,10 +5,12 @@
 // Frames about other prompts are ignored (ComfyUI leaks the progress of prompts submitted
 // without a client_id to every socket). A socket that reconnected mid-prompt is greeted with
 // `executing {node}` without a prompt_id; one worker drives one ComfyUI, so that node is taken
-// as this prompt's. The prompt is over at execution_success, execution_error,
-// execution_interrupted, or `executing {node: null}` for it. When only the last was seen (the
-// socket was away when the outcome was sent, and ComfyUI does not replay), the end is
-// `unknown`: the worker reads it from /history, which it reads for the outputs anyway.
+// as this prompt's. The outcome comes with execution_success, execution_error or
+// execution_interrupted; ComfyUI writes the prompt's /history entry after that, and then sends
+// `executing {node: null}` for it: only then is the prompt over() and its history readable.
+// When the end marker comes without an outcome (the socket was away when the outcome was
+// sent, and ComfyUI does not replay), the end is `unknown`: the worker reads it from /history,
+// which it reads for the outputs anyway.
 
 #include <cstdint>
 #include <optional>
@@ -59,8 +61,10 @@ class prompt_follower {
   explicit prompt_follower(std::string prompt_id) : prompt_id_(std::move(prompt_id)) {}
 
   const std::string& prompt_id() const noexcept { return prompt_id_; }
+  /// The outcome so far: running until an outcome frame (or the end marker) arrived.
   prompt_end end() const noexcept { return end_; }
-  bool over() const noexcept { return end_ != prompt_end::running; }
+  /// True once `executing {node: null}` arrived for the prompt: ComfyUI has written its history.
+  bool over() const noexcept { return over_; }
   /// True once ComfyUI started the prompt (execution_start, or any frame of it after that).
   bool started() const noexcept { return started_; }
   /// The node running now, "" before the first.
@@ -80,7 +84,8 @@ class prompt_follower {
         return std::nullopt;
       case message_type::executing:
         if (!m.node) {
-          end_ = prompt_end::unknown;
+          over_ = true;
+          if (end_ == prompt_end::running) end_ = prompt_end::unknown;
           return std::nullopt;
         }
         started_ = true;
@@ -116,6 +121,7 @@ class prompt_follower {
 
   std::string prompt_id_;
   prompt_end end_ = prompt_end::running;
+  bool over_ = false;
   bool started_ = false;
   std::string node_{};
   std::string error_{};

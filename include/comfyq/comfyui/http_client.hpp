@@ -1,0 +1,239 @@
+#pragma once
+// The worker's HTTP client for one ComfyUI (comfyui-protocol/PROTOCOL.md §2, §3, §7, §8): submit a
+// prompt, read its history, fetch and upload files, interrupt, and the discovery routes.
+
+#include "comfyq/comfyui/detail/blocking_io.hpp"  // first: it includes <utility> before Asio
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include "comfyq/artifact.hpp"
+#include "comfyq/comfyui/client_options.hpp"
+#include "comfyq/comfyui/detail/multipart.hpp"
+#include "comfyq/comfyui/detail/url_encoding.hpp"
+#include "comfyq/comfyui/history.hpp"
+#include "comfyq/comfyui/prompt.hpp"
+#include "comfyq/errors.hpp"
+
+namespace comfyq::comfyui {
+
+/// One HTTP answer, as ComfyUI sent it.
+struct http_answer {
+  unsigned status = 0;
+  std::string content_type{};
+  std::string body{};
+};
+
+/// Where POST /upload/image puts a file.
+struct image_upload {
+  std::string name;              ///< file name; ComfyUI may answer another ("in (1).png") unless overwrite
+  std::string subfolder{};       ///< below the type's folder, "" for its root
+  std::string type = "input";    ///< "input", "temp" or "output"
+  bool overwrite = false;        ///< replace a file of that name rather than keep both
+};
+
+/// How LoadImage and its kin name an uploaded file in a graph: "subfolder/name".
+inline std::string load_image_name(const artifact& uploaded) {
+  return uploaded.subfolder.empty() ? uploaded.filename : uploaded.subfolder + "/" + uploaded.filename;
+}
+
+/// Blocking HTTP calls to one ComfyUI, each on a connection of its own (so a ComfyUI that
+/// restarted leaves no stale socket behind), each bounded by the options' timeouts.
+///
+///     comfyq::comfyui::http_client comfyui({.host = "127.0.0.1", .port = 8188});
+///     prompt_answer answer = comfyui.post_prompt(graph, job_id, worker_client_id);
+///     prompt_record record = comfyui.history(job_id);  // once the WebSocket says it is over
+///     std::optional<std::string> png = comfyui.view(record.outputs.front());
+///
+/// When ComfyUI cannot be reached or does not answer in time, a call throws
+/// comfyq::comfyui_unavailable, which says whether the request was sent (a POST that was may
+/// or may not have been carried out). An answer no ComfyUI gives throws
+/// comfyq::comfyui_protocol_error. Holds no socket between calls: copy it freely.
+class http_client {
+ public:
+  /// Throws invalid_input for options no client can use; connects only when called.
+  explicit http_client(client_options options) : options_(std::move(options)) { options_.validate(); }
+
+  const client_options& options() const noexcept { return options_; }
+
+  /// POST /prompt: submits `graph` (API format) under the worker's prompt_id and client_id.
+  /// A 400, a partial accept or a 5xx are outcomes in the answer (see prompt.hpp), not exceptions.
+  prompt_answer post_prompt(const nlohmann::json& graph, std::string_view prompt_id, std::string_view client_id) const {
+    const http_answer answer = post("/prompt", prompt_request(graph, prompt_id, client_id).dump(), "application/json");
+    return read_prompt_answer(answer.status, answer.body, prompt_id);
+  }
+
+  /// GET /history/{prompt_id}: how the prompt ended and its output files; `found` is false while
+  /// it is queued or running, and for a prompt ComfyUI does not know.
+  prompt_record history(std::string_view prompt_id) const {
+    return read_history(get_json("/history/" + detail::url_encode(prompt_id), "history"), prompt_id);
+  }
+
+  /// GET /view: the bytes of a file ComfyUI reported (or of an upload); nullopt when ComfyUI has
+  /// no such file (a temp file after a restart). Throws invalid_input for a file name or
+  /// subfolder ComfyUI refuses to serve.
+  std::optional<std::string> view(const artifact& file) const {
+    const std::string target = "/view?filename=" + detail::url_encode(file.filename) +
+                               "&subfolder=" + detail::url_encode(file.subfolder) + "&type=" + detail::url_encode(file.type);
+    http_answer answer = get(target);
+    switch (answer.status) {
+      case 200: return std::move(answer.body);
+      case 404: return std::nullopt;
+      case 400:
+        throw invalid_input("artifact.filename", "'" + file.filename + "' (type '" + file.type +
+                                                     "') was refused by ComfyUI: a file name must not start with '/' or "
+                                                     "contain '..', and the type must be output, input or temp");
+      case 403:
+        throw invalid_input("artifact.subfolder", "'" + file.subfolder + "' leaves ComfyUI's " + file.type +
+                                                      " folder; use the subfolder ComfyUI reported");
+      default: throw unexpected_status("view", "GET /view", answer.status);
+    }
+  }
+
+  /// POST /upload/image (multipart): stores `bytes` as `where` says. Returns the file as ComfyUI
+  /// stored it (its name may differ; pass load_image_name(file) to LoadImage). ComfyUI does not
+  /// check that the bytes are an image: a corrupt one fails later, in the job.
+  artifact upload_image(std::string_view bytes, const image_upload& where) const {
+    check_header_text(where.name, "upload.name");
+    check_header_text(where.subfolder, "upload.subfolder");
+    if (where.name.empty()) throw invalid_input("upload.name", "is empty; give the file name to store the image under");
+    if (where.type != "input" && where.type != "temp" && where.type != "output") {
+      throw invalid_input("upload.type", "is '" + where.type + "'; ComfyUI stores uploads as input, temp or output");
+    }
+    const detail::multipart_form form = detail::encode_multipart({
+        {.name = "image", .value = bytes, .filename = where.name},
+        {.name = "type", .value = where.type},
+        {.name = "subfolder", .value = where.subfolder},
+        {.name = "overwrite", .value = where.overwrite ? "true" : "false"},
+    });
+    const http_answer answer = post("/upload/image", form.body, form.content_type);
+    if (answer.status == 400) {
+      throw invalid_input("upload.subfolder", "'" + where.subfolder + "' was refused by ComfyUI (400): it must stay "
+                                                                      "inside the " + where.type + " folder");
+    }
+    if (answer.status != 200) throw unexpected_status("upload", "POST /upload/image", answer.status);
+    const nlohmann::json stored = parse_object(answer.body, "upload", "POST /upload/image");
+    const auto text = [&](const char* key) {
+      const auto found = stored.find(key);
+      if (found == stored.end() || !found->is_string()) {
+        throw comfyui_protocol_error(std::string("upload.") + key, "is missing from ComfyUI's answer; it answers "
+                                                                   "{\"name\", \"subfolder\", \"type\"}");
+      }
+      return found->get<std::string>();
+    };
+    return artifact{.filename = text("name"), .subfolder = text("subfolder"), .type = text("type"), .node = ""};
+  }
+
+  /// POST /interrupt {"prompt_id"}: stops the prompt if it is the one running (at its next node,
+  /// or a sampler's next step); does nothing otherwise.
+  void interrupt(std::string_view prompt_id) const {
+    const http_answer answer = post("/interrupt", nlohmann::json{{"prompt_id", prompt_id}}.dump(), "application/json");
+    if (answer.status != 200) throw unexpected_status("interrupt", "POST /interrupt", answer.status);
+  }
+
+  /// GET /system_stats: {"system": {comfyui_version, ...}, "devices": [...]}.
+  nlohmann::json system_stats() const { return get_json("/system_stats", "system_stats"); }
+
+  /// GET /object_info: every node class ComfyUI has, class -> definition.
+  nlohmann::json object_info() const { return get_json("/object_info", "object_info"); }
+
+  /// GET `target` (path and query, already encoded), whatever the answer's status.
+  http_answer get(std::string_view target) const { return exchange(detail::beast::http::verb::get, target, "", ""); }
+
+  /// POST `body` to `target`, whatever the answer's status.
+  http_answer post(std::string_view target, std::string body, std::string_view content_type) const {
+    return exchange(detail::beast::http::verb::post, target, std::move(body), content_type);
+  }
+
+ private:
+  // One request on a connection of its own; throws comfyui_unavailable when that fails, and
+  // comfyui_protocol_error when what comes back is not HTTP.
+  http_answer exchange(detail::beast::http::verb verb, std::string_view target, std::string body,
+                       std::string_view content_type) const {
+    namespace beast = detail::beast;
+    namespace http = beast::http;
+    const std::string what = std::string(http::to_string(verb)) + " " + std::string(target);
+    detail::net::io_context io;
+    beast::tcp_stream stream(io);
+    if (const beast::error_code error = detail::connect(io, stream, options_)) {
+      throw comfyui_unavailable(detail::unavailable_message(
+          options_, "cannot connect (" + detail::describe(error, options_.connect_timeout) + ")", "; " + what + " was not sent"));
+    }
+
+    // Boost 1.74's Beast takes boost::string_view, not std::string_view.
+    http::request<http::string_body> request{verb, std::string(target), 11};
+    request.set(http::field::host, options_.address());
+    request.set(http::field::user_agent, "comfyq");
+    if (!content_type.empty()) request.set(http::field::content_type, std::string(content_type));
+    request.keep_alive(false);
+    request.body() = std::move(body);
+    request.prepare_payload();
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(boost::none);  // /view serves whole videos; the ComfyUI is the worker's own
+    beast::error_code failure;
+    stream.expires_after(options_.request_timeout);
+    http::async_write(stream, request, [&](beast::error_code write_error, std::size_t) {
+      if (write_error) {
+        failure = write_error;
+        return;
+      }
+      http::async_read(stream, buffer, parser, [&](beast::error_code read_error, std::size_t) { failure = read_error; });
+    });
+    detail::run_until_done(io);
+
+    if (failure) {
+      if (detail::answer_is_not_http(failure)) {
+        throw comfyui_protocol_error("http", what + " got an answer that is not HTTP (" + failure.message() +
+                                                 "); is something other than ComfyUI listening on " +
+                                                 options_.address() + "?");
+      }
+      throw comfyui_unavailable(detail::unavailable_message(
+          options_, what + " failed (" + detail::describe(failure, options_.request_timeout) + ")",
+          verb == http::verb::post ? "; it was sent, so ComfyUI may or may not have carried it out" : ""));
+    }
+    http_answer answer;
+    answer.status = parser.get().result_int();
+    answer.content_type = std::string(parser.get()[http::field::content_type]);
+    answer.body = std::move(parser.get().body());
+    return answer;
+  }
+
+  nlohmann::json get_json(const std::string& target, const std::string& field) const {
+    const http_answer answer = get(target);
+    if (answer.status != 200) throw unexpected_status(field, "GET " + target, answer.status);
+    return parse_object(answer.body, field, "GET " + target);
+  }
+
+  nlohmann::json parse_object(std::string_view body, const std::string& field, const std::string& what) const {
+    nlohmann::json json = nlohmann::json::parse(body, nullptr, false);
+    if (json.is_discarded() || !json.is_object()) {
+      throw comfyui_protocol_error(field, what + " answered with a body that is not a JSON object, as ComfyUI's is; "
+                                                 "is ComfyUI listening on " + options_.address() + "?");
+    }
+    return json;
+  }
+
+  comfyui_protocol_error unexpected_status(const std::string& field, const std::string& what, unsigned status) const {
+    return comfyui_protocol_error(field, what + " answered " + std::to_string(status) +
+                                             ", which ComfyUI 0.8 does not; is ComfyUI (and which version) "
+                                             "listening on " + options_.address() + "?");
+  }
+
+  // The name and subfolder go into a quoted multipart header as they are.
+  static void check_header_text(const std::string& text, const char* field) {
+    if (text.find_first_of("\"\r\n") != std::string::npos) {
+      throw invalid_input(field, "holds a quote or a line break; choose a name without them");
+    }
+  }
+
+  client_options options_;
+};
+
+}  // namespace comfyq::comfyui
