@@ -10,3 +10,4 @@
 #include "comfyq/scheduler.hpp"
 #include "comfyq/scheduler_config.hpp"
 #include "comfyq/snapshot.hpp"
+#include "comfyq/worker_info.hpp"

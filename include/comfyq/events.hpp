@@ -26,6 +26,7 @@ enum class event_type : std::uint8_t {
   preempt_requested,  ///< a running job's worker will be told to make room for priority work
   tenant_changed,     ///< a tenant was added, reconfigured, paused or resumed (data: the tenant)
   queue_changed,      ///< the policy changed, or the whole queue was paused or resumed (data)
+  worker_changed,     ///< a worker registered or changed its registration (data: what it published)
 };
 
 constexpr std::string_view to_string(event_type type) noexcept {
@@ -42,12 +43,13 @@ constexpr std::string_view to_string(event_type type) noexcept {
     case event_type::preempt_requested: return "preempt_requested";
     case event_type::tenant_changed: return "tenant_changed";
     case event_type::queue_changed: return "queue_changed";
+    case event_type::worker_changed: return "worker_changed";
   }
   return "unknown";
 }
 
 constexpr std::optional<event_type> parse_event_type(std::string_view text) noexcept {
-  for (int i = 0; i <= static_cast<int>(event_type::queue_changed); ++i) {
+  for (int i = 0; i <= static_cast<int>(event_type::worker_changed); ++i) {
     auto type = static_cast<event_type>(i);
     if (to_string(type) == text) return type;
   }
@@ -63,7 +65,7 @@ struct event {
   std::string worker{};
   std::uint32_t attempt = 0;
   std::string reason{};
-  nlohmann::json data{};  ///< type-specific details (progress values, tenant settings)
+  nlohmann::json data{};  ///< type-specific details (progress values, tenant settings, worker registration)
 };
 
 }  // namespace comfyq

@@ -366,6 +366,10 @@ void fields(Io& io, maybe_const<worker_snapshot> auto& w) {
   io.required("state", w.state);
   io.required("job", w.job);
   io.required("last_seen_ms", w.last_seen);
+  io.required("comfyui", w.comfyui);
+  io.required("comfyui_version", w.comfyui_version);
+  io.required("gpu", w.gpu);
+  io.required("object_info", w.object_info);
 }
 
 template <class Io>

@@ -43,6 +43,7 @@
 #include "comfyq/model.hpp"
 #include "comfyq/scheduler_config.hpp"
 #include "comfyq/snapshot.hpp"
+#include "comfyq/worker_info.hpp"
 
 namespace comfyq {
 
@@ -286,6 +287,16 @@ class scheduler {
     touch(worker, now);
   }
 
+  /// Records what a worker is and how it is, and that it is alive. A registration that differs
+  /// from the worker's last one (or its first) is logged as worker_changed.
+  void register_worker(const worker_info& info, time_point now) {
+    validate_worker_info(info);
+    worker_record& w = touch(info.id, now);
+    if (w.registration == info) return;
+    w.registration = info;
+    emit_worker(info, now);
+  }
+
   /// Publishes a running job's progress (e.g. {"node", "value", "max"}) as a progress event.
   void report_progress(std::string_view id, std::uint64_t token, const nlohmann::json& data, time_point now) {
     expire(now);
@@ -374,8 +385,15 @@ class scheduler {
               [](const tenant_snapshot& a, const tenant_snapshot& b) { return a.config.id < b.config.id; });
     for (const auto& [id, w] : workers_) {
       bool busy = w.job != no_slot;
-      worker_state state = !is_live(w, now) ? worker_state::down : busy ? worker_state::busy : worker_state::idle;
-      s.workers.push_back({id, state, busy ? slots_[w.job].data.id : std::string(), w.last_seen});
+      worker_info said = w.registration.value_or(worker_info{});
+      s.workers.push_back({.id = id,
+                           .state = worker_state_of(w.last_seen, now, config_.worker_ttl, said.condition, busy),
+                           .job = busy ? slots_[w.job].data.id : std::string(),
+                           .last_seen = w.last_seen,
+                           .comfyui = std::move(said.comfyui),
+                           .comfyui_version = std::move(said.comfyui_version),
+                           .gpu = std::move(said.gpu),
+                           .object_info = std::move(said.object_info)});
     }
     std::sort(s.workers.begin(), s.workers.end(),
               [](const worker_snapshot& a, const worker_snapshot& b) { return a.id < b.id; });
@@ -387,6 +405,7 @@ class scheduler {
   struct worker_record {
     time_point last_seen{};
     std::uint32_t job = no_slot;  ///< the slot of the job it runs (its last lease, while that runs)
+    std::optional<worker_info> registration{};  ///< what it last published, if it ever did
   };
   struct slot {
     job data;
@@ -469,10 +488,11 @@ class scheduler {
     } while (!ids_.insert(id, h));
   }
 
-  void touch(std::string_view worker, time_point now) {
+  worker_record& touch(std::string_view worker, time_point now) {
     auto it = workers_.find(worker);
     if (it == workers_.end()) it = workers_.emplace(std::string(worker), worker_record{}).first;
     it->second.last_seen = std::max(it->second.last_seen, now);
+    return it->second;
   }
 
   // Asks the CPU to start loading job h, the one the next lease most likely starts: with
@@ -619,6 +639,18 @@ class scheduler {
     sink_(event{.type = event_type::queue_changed,
                 .at = now,
                 .data = {{"policy", to_string(dispatch_.current_policy())}, {"paused", dispatch_.paused()}}});
+  }
+
+  void emit_worker(const worker_info& info, time_point now) {
+    if (!sink_) return;
+    sink_(event{.type = event_type::worker_changed,
+                .at = now,
+                .worker = info.id,
+                .data = {{"comfyui", info.comfyui},
+                         {"comfyui_version", info.comfyui_version},
+                         {"gpu", info.gpu},
+                         {"condition", to_string(info.condition)},
+                         {"object_info", info.object_info}}});
   }
 
   scheduler_config config_;

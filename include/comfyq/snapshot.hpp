@@ -10,13 +10,16 @@
 #include <vector>
 
 #include "comfyq/model.hpp"
+#include "comfyq/worker_info.hpp"
 
 namespace comfyq {
 
 enum class worker_state : std::uint8_t {
-  idle,  ///< heard from recently, holds no lease
-  busy,  ///< holds a lease
-  down,  ///< not heard from for worker_ttl
+  idle,          ///< heard from recently, holds no lease
+  busy,          ///< holds a lease
+  down,          ///< not heard from for worker_ttl
+  draining,      ///< said it is draining: finishing what it runs, taking nothing new
+  comfyui_down,  ///< said its ComfyUI does not answer
 };
 
 constexpr std::string_view to_string(worker_state state) noexcept {
@@ -24,8 +27,21 @@ constexpr std::string_view to_string(worker_state state) noexcept {
     case worker_state::idle: return "idle";
     case worker_state::busy: return "busy";
     case worker_state::down: return "down";
+    case worker_state::draining: return "draining";
+    case worker_state::comfyui_down: return "comfyui_down";
   }
   return "unknown";
+}
+
+/// A worker's state as a snapshot shows it, the same in every store: down when not heard from
+/// within `worker_ttl`; else the condition it reported, when not ready; else busy or idle by
+/// whether it holds a lease.
+constexpr worker_state worker_state_of(time_point last_seen, time_point now, duration worker_ttl,
+                                       worker_condition condition, bool holds_lease) noexcept {
+  if (now - last_seen >= worker_ttl) return worker_state::down;
+  if (condition == worker_condition::comfyui_down) return worker_state::comfyui_down;
+  if (condition == worker_condition::draining) return worker_state::draining;
+  return holds_lease ? worker_state::busy : worker_state::idle;
 }
 
 struct tenant_snapshot {
@@ -38,11 +54,16 @@ struct tenant_snapshot {
   double virtual_clock = 0.0; ///< fair_share's clock: charged GPU milliseconds per unit of weight
 };
 
+/// A worker as the store knows it; the fields it registers are empty if it never registered.
 struct worker_snapshot {
   std::string id{};
   worker_state state = worker_state::idle;
-  std::string job{};  ///< the job it runs, when busy
+  std::string job{};  ///< the job it runs, when it holds a lease
   time_point last_seen{};
+  std::string comfyui{};          ///< as in worker_info
+  std::string comfyui_version{};
+  std::string gpu{};
+  std::string object_info{};
 };
 
 struct queue_snapshot {

@@ -63,7 +63,8 @@ static bool operator==(const tenant_snapshot& a, const tenant_snapshot& b) {
 }
 
 static bool operator==(const worker_snapshot& a, const worker_snapshot& b) {
-  return std::tie(a.id, a.state, a.job, a.last_seen) == std::tie(b.id, b.state, b.job, b.last_seen);
+  return std::tie(a.id, a.state, a.job, a.last_seen, a.comfyui, a.comfyui_version, a.gpu, a.object_info) ==
+         std::tie(b.id, b.state, b.job, b.last_seen, b.comfyui, b.comfyui_version, b.gpu, b.object_info);
 }
 
 static bool operator==(const queue_snapshot& a, const queue_snapshot& b) {
@@ -172,8 +173,16 @@ comfyq::queue_snapshot sample_snapshot() {
                        .share = 0.37,
                        .virtual_clock = 36'000.123456789},
                       {.config = {.id = "bob"}, .queued = 1, .share = 0.63, .virtual_clock = 1.0 / 3.0}},
-          .workers = {{.id = "gpu-1", .state = comfyq::worker_state::busy, .job = "j42", .last_seen = at(499)},
-                      {.id = "gpu-2", .state = comfyq::worker_state::down, .last_seen = at(100)}},
+          .workers = {{.id = "gpu-1",
+                       .state = comfyq::worker_state::busy,
+                       .job = "j42",
+                       .last_seen = at(499),
+                       .comfyui = "127.0.0.1:8188",
+                       .comfyui_version = "0.3.10",
+                       .gpu = "cuda:0 NVIDIA H100 80GB HBM3 : cudaMallocAsync",
+                       .object_info = std::string(64, 'e')},
+                      {.id = "gpu-2", .state = comfyq::worker_state::down, .last_seen = at(100)},
+                      {.id = "gpu-3", .state = comfyq::worker_state::comfyui_down, .last_seen = at(498)}},
           .queued = 5,
           .running = 1,
           .succeeded = 10,
@@ -239,8 +248,11 @@ TEST_CASE("enums are written as their names and read back from them") {
     CHECK(json(s).get<job_state>() == s);
   }
   for (auto p : {policy::fifo, policy::round_robin, policy::fair_share}) CHECK(json(p).get<policy>() == p);
-  for (auto w : {worker_state::idle, worker_state::busy, worker_state::down}) CHECK(json(w).get<worker_state>() == w);
-  for (int i = 0; i <= static_cast<int>(event_type::queue_changed); ++i) {
+  for (auto w : {worker_state::idle, worker_state::busy, worker_state::down, worker_state::draining,
+                 worker_state::comfyui_down}) {
+    CHECK(json(w).get<worker_state>() == w);
+  }
+  for (int i = 0; i <= static_cast<int>(event_type::worker_changed); ++i) {
     auto type = static_cast<event_type>(i);
     CHECK(json(type) == std::string(to_string(type)));
     CHECK(json(type).get<event_type>() == type);
@@ -257,7 +269,8 @@ TEST_CASE("an unknown enum name is refused naming the field and listing the vali
 
   auto type = reading_with<comfyq::event>(json(sample_event()), "/type"_json_pointer, "exploded");
   CHECK(type.field() == "type");
-  CHECK_THAT(type.what(), Catch::Contains("submitted, leased, progress") && Catch::Contains("queue_changed"));
+  CHECK_THAT(type.what(),
+             Catch::Contains("submitted, leased, progress") && Catch::Contains("queue_changed, worker_changed"));
 
   auto policy = reading_with<comfyq::queue_snapshot>(json(sample_snapshot()), "/policy"_json_pointer, "lottery");
   CHECK(policy.field() == "policy");
@@ -266,7 +279,7 @@ TEST_CASE("an unknown enum name is refused naming the field and listing the vali
   auto worker =
       reading_with<comfyq::queue_snapshot>(json(sample_snapshot()), "/workers/1/state"_json_pointer, "asleep");
   CHECK(worker.field() == "workers.1.state");
-  CHECK_THAT(worker.what(), Catch::Contains("idle, busy, down"));
+  CHECK_THAT(worker.what(), Catch::Contains("idle, busy, down, draining, comfyui_down"));
 
   CHECK(reading_with<comfyq::job>(json(sample_job()), "/state"_json_pointer, 2).field() == "state");
   CHECK_THAT(expect_invalid([] { (void)json("FIFO").get<comfyq::policy>(); }).what(),
@@ -361,7 +374,9 @@ TEST_CASE("a missing required field is refused naming it; other fields keep thei
   check_required_fields<comfyq::tenant_snapshot>(sample_snapshot().tenants[0], {"config", "paused", "queued", "running",
                                                                                 "gpu_time_ms", "share",
                                                                                 "virtual_clock"});
-  check_required_fields<comfyq::worker_snapshot>(sample_snapshot().workers[0], {"id", "state", "job", "last_seen_ms"});
+  check_required_fields<comfyq::worker_snapshot>(sample_snapshot().workers[0], {"id", "state", "job", "last_seen_ms",
+                                                                                "comfyui", "comfyui_version", "gpu",
+                                                                                "object_info"});
   check_required_fields<comfyq::queue_snapshot>(sample_snapshot(),
                                                 {"at_ms", "policy", "paused", "tenants", "workers", "queued", "running",
                                                  "succeeded", "failed", "cancelled", "dead", "gpu_time_ms"});

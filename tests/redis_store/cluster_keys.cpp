@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "comfyq/detail/sha256.hpp"
 #include "comfyq/redis/connection.hpp"
 #include "comfyq/redis/store.hpp"
 #include "support/redis_server.hpp"
@@ -26,11 +27,12 @@ using comfyq::testing::unique_queue_name;
 namespace {
 
 // Every kind of key a queue has: the part of its name after the prefix, up to a ':'.
-const std::set<std::string> key_kinds{"q",    "j",    "wf",     "out",     "t",    "tq",   "pq", "elig", "comp",
-                                      "leases", "workers", "wjob", "hist", "est", "ev", "wake", "tenants"};
+const std::set<std::string> key_kinds{"q",       "j",    "wf", "out", "t",    "tq",  "pq", "elig", "comp",   "leases",
+                                      "workers", "wjob", "w",  "oi",  "hist", "est", "ev", "wake", "tenants"};
 
 // A queue's life that leaves every kind of key behind: jobs queued (normal and priority),
-// running, and finished with outputs; tenants, workers, estimates, events and a wake-up marker.
+// running, and finished with outputs; tenants, workers (one registered, with its /object_info),
+// estimates, events and a wake-up marker.
 void live_a_queue(comfyq::redis::store& queue) {
   queue.set_tenant({.id = "alice", .weight = 2.0});
   for (int n = 0; n < 3; ++n) queue.submit({.tenant = "alice", .workflow = "{}", .shape = "sdxl"});
@@ -42,6 +44,9 @@ void live_a_queue(comfyq::redis::store& queue) {
   REQUIRE(queue.lease("gpu-1").has_value());
   queue.submit({.tenant = "carol", .workflow = "{}", .priority = true});
   queue.touch_worker("gpu-2");
+  const std::string nodes = R"({"KSampler":{}})";
+  queue.put_object_info(comfyq::detail::sha256_hex(nodes), nodes);
+  queue.register_worker({.id = "gpu-3", .comfyui = "127.0.0.1:8188", .object_info = comfyq::detail::sha256_hex(nodes)});
 }
 
 std::vector<std::string> keys_of_server(connection& redis) {

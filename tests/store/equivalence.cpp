@@ -1,6 +1,6 @@
 // The memory store and the Redis store are the same queue: the same seeded random operations
 // at the same times give the same ids, the same leases in the same order, the same refusals
-// and the same jobs, tenants and forecasts, step by step.
+// and the same jobs, tenants, workers and forecasts, step by step.
 #include <catch2/catch.hpp>
 
 #ifdef COMFYQ_TEST_REDIS_STORE
@@ -63,7 +63,10 @@ std::string state_of(auto& q, const std::vector<std::string>& ids, comfyq::time_
     out << t.config.id << ' ' << t.config.weight << ' ' << t.config.max_running << ' ' << t.paused << ' ' << t.queued
         << ' ' << t.running << ' ' << t.gpu_time.count() << ' ' << t.virtual_clock << '\n';
   }
-  for (const auto& w : s.workers) out << w.id << ' ' << to_string(w.state) << ' ' << w.job << '\n';
+  for (const auto& w : s.workers) {
+    out << w.id << ' ' << to_string(w.state) << ' ' << w.job << ' ' << w.last_seen.time_since_epoch().count() << ' '
+        << w.comfyui << ' ' << w.comfyui_version << ' ' << w.gpu << ' ' << w.object_info << '\n';
+  }
   for (const auto& p : q.forecast(now, 2)) out << p.position << ':' << p.job << '@' << p.eta->time_since_epoch().count() << ' ';
   return out.str();
 }
@@ -134,8 +137,17 @@ TEST_CASE("the memory and Redis stores give the same results for the same operat
       } else if (op < 90 && !ids.empty()) {
         std::string id = ids[static_cast<std::size_t>(rng.between(0, static_cast<int>(ids.size()) - 1))];
         both([&](auto& q) { return std::string(to_string(q.cancel(id, t))); });
-      } else if (op < 93) {
+      } else if (op < 92) {
         both([&](auto& q) { return std::to_string(q.expire(t)); });
+      } else if (op < 93) {
+        comfyq::worker_info info{.id = worker,
+                                 .comfyui = "127.0.0.1:8188",
+                                 .comfyui_version = rng.chance(50) ? "0.8.0" : "0.8.1",
+                                 .condition = static_cast<comfyq::worker_condition>(rng.between(0, 2))};
+        both([&](auto& q) {
+          q.register_worker(info, t);
+          return "done";
+        });
       } else if (op < 95) {
         bool paused = rng.chance(60);
         both([&](auto& q) {

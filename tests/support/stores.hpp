@@ -79,6 +79,9 @@ class queue_under_test {
   job_state cancel(std::string_view id, time_point now) { return at(now).cancel(id); }
   std::size_t expire(time_point now) { return at(now).expire(); }
   void touch_worker(std::string_view worker, time_point now) { at(now).touch_worker(worker); }
+  void register_worker(const worker_info& worker, time_point now) { at(now).register_worker(worker); }
+  void put_object_info(std::string_view sha256, std::string_view document) { store_->put_object_info(sha256, document); }
+  std::optional<std::string> object_info(std::string_view sha256) { return store_->object_info(sha256); }
   std::optional<job> find(std::string_view id) { return store_->find(id); }
   std::optional<queue_position> position(std::string_view id, time_point now) { return at(now).position(id); }
   std::vector<queue_position> forecast(time_point now, std::size_t workers = 0) { return at(now).forecast(workers); }

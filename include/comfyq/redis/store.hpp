@@ -35,6 +35,7 @@
 #include "comfyq/scheduler_config.hpp"
 #include "comfyq/store/clock.hpp"
 #include "comfyq/store/contract.hpp"
+#include "comfyq/worker_info.hpp"
 
 namespace comfyq::redis {
 
@@ -132,6 +133,25 @@ class store final : public comfyq::store::contract {
     run(scripts::touch_worker, {worker});
   }
 
+  void register_worker(const worker_info& worker) override {
+    validate_worker_info(worker);
+    run(scripts::register_worker, {worker.id, worker.comfyui, worker.comfyui_version, worker.gpu,
+                                   to_string(worker.condition), worker.object_info});
+  }
+  void put_object_info(std::string_view sha256, std::string_view document) override {
+    validate_object_info(sha256, document);
+    std::string key = object_info_key(sha256);
+    // Workers with the same nodes share one document: only the first one sends its megabytes.
+    if (connection().command({"EXISTS", key}).integer() == 1) return;
+    reply r = connection().command({"SET", key, document, "NX"});
+    if (!r.is_nil()) r.expect_ok();  // nil: another worker put it first
+  }
+  std::optional<std::string> object_info(std::string_view sha256) override {
+    reply r = connection().command({"GET", object_info_key(sha256)});
+    std::optional<std::string_view> document = r.string_or_nil();
+    return document ? std::optional<std::string>(*document) : std::nullopt;
+  }
+
   std::optional<job> find(std::string_view id) override {
     reply r = connection().eval(scripts::read_job, {queue_key_}, {id});
     if (r.is_error()) detail::throw_refusal(scripts::read_job, r);
@@ -184,6 +204,8 @@ class store final : public comfyq::store::contract {
   static std::string fmt_double(double x) { return nlohmann::json(x).dump(); }
 
   redis::connection& connection() { return connections_.get(); }
+
+  std::string object_info_key(std::string_view sha256) const { return prefix_ + "oi:" + std::string(sha256); }
 
   // Writes the queue's settings (every process of a queue writes the same ones).
   void configure() {

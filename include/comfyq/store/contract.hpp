@@ -18,6 +18,7 @@
 #include "comfyq/events.hpp"
 #include "comfyq/model.hpp"
 #include "comfyq/snapshot.hpp"
+#include "comfyq/worker_info.hpp"
 
 namespace comfyq::store {
 
@@ -73,6 +74,16 @@ class contract {
   virtual std::size_t expire() = 0;
   /// Records that an idle worker is alive.
   virtual void touch_worker(std::string_view worker) = 0;
+
+  // ---- workers ---------------------------------------------------------------------------
+
+  /// Publishes what a worker is and how it is (also counts as touch_worker). A change of anything
+  /// but liveness is logged as a worker_changed event.
+  virtual void register_worker(const worker_info& worker) = 0;
+  /// Keeps a ComfyUI /object_info document under its sha256, once, shared by workers with the same nodes.
+  virtual void put_object_info(std::string_view sha256, std::string_view document) = 0;
+  /// The document put under `sha256`, or nothing.
+  virtual std::optional<std::string> object_info(std::string_view sha256) = 0;
 
   // ---- queries ---------------------------------------------------------------------------
 

@@ -16,10 +16,12 @@
 #include <utility>
 #include <vector>
 
+#include "comfyq/detail/string_map.hpp"
 #include "comfyq/scheduler.hpp"
 #include "comfyq/store/clock.hpp"
 #include "comfyq/store/contract.hpp"
 #include "comfyq/store/detail/event_log.hpp"
+#include "comfyq/worker_info.hpp"
 
 namespace comfyq::store {
 
@@ -120,6 +122,20 @@ class memory final : public contract {
     changed([&](time_point now) { queue_.touch_worker(worker, now); });
   }
 
+  void register_worker(const worker_info& worker) override {
+    changed([&](time_point now) { queue_.register_worker(worker, now); });
+  }
+  void put_object_info(std::string_view sha256, std::string_view document) override {
+    validate_object_info(sha256, document);  // outside the lock: hashing megabytes takes a while
+    std::lock_guard lock(mutex_);
+    object_infos_.try_emplace(std::string(sha256), document);
+  }
+  std::optional<std::string> object_info(std::string_view sha256) override {
+    std::lock_guard lock(mutex_);
+    auto it = object_infos_.find(sha256);
+    return it == object_infos_.end() ? std::nullopt : std::optional(it->second);
+  }
+
   std::optional<job> find(std::string_view id) override {
     std::lock_guard lock(mutex_);
     const job* found = queue_.find(id);
@@ -158,6 +174,7 @@ class memory final : public contract {
   std::condition_variable changes_;
   scheduler queue_;
   detail::event_log log_;
+  comfyq::detail::string_map<std::string> object_infos_;  ///< /object_info documents by sha256
 };
 
 }  // namespace comfyq::store

@@ -16,6 +16,7 @@
 #include "comfyq/model.hpp"
 #include "comfyq/redis/reply.hpp"
 #include "comfyq/snapshot.hpp"
+#include "comfyq/worker_info.hpp"
 
 namespace comfyq::redis::detail {
 
@@ -134,8 +135,12 @@ inline queue_snapshot decode_snapshot(reply_view r) {
     view.id = std::string(w.at(0).string());
     view.last_seen = to_time(to_int(w.at(1).string()));
     view.job = std::string(w.at(2).string());
-    bool live = s.at - view.last_seen < worker_ttl;
-    view.state = !live ? worker_state::down : view.job.empty() ? worker_state::idle : worker_state::busy;
+    view.comfyui = std::string(w.at(3).string());
+    view.comfyui_version = std::string(w.at(4).string());
+    view.gpu = std::string(w.at(5).string());
+    worker_condition condition = parse_worker_condition(w.at(6).string()).value_or(worker_condition::ready);
+    view.object_info = std::string(w.at(7).string());
+    view.state = worker_state_of(view.last_seen, s.at, worker_ttl, condition, !view.job.empty());
     s.workers.push_back(std::move(view));
   }
   std::sort(s.workers.begin(), s.workers.end(),

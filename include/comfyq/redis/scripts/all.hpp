@@ -15,6 +15,7 @@
 #include "comfyq/redis/scripts/queries.hpp"
 #include "comfyq/redis/scripts/tenants.hpp"
 #include "comfyq/redis/scripts/transitions.hpp"
+#include "comfyq/redis/scripts/workers.hpp"
 
 namespace comfyq::redis::scripts {
 
@@ -38,6 +39,7 @@ inline constexpr script release_job{"release", transition<release_body>};
 inline constexpr script cancel_job{"cancel", transition<cancel_body>};
 inline constexpr script expire_leases{"expire", transition<expire_body>};
 inline constexpr script touch_worker{"touch", query<touch_body>};
+inline constexpr script register_worker{"register_worker", joined<prelude, events, register_worker_body>::value};
 inline constexpr script set_tenant{"set_tenant", transition<set_tenant_body>};
 inline constexpr script pause_tenant{"pause_tenant", transition<pause_tenant_body>};
 inline constexpr script pause_queue{"pause_queue", transition<pause_queue_body>};

@@ -28,7 +28,8 @@ return {fields, redis.call('GET', P .. 'wf:' .. ARGV[1]) or '', redis.call('GET'
 
 /// ARGV: now. Returns {now, policy, paused, worker_ttl, {c_succeeded, c_failed, c_cancelled, c_dead},
 /// {per tenant: id, weight, max_running, max_queued, paused, queued, running, gpu, settled, in_flight},
-/// {per worker: id, last seen, job or ''}}.
+/// {per worker: id, last seen, job or '', comfyui, comfyui_version, gpu, condition, object_info
+/// ('' each when it never registered)}}.
 inline constexpr std::string_view snapshot_body = R"lua(
 local counts = redis.call('HMGET', Q, 'c_succeeded', 'c_failed', 'c_cancelled', 'c_dead')
 for i = 1, 4 do counts[i] = tonumber(counts[i]) or 0 end
@@ -40,7 +41,9 @@ end
 local workers = {}
 local seen = redis.call('ZRANGE', P .. 'workers', 0, -1, 'WITHSCORES')
 for i = 1, #seen, 2 do
-  workers[#workers + 1] = {seen[i], seen[i + 1], redis.call('HGET', P .. 'wjob', seen[i]) or ''}
+  local said = redis.call('HMGET', P .. 'w:' .. seen[i], 'c', 'v', 'g', 'cd', 'oi')
+  workers[#workers + 1] = {seen[i], seen[i + 1], redis.call('HGET', P .. 'wjob', seen[i]) or '', said[1] or '',
+                           said[2] or '', said[3] or '', said[4] or '', said[5] or ''}
 end
 return {now, S.policy, S.paused and 1 or 0, S.wttl, counts, tenants, workers}
 )lua";

@@ -1,0 +1,29 @@
+#pragma once
+// Lua: what workers publish about themselves, as comfyq::scheduler's register_worker().
+//
+// A worker's registration is the hash "<prefix>w:<id>": c comfyui, v comfyui_version, g gpu,
+// cd condition, oi object_info (its sha256); a worker that never registered has none. The
+// /object_info documents themselves are plain strings "<prefix>oi:<sha256>", written once by
+// the store without a script (SET NX) and shared by every worker with the same nodes.
+
+#include <string_view>
+
+namespace comfyq::redis::scripts {
+
+/// ARGV: now, worker, comfyui, comfyui_version, gpu, condition, object_info. Counts as a touch;
+/// a registration that differs from the stored one (or is the first) is logged as worker_changed.
+/// Returns 1 when it changed, 0 when it was the same.
+inline constexpr std::string_view register_worker_body = R"lua(
+local id, key = ARGV[2], P .. 'w:' .. ARGV[2]
+redis.call('ZADD', P .. 'workers', 'GT', now, id)
+local stored = redis.call('HMGET', key, 'c', 'v', 'g', 'cd', 'oi')
+local same = true
+for i = 1, 5 do same = same and stored[i] == ARGV[i + 2] end
+if same then return 0 end
+redis.call('HSET', key, 'c', ARGV[3], 'v', ARGV[4], 'g', ARGV[5], 'cd', ARGV[6], 'oi', ARGV[7])
+append_event({'type', 'worker_changed', 'at', now, 'worker', id, 'data', cjson.encode({comfyui = ARGV[3],
+  comfyui_version = ARGV[4], gpu = ARGV[5], condition = ARGV[6], object_info = ARGV[7]})})
+return 1
+)lua";
+
+}  // namespace comfyq::redis::scripts
