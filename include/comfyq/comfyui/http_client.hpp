@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
@@ -18,6 +19,7 @@
 #include "comfyq/comfyui/detail/multipart.hpp"
 #include "comfyq/comfyui/detail/url_encoding.hpp"
 #include "comfyq/comfyui/history.hpp"
+#include "comfyq/comfyui/instance_state.hpp"
 #include "comfyq/comfyui/prompt.hpp"
 #include "comfyq/errors.hpp"
 
@@ -135,6 +137,17 @@ class http_client {
   void interrupt(std::string_view prompt_id) const {
     const http_answer answer = post("/interrupt", nlohmann::json{{"prompt_id", prompt_id}}.dump(), "application/json");
     if (answer.status != 200) throw unexpected_status("interrupt", "POST /interrupt", answer.status);
+  }
+
+  /// GET /queue: the running prompt and the pending ones.
+  std::vector<queued_prompt> queue() const { return read_queue(get_json("/queue", "queue")); }
+
+  /// POST /queue {"delete": [prompt_id]}: takes the prompt out of the queue if it is pending
+  /// (a running prompt stays: interrupt it).
+  void delete_pending(std::string_view prompt_id) const {
+    const http_answer answer =
+        post("/queue", nlohmann::json{{"delete", nlohmann::json::array({prompt_id})}}.dump(), "application/json");
+    if (answer.status != 200) throw unexpected_status("queue", "POST /queue", answer.status);
   }
 
   /// GET /system_stats: {"system": {comfyui_version, ...}, "devices": [...]}.
