@@ -1,0 +1,258 @@
+#pragma once
+// comfyq::comfyui::worker: drives one ComfyUI with jobs from a queue (DESIGN.md, Worker).
+//
+//     comfyq::redis::store queue(...);                       // or store::memory, any store::contract
+//     comfyq::comfyui::http_client comfyui({.host = "127.0.0.1", .port = 8188});
+//     comfyq::comfyui::tenant_directory files("/srv/comfyq/tenants");
+//     comfyq::comfyui::worker worker(queue, comfyui, files, files, {.id = "gpu0-a"});
+//     worker.run();                                         // until worker.request_stop()
+//
+// The loop: make sure ComfyUI answers (registering the worker with its version, GPU and node
+// definitions), wait for a lease, run the job (job_run.hpp), tell the store how it ended, and
+// lease the next one in the same call when it can. A ComfyUI that cannot be reached is probed
+// with jittered, capped backoff while the worker reports itself "comfyui_down"; a store that
+// cannot be reached is retried the same way. After request_stop() the running job gets
+// drain_grace to finish (the worker reports "draining"), then run() returns.
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "comfyq/backoff.hpp"
+#include "comfyq/comfyui/http_client.hpp"
+#include "comfyq/comfyui/instance_state.hpp"
+#include "comfyq/comfyui/job_run.hpp"
+#include "comfyq/comfyui/tenant_files.hpp"
+#include "comfyq/comfyui/worker_log.hpp"
+#include "comfyq/comfyui/worker_options.hpp"
+#include "comfyq/detail/sha256.hpp"
+#include "comfyq/errors.hpp"
+#include "comfyq/input_staging.hpp"
+#include "comfyq/model.hpp"
+#include "comfyq/store/contract.hpp"
+
+namespace comfyq::comfyui {
+
+class worker {
+  using clock = std::chrono::steady_clock;
+
+ public:
+  /// Throws invalid_input for options no worker can run with. Connects to nothing yet.
+  worker(store::contract& store, http_client comfyui, input_store& inputs, output_store& outputs, worker_options options,
+         log_sink log = {})
+      : store_(store),
+        comfyui_(std::move(comfyui)),
+        inputs_(inputs),
+        outputs_(outputs),
+        options_((options.validate(), std::move(options))),
+        log_(std::move(log)),
+        waits_(options_.backoff),
+        random_(std::random_device{}()) {
+    info_.id = options_.id;
+    info_.comfyui = comfyui_.options().address();
+  }
+
+  worker(const worker&) = delete;
+  worker& operator=(const worker&) = delete;
+
+  const worker_options& options() const noexcept { return options_; }
+
+  /// Runs jobs until request_stop(); returns once the running job (if any) finished or was
+  /// given back.
+  void run() {
+    log(log_level::info, "worker.started", {{"comfyui", info_.comfyui}});
+    while (!stop_.load()) step();
+    say(worker_condition::draining);
+    log(log_level::info, "worker.stopped");
+  }
+
+  /// Asks run() (and a running job) to stop; the job gets drain_grace to finish. Only sets a
+  /// lock-free flag: safe to call from a signal handler or another thread.
+  void request_stop() noexcept { stop_.store(true); }
+  bool stop_requested() const noexcept { return stop_.load(); }
+
+  /// One turn of run(): brings ComfyUI up if it is down (or waits a backoff step for it), else
+  /// waits up to idle_wait for a job and runs it, and those it leases with it. Returns how many
+  /// jobs it ran. A store that cannot be reached makes it wait a backoff step and return.
+  std::size_t step() {
+    try {
+      if (!comfyui_ready_ && !bring_up_comfyui()) return 0;
+      std::optional<comfyq::lease> next = store_.wait_for_lease(options_.id, options_.idle_wait);
+      std::size_t ran = 0;
+      while (next) {
+        ++ran;
+        next = run_job(std::move(*next));
+      }
+      waits_.reset();
+      return ran;
+    } catch (const store_unavailable& e) {
+      log(log_level::warning, "store.unavailable", {{"reason", e.what()}});
+      pause(waits_.next(unit_random()));
+      return 0;
+    }
+  }
+
+ private:
+  void log(log_level level, std::string event, nlohmann::json fields = nlohmann::json::object()) const {
+    if (!log_) return;
+    fields["worker"] = options_.id;
+    log_(log_record{.level = level, .event = std::move(event), .fields = std::move(fields)});
+  }
+
+  double unit_random() { return std::uniform_real_distribution<double>(0.0, 1.0)(random_); }
+
+  // Sleeps `wait`, waking early for a stop request.
+  void pause(duration wait) {
+    const auto until = clock::now() + wait;
+    while (!stop_.load() && clock::now() < until) {
+      std::this_thread::sleep_for(std::min<clock::duration>(until - clock::now(), std::chrono::milliseconds(100)));
+    }
+  }
+
+  // Publishes the worker's registration with `condition` (also a sign of life).
+  void say(worker_condition condition) {
+    if (stop_.load() && condition == worker_condition::ready) condition = worker_condition::draining;
+    info_.condition = condition;
+    try {
+      store_.register_worker(info_);
+    } catch (const store_unavailable& e) {
+      log(log_level::warning, "store.register_failed", {{"reason", e.what()}});
+    }
+  }
+
+  // ---- ComfyUI up and down -----------------------------------------------------------------
+
+  // Probes ComfyUI; when it answers, reads who it is and what nodes it has, clears what an
+  // earlier life of this worker left queued there, and registers. Otherwise waits one backoff step.
+  bool bring_up_comfyui() {
+    try {
+      const instance_identity identity = read_system_stats(comfyui_.system_stats());
+      publish_object_info(comfyui_.object_info());
+      clear_leftovers();
+      info_.comfyui_version = identity.version;
+      info_.gpu = identity.gpu;
+    } catch (const comfyq::error& e) {
+      if (e.code() != errc::comfyui_unavailable && e.code() != errc::comfyui_protocol) throw;
+      if (waits_.failures() == 0) log(log_level::warning, "comfyui.down", {{"reason", e.what()}});
+      say(worker_condition::comfyui_down);
+      pause(waits_.next(unit_random()));
+      return false;
+    }
+    log(log_level::info, "comfyui.up", {{"version", info_.comfyui_version}, {"gpu", info_.gpu}});
+    waits_.reset();
+    comfyui_ready_ = true;
+    say(worker_condition::ready);
+    return true;
+  }
+
+  // The node definitions go to the store only when they changed (a few MB each time otherwise).
+  void publish_object_info(const nlohmann::json& object_info) {
+    upload_inputs_ = upload_inputs_of(object_info);
+    const std::string document = object_info.dump();
+    const std::string sha256 = comfyq::detail::sha256_hex(document);
+    if (sha256 == info_.object_info) return;
+    store_.put_object_info(sha256, document);
+    info_.object_info = sha256;
+    log(log_level::info, "comfyui.object_info_published", {{"sha256", sha256}, {"node_classes", object_info.size()}});
+  }
+
+  // Prompts this worker's client id left in ComfyUI (the worker was killed, or lost a lease)
+  // would hold the GPU for a job someone else runs now.
+  void clear_leftovers() {
+    for (const queued_prompt& prompt : comfyui_.queue()) {
+      if (prompt.client_id != options_.id) continue;
+      if (prompt.running) {
+        comfyui_.interrupt(prompt.prompt_id);
+      } else {
+        comfyui_.delete_pending(prompt.prompt_id);
+      }
+      log(log_level::info, "comfyui.leftover_stopped", {{"prompt_id", prompt.prompt_id}, {"running", prompt.running}});
+    }
+  }
+
+  // ---- jobs ----------------------------------------------------------------------------------
+
+  // Runs one job and tells the store how it ended; returns the next job when the store leased
+  // one in the same call.
+  std::optional<comfyq::lease> run_job(comfyq::lease lease) {
+    log(log_level::info, "job.leased", {{"job", lease.job_id}, {"tenant", lease.tenant}, {"attempt", lease.attempt}});
+    const run_result result =
+        job_run(run_context{store_, comfyui_, inputs_, outputs_, options_, upload_inputs_, stop_, log_,
+                           [this] { say(worker_condition::draining); }},
+                lease).run();
+    log(result.end == run_end::succeeded ? log_level::info : log_level::warning, "job.ended",
+        {{"job", lease.job_id}, {"tenant", lease.tenant}, {"attempt", lease.attempt},
+         {"end", to_string(result.end)}, {"reason", result.reason}, {"outputs", result.outputs.size()}});
+    if (result.comfyui_down) comfyui_ready_ = false;
+    try {
+      return report(lease, result);
+    } catch (const lease_lost& e) {
+      log(log_level::warning, "job.lease_lost", {{"job", lease.job_id}, {"reason", e.what()}});
+      if (result.end == run_end::succeeded) outputs_.discard(lease.tenant, lease.job_id, lease.attempt);
+      return std::nullopt;
+    }
+  }
+
+  std::optional<comfyq::lease> report(const comfyq::lease& lease, const run_result& result) {
+    const bool lease_next = !stop_.load() && comfyui_ready_;
+    switch (result.end) {
+      case run_end::succeeded:
+        if (lease_next) {
+          return with_store([&] {
+            return store_.complete_and_lease(lease.job_id, lease.token, result.outputs, options_.id);
+          });
+        }
+        with_store([&] { store_.complete(lease.job_id, lease.token, result.outputs); });
+        return std::nullopt;
+      case run_end::failed:
+      case run_end::failed_retryable:
+        with_store([&] { store_.fail(lease.job_id, lease.token, result.reason, result.end == run_end::failed_retryable); });
+        return std::nullopt;
+      case run_end::released:
+        with_store([&] { store_.release(lease.job_id, lease.token); });
+        return std::nullopt;
+      case run_end::lease_lost:  // a run learns of it before it writes any output
+        return std::nullopt;
+    }
+    return std::nullopt;
+  }
+
+  // A job's end is worth retrying a store that does not answer, for up to store_retry; after
+  // that the lease expires and the job runs again elsewhere.
+  template <class Call>
+  auto with_store(Call call) -> decltype(call()) {
+    const auto deadline = clock::now() + options_.store_retry;
+    comfyq::backoff waits(options_.backoff);
+    for (;;) {
+      try {
+        return call();
+      } catch (const store_unavailable& e) {
+        if (clock::now() >= deadline) throw;
+        log(log_level::warning, "store.retrying", {{"reason", e.what()}});
+        std::this_thread::sleep_for(std::min<clock::duration>(waits.next(unit_random()), deadline - clock::now()));
+      }
+    }
+  }
+
+  store::contract& store_;
+  http_client comfyui_;
+  input_store& inputs_;
+  output_store& outputs_;
+  worker_options options_;
+  log_sink log_;
+  comfyq::backoff waits_;
+  std::minstd_rand random_;
+  std::atomic<bool> stop_{false};
+  bool comfyui_ready_ = false;
+  worker_info info_{};
+  std::vector<upload_input> upload_inputs_ = known_upload_inputs();
+};
+
+}  // namespace comfyq::comfyui
