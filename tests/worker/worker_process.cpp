@@ -1,0 +1,130 @@
+// comfyq-worker as the operator runs it: a process of its own against a real redis-server and a
+// ComfyUI. A worker SIGKILLed mid-job loses nothing (its lease expires, another worker runs the
+// job); SIGTERM drains; --help and bad settings answer clearly.
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "comfyq/redis/store.hpp"
+#include "support/child_process.hpp"
+#include "support/redis_server.hpp"
+#include "support/unique_name.hpp"
+#include "worker/worker_fixture.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace clients = comfyq::testing::clients;
+using comfyq::job_state;
+using comfyq::testing::child_process;
+
+// A queue with a short lease_ttl, so that a killed worker's job comes back within seconds.
+struct process_fixture {
+  process_fixture() : queue(redis.connection_options(), {.queue = queue_name, .scheduler = config()}) {}
+
+  static comfyq::scheduler_config config() {
+    comfyq::scheduler_config c;
+    c.lease_ttl = 1500ms;
+    return c;
+  }
+
+  std::string redis_url() const { return "redis://127.0.0.1:" + std::to_string(redis.port()); }
+
+  child_process start_worker(const std::string& id, unsigned short comfyui_port, std::vector<std::string> more = {}) {
+    std::vector<std::string> arguments{"--id", id, "--comfyui", "127.0.0.1:" + std::to_string(comfyui_port),
+                                       "--redis", redis_url(), "--queue", queue_name, "--files",
+                                       (scratch.path() / "tenants").string(), "--heartbeat", "0.2", "--lease-ttl", "1.5",
+                                       "--log-level", "debug"};
+    arguments.insert(arguments.end(), more.begin(), more.end());
+    return child_process(COMFYQ_WORKER_EXECUTABLE, arguments, (scratch.path() / (id + ".log")).string());
+  }
+
+  /// Waits until `done` holds for job `id` (at most 30 s).
+  template <class Done>
+  comfyq::job wait_for(const std::string& id, Done done) {
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (auto j = queue.find(id); j && done(*j)) return *j;
+      std::this_thread::sleep_for(20ms);
+    }
+    FAIL("job " << id << " did not get there within 30 s; worker logs in " << scratch.path());
+    return {};
+  }
+
+  comfyq::testing::contract::scratch_folder scratch;
+  comfyq::testing::redis_server redis;
+  std::string queue_name = comfyq::testing::unique_queue_name();
+  comfyq::redis::store queue;
+};
+
+comfyq::testing::comfyui_standin standin_at(const std::filesystem::path& folder, comfyq::testing::standin::behaviour knobs = {}) {
+  return comfyq::testing::comfyui_standin({.output_dir = (folder / "output").string(), .knobs = std::move(knobs)});
+}
+
+}  // namespace
+
+TEST_CASE("a worker SIGKILLed mid-job: its lease expires and another worker completes the job", "[worker][process]") {
+  process_fixture f;
+  auto slow = standin_at(f.scratch.path() / "comfyui-a", {.node_delays = {{"ImageInvert", 60'000ms}}});
+  auto fast = standin_at(f.scratch.path() / "comfyui-b");
+  const std::string id = f.queue.submit({.tenant = "alice", .workflow = clients::invert_graph("out").dump()});
+
+  child_process first = f.start_worker("first", slow.port());
+  f.wait_for(id, [](const comfyq::job& j) { return j.state == job_state::running; });
+  first.signal(SIGKILL);
+  REQUIRE(first.wait_for_exit());
+
+  child_process second = f.start_worker("second", fast.port());
+  const comfyq::job done = f.wait_for(id, [](const comfyq::job& j) { return comfyq::is_finished(j.state); });
+  CHECK(done.state == job_state::succeeded);
+  CHECK(done.worker == "second");
+  CHECK(done.attempt == 2);
+  const comfyq::comfyui::tenant_directory files(f.scratch.path() / "tenants");
+  REQUIRE(done.outputs.size() == 1);
+  CHECK(std::filesystem::exists(files.outputs_of("alice", id, 2) / done.outputs.front().name));
+  CHECK_FALSE(std::filesystem::exists(files.outputs_of("alice", id, 1)));
+}
+
+TEST_CASE("SIGTERM: a worker gives back a job that does not finish within drain_grace and exits 0", "[worker][process]") {
+  process_fixture f;
+  auto slow = standin_at(f.scratch.path() / "comfyui", {.node_delays = {{"ImageInvert", 3'000ms}}});
+  const std::string id = f.queue.submit({.tenant = "alice", .workflow = clients::invert_graph("out").dump()});
+
+  child_process worker = f.start_worker("draining", slow.port(), {"--drain-grace", "0.3"});
+  f.wait_for(id, [](const comfyq::job& j) { return j.state == job_state::running; });
+  worker.signal(SIGTERM);
+  const auto status = worker.wait_for_exit();
+  REQUIRE(status);
+  CHECK(WIFEXITED(*status));
+  CHECK(WEXITSTATUS(*status) == 0);
+  const auto job = f.queue.find(id);
+  CHECK(job->state == job_state::queued);
+  CHECK(job->failures == 0);
+}
+
+TEST_CASE("comfyq-worker explains its settings, and refuses bad ones naming the setting", "[worker][process]") {
+  comfyq::testing::contract::scratch_folder scratch;
+  SECTION("--help lists every setting and exits 0") {
+    child_process help(COMFYQ_WORKER_EXECUTABLE, {"--help"});
+    const std::string first = help.first_line();
+    CHECK_THAT(first, Catch::Contains("comfyq-worker"));
+    const auto status = help.wait_for_exit();
+    REQUIRE(status);
+    CHECK(WEXITSTATUS(*status) == 0);
+  }
+  SECTION("an id that cannot be a worker id exits 2 and says why") {
+    const auto log = scratch.path() / "bad.log";
+    child_process bad(COMFYQ_WORKER_EXECUTABLE, {"--id", "no spaces", "--files", scratch.path().string(), "--redis",
+                                                 "redis://127.0.0.1:1"},
+                      log.string());
+    const auto status = bad.wait_for_exit();
+    REQUIRE(status);
+    CHECK(WEXITSTATUS(*status) == 2);
+    CHECK_THAT(comfyq::testing::worker_tests::read_file(log), Catch::Contains("worker.id"));
+  }
+}
