@@ -26,6 +26,7 @@
 
 #include "comfyq/redis/store.hpp"
 #include "support/busy_queue.hpp"
+#include "support/percentile.hpp"
 #include "support/redis_info.hpp"
 #include "support/tenant_ids.hpp"
 
@@ -60,12 +61,6 @@ void wait_until_blocked() {
   while (redis_info::now("clients").number("blocked_clients") < 1) std::this_thread::sleep_for(50us);
 }
 
-double percentile(std::vector<double>& samples, double fraction) {
-  const auto at = std::min(samples.size() - 1, static_cast<std::size_t>(fraction * static_cast<double>(samples.size())));
-  std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(at), samples.end());
-  return samples[at];
-}
-
 void submit_to_waiting_worker(benchmark::State& state) {
   comfyq_bench::flush_redis();
   comfyq::redis::store store(comfyq_bench::private_redis().connection_options(), comfyq_bench::busy_queue_options());
@@ -93,11 +88,11 @@ void submit_to_waiting_worker(benchmark::State& state) {
   jobs.submit();
 
   const comfyq_bench::redis_work work{before, after, static_cast<double>(state.iterations())};
-  state.counters["p50_us"] = percentile(latencies, 0.50);
-  state.counters["p90_us"] = percentile(latencies, 0.90);
-  state.counters["p99_us"] = percentile(latencies, 0.99);
+  state.counters["p50_us"] = comfyq_bench::percentile(latencies, 0.50);
+  state.counters["p90_us"] = comfyq_bench::percentile(latencies, 0.90);
+  state.counters["p99_us"] = comfyq_bench::percentile(latencies, 0.99);
   state.counters["max_us"] = *std::max_element(latencies.begin(), latencies.end());
-  state.counters["submit_us"] = percentile(submits, 0.50);
+  state.counters["submit_us"] = comfyq_bench::percentile(submits, 0.50);
   state.counters["round_trips"] = work.round_trips();
   state.counters["evalsha"] = work.calls("evalsha");
 }
