@@ -211,3 +211,39 @@ TEMPLATE_LIST_TEST_CASE("a job that runs past max_runtime is interrupted and fai
   CHECK(done.state == job_state::failed);
   CHECK_THAT(done.reason, Catch::Contains("max_runtime"));
 }
+
+TEMPLATE_LIST_TEST_CASE("sampler steps are published as progress, with previews when asked and small enough", "[worker]",
+                        backends) {
+  worker_fixture<TestType> f;
+  f.standin.set_knobs({.sampler_previews = true});
+  const std::string id = f.submit(clients::graph_of(comfyq::testing::contract::sampler_job("", "")));
+  auto options = quick_options();
+  std::size_t expected_previews = 0;
+  SECTION("previews off (the default)") {}
+  SECTION("previews up to 1 MiB") {
+    options.preview_max_bytes = 1 << 20;
+    expected_previews = 4;  // one per step of the sampler's 4
+  }
+  SECTION("previews larger than the limit are left out") { options.preview_max_bytes = 8; }
+  auto worker = f.make_worker(options);
+  REQUIRE(f.run_until_finished(worker, id).state == job_state::succeeded);
+
+  std::vector<int> steps;
+  std::size_t previews = 0;
+  for (const comfyq::event& e : events_of(*f.queue, id)) {
+    if (e.type != comfyq::event_type::progress) continue;
+    if (e.data.contains("value")) {
+      CHECK(e.data["node"] == "3");
+      CHECK(e.data["max"] == 4);
+      steps.push_back(e.data["value"].get<int>());
+    }
+    if (e.data.contains("preview")) {
+      ++previews;
+      CHECK(e.data["node"] == "3");
+      CHECK_FALSE(e.data["preview"]["base64"].get<std::string>().empty());
+      CHECK_THAT(e.data["preview"]["media_type"].get<std::string>(), Catch::StartsWith("image/"));
+    }
+  }
+  CHECK(steps == std::vector<int>{1, 2, 3, 4});
+  CHECK(previews == expected_previews);
+}
