@@ -75,9 +75,9 @@ int main(int argc, char** argv) {
   app.add_option("--drain-grace", s.drain_grace_s, "Seconds a running job gets to finish after SIGTERM")
       ->envname("COMFYQ_DRAIN_GRACE")
       ->capture_default_str();
-  app.add_option("--lease-ttl", s.lease_ttl_s, "The queue's lease_ttl in seconds (must match the server's)")
+  app.add_option("--lease-ttl", s.lease_ttl_s, "The queue's lease_ttl in seconds, if the queue has none yet")
       ->capture_default_str();
-  app.add_option("--max-attempts", s.max_attempts, "The queue's max_attempts (must match the server's)")
+  app.add_option("--max-attempts", s.max_attempts, "The queue's max_attempts, if the queue has none yet")
       ->capture_default_str();
   app.add_option("--preview-max-bytes", s.preview_max_bytes, "Republish previews up to this size; 0: none")
       ->capture_default_str();
@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
     options.validate();
     comfyq::comfyui::http_client comfyui(comfyq::comfyui::client_options::from_address(s.comfyui, "--comfyui"));
     comfyq::comfyui::tenant_directory files(s.files);
-    comfyq::redis::store_options store_options{.queue = s.queue};
+    comfyq::redis::store_options store_options{.queue = s.queue, .keep_existing_settings = true};
     store_options.scheduler.lease_ttl = seconds(s.lease_ttl_s);
     store_options.scheduler.max_attempts = s.max_attempts;
     comfyq::redis::store queue(comfyq::redis::connection_options::from_url(s.redis_url), store_options);

@@ -43,6 +43,10 @@ struct store_options {
   std::string queue = "default";  ///< the queue's name: its keys are "comfyq:{<queue>}:..."
   scheduler_config scheduler{};   ///< written to Redis: every process of a queue must agree
   std::size_t event_log_limit = 10'000;  ///< events kept in the stream (about: trimming is approximate)
+  /// Keep the settings the queue already has in Redis, writing `scheduler` and
+  /// `event_log_limit` only to a queue that has none: for processes that work a queue
+  /// another one configures (comfyq-worker beside the server), so they cannot undo its settings.
+  bool keep_existing_settings = false;
   /// Tests only: a clock to use instead of Redis TIME, so that stores can be compared at the same times.
   std::optional<comfyq::store::clock> clock{};
 };
@@ -207,7 +211,8 @@ class store final : public comfyq::store::contract {
 
   std::string object_info_key(std::string_view sha256) const { return prefix_ + "oi:" + std::string(sha256); }
 
-  // Writes the queue's settings (every process of a queue writes the same ones).
+  // Writes the queue's settings (every process of a queue writes the same ones), or only
+  // fills in those missing when keep_existing_settings says so.
   void configure() {
     const scheduler_config& c = options_.scheduler;
     reply r = connection().eval(
@@ -216,7 +221,7 @@ class store final : public comfyq::store::contract {
          std::to_string(c.max_attempts), std::to_string(c.history_limit), std::to_string(c.default_estimate.count()),
          fmt_double(c.estimate_smoothing), flag(c.preemption), fmt_double(c.new_tenant.weight),
          std::to_string(c.new_tenant.max_running), std::to_string(c.new_tenant.max_queued),
-         std::to_string(options_.event_log_limit)});
+         std::to_string(options_.event_log_limit), flag(options_.keep_existing_settings)});
     if (r.is_error()) detail::throw_refusal(scripts::configure_queue, r);
   }
 

@@ -7,14 +7,17 @@ namespace comfyq::redis::scripts {
 
 /// KEYS[1] = "<prefix>q". ARGV: policy, lease_ttl, worker_ttl, max_attempts, history_limit,
 /// default_estimate, estimate_smoothing, preemption, new tenant weight, max_running, max_queued,
-/// event stream length. Settings are overwritten; the policy is only set on a new queue
-/// (afterwards set_policy changes it, for every server at once).
+/// event stream length, keep existing ("1": only fill in missing settings). Settings are
+/// overwritten unless kept; the policy is only set on a new queue (afterwards set_policy
+/// changes it, for every server at once).
 inline constexpr std::string_view configure = R"lua(
 local Q = KEYS[1]
 redis.call('HSETNX', Q, 'policy', ARGV[1])
 redis.call('HSETNX', Q, 'paused', '0')
-redis.call('HSET', Q, 'ttl', ARGV[2], 'wttl', ARGV[3], 'maxatt', ARGV[4], 'hist', ARGV[5], 'est0', ARGV[6],
-           'smooth', ARGV[7], 'preempt', ARGV[8], 'nw', ARGV[9], 'nmr', ARGV[10], 'nmq', ARGV[11], 'evmax', ARGV[12])
+local set = ARGV[13] == '1' and 'HSETNX' or 'HSET'
+for i, name in ipairs({'ttl', 'wttl', 'maxatt', 'hist', 'est0', 'smooth', 'preempt', 'nw', 'nmr', 'nmq', 'evmax'}) do
+  redis.call(set, Q, name, ARGV[i + 1])
+end
 return 1
 )lua";
 

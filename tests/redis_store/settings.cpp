@@ -1,0 +1,61 @@
+// Every process of a queue shares its settings in Redis. One that configures the queue (the
+// server) writes them; one that only works it (comfyq-worker) can keep what is there, and
+// writes its own only to a queue that has none.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "comfyq/redis/store.hpp"
+#include "support/redis_server.hpp"
+#include "support/shared_clock.hpp"
+#include "support/time.hpp"
+#include "support/unique_name.hpp"
+
+using namespace std::chrono_literals;
+using comfyq::redis::store;
+using comfyq::testing::at;
+
+namespace {
+
+comfyq::redis::store_options with_lease_ttl(const std::string& queue, comfyq::duration ttl, bool keep,
+                                            const comfyq::testing::shared_clock& clock) {
+  comfyq::redis::store_options options{.queue = queue, .clock = clock.reader()};
+  options.scheduler.lease_ttl = ttl;
+  options.keep_existing_settings = keep;
+  return options;
+}
+
+// The lease_ttl the queue applies, as the expiry of a fresh lease says.
+comfyq::duration applied_lease_ttl(store& queue, const comfyq::testing::shared_clock& clock) {
+  queue.submit({.tenant = "alice", .workflow = "{}"});
+  const std::optional<comfyq::lease> lease = queue.lease("gpu-0");
+  REQUIRE(lease.has_value());
+  queue.complete(lease->job_id, lease->token, {});
+  return lease->expires_at - clock.now();
+}
+
+}  // namespace
+
+TEST_CASE("a store that keeps existing settings does not undo the server's", "[redis][settings]") {
+  comfyq::testing::redis_server server;
+  comfyq::testing::shared_clock clock(at(0));
+  const std::string name = comfyq::testing::unique_queue_name();
+  store server_side(server.connection_options(), with_lease_ttl(name, 5s, false, clock));
+
+  store worker_side(server.connection_options(), with_lease_ttl(name, 60s, true, clock));
+  CHECK(applied_lease_ttl(worker_side, clock) == 5s);
+
+  SECTION("one that does not keep them overwrites them, for every process of the queue") {
+    store other(server.connection_options(), with_lease_ttl(name, 60s, false, clock));
+    CHECK(applied_lease_ttl(server_side, clock) == 60s);
+  }
+}
+
+TEST_CASE("a store that keeps existing settings writes its own to a new queue", "[redis][settings]") {
+  comfyq::testing::redis_server server;
+  comfyq::testing::shared_clock clock(at(0));
+  store worker_side(server.connection_options(), with_lease_ttl(comfyq::testing::unique_queue_name(), 7s, true, clock));
+  CHECK(applied_lease_ttl(worker_side, clock) == 7s);
+}
