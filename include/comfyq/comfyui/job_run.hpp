@@ -154,8 +154,8 @@ class job_run {
   nlohmann::json prepare() {
     nlohmann::json graph = nlohmann::json::parse(lease_.workflow, nullptr, false);
     if (graph.is_discarded()) {
-      end(run_end::failed, "[comfyq.invalid_input] workflow: is not JSON; submit the workflow as ComfyUI's "
-                           "\"Export (API)\" writes it");
+      end(run_end::failed, invalid_input("workflow", "is not JSON; submit the workflow as ComfyUI's \"Export (API)\" "
+                                                     "writes it").what());
     }
     std::vector<input_file> files;
     try {
@@ -172,9 +172,11 @@ class job_run {
     std::optional<std::string> bytes = c_.inputs.read_input(lease_.tenant, file.file);
     if (!bytes) {
       const std::string node_class = graph.at(file.node).value("class_type", "");
-      end(run_end::failed, "[comfyq.not_found] workflow." + file.node + ".inputs." + file.input + ": node " +
-                               file.node + " (" + node_class + ") loads '" + file.file + "', which is not among " +
-                               "tenant '" + lease_.tenant + "''s input files; upload it, then submit again");
+      end(run_end::failed, not_found("workflow." + file.node + ".inputs." + file.input,
+                                     "node " + file.node + " (" + node_class + ") loads '" + file.file +
+                                         "', which tenant '" + lease_.tenant +
+                                         "' has not uploaded; upload it, then submit again")
+                               .what());
     }
     before_run([&] {
       return c_.comfyui.upload_image(*bytes, {.name = file.name, .subfolder = file.subfolder, .type = "input",
