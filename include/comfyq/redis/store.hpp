@@ -71,8 +71,8 @@ class store final : public comfyq::store::contract {
                               std::to_string(tenant.max_queued)});
   }
   std::optional<tenant_config> find_tenant(std::string_view id) override {
-    reply r = connection().command({"HMGET", prefix_ + "t:" + std::string(id), "w", "mr", "mq"});
-    if (r.at(0).is_nil()) return std::nullopt;
+    reply r = run(scripts::read_tenant_settings, {id});
+    if (r.is_nil()) return std::nullopt;
     return tenant_config{.id = std::string(id),
                          .weight = detail::to_double(r.at(0).string()),
                          .max_running = static_cast<std::uint32_t>(detail::to_int(r.at(1).string())),
@@ -157,8 +157,7 @@ class store final : public comfyq::store::contract {
   }
 
   std::optional<job> find(std::string_view id) override {
-    reply r = connection().eval(scripts::read_job, {queue_key_}, {id});
-    if (r.is_error()) detail::throw_refusal(scripts::read_job, r);
+    reply r = run(scripts::read_job, {id});
     if (r.is_nil()) return std::nullopt;
     return detail::decode_job(id, r);
   }

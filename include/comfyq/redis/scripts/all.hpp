@@ -22,11 +22,11 @@ namespace comfyq::redis::scripts {
 /// A transition's script: the whole state machine's fragments, then its body.
 template <const std::string_view& Body>
 inline constexpr std::string_view transition =
-    joined<prelude, events, tenants, estimates, jobs, leases, held, Body>::value;
+    joined<prelude, events, tenant_record, tenants, estimates, job_record, jobs, leases, held, Body>::value;
 
 /// Read-only scripts that need the settings and "now" but no transition.
 template <const std::string_view& Body>
-inline constexpr std::string_view query = joined<prelude, Body>::value;
+inline constexpr std::string_view query = joined<prelude, tenant_record, job_record, Body>::value;
 
 inline constexpr script configure_queue{"configure", configure};
 inline constexpr script submit_job{"submit", transition<submit_body>};
@@ -44,7 +44,8 @@ inline constexpr script set_tenant{"set_tenant", transition<set_tenant_body>};
 inline constexpr script pause_tenant{"pause_tenant", transition<pause_tenant_body>};
 inline constexpr script pause_queue{"pause_queue", transition<pause_queue_body>};
 inline constexpr script set_policy{"set_policy", transition<set_policy_body>};
-inline constexpr script read_job{"get_job", get_job};
+inline constexpr script read_job{"get_job", query<get_job_body>};
+inline constexpr script read_tenant_settings{"find_tenant", query<find_tenant_body>};
 inline constexpr script read_snapshot{"snapshot", query<snapshot_body>};
 inline constexpr script read_forecast_state{"forecast_state", query<forecast_state_body>};
 

@@ -1,29 +1,41 @@
 #pragma once
 // Lua: jobs and the ends of their runs, as comfyq::scheduler's private helpers.
 //
-// A job is the hash "<prefix>j:<id>": t tenant, sh shape, pr priority, s state, seq, sub
-// submitted_at, att attempt, fl failures, tok token, wk worker, st started_at, hb last heartbeat,
-// exp lease expiry, chg charged estimate, cr cancel requested, pre preempt requested, why
-// reason, fin finished_at. Its workflow is "wf:<id>" and its outputs (JSON) "out:<id>", kept
-// apart so that the job hash stays small. Running jobs are the sorted set "leases" (score
-// expiry, member pad(token) .. id: equal expiry times go in lease order). Finished jobs are the
-// list "hist", oldest first; counts of finished jobs by state are fields "c_<state>" of the
-// queue hash. Workers are "workers" (score last seen) and "wjob" (worker -> job it holds).
+// A job is the string "<prefix>j:<id>", a MessagePack sequence (see job_record). Its workflow is
+// "wf:<id>" and its outputs (JSON) "out:<id>", kept apart so that the record stays small.
+// Running jobs are the sorted set "leases" (score expiry, member pad(token) .. id: equal expiry
+// times go in lease order). Finished jobs are the list "hist", oldest first; counts of finished
+// jobs by state are fields "c_<state>" of the queue hash. Workers are "workers" (score last
+// seen) and "wjob" (worker -> job it holds).
 
 #include <string_view>
 
 namespace comfyq::redis::scripts {
 
-inline constexpr std::string_view jobs = R"lua(
+/// The job record: t tenant, sh shape, pr priority, s state, seq, sub submitted_at, att attempt,
+/// fl failures, tok token, wk worker, st started_at, hb last heartbeat, exp lease expiry, chg
+/// charged estimate, cr cancel requested, pre preempt requested, why reason, fin finished_at;
+/// one GET and one SET however many of them a transition touches. Shared with the read-only
+/// scripts.
+inline constexpr std::string_view job_record = R"lua(
 local function load_job(id)
-  local v = redis.call('HMGET', P .. 'j:' .. id, 't', 'sh', 'pr', 's', 'seq', 'att', 'fl', 'tok', 'wk', 'st', 'exp',
-                       'chg', 'cr', 'pre', 'why')
-  if not v[1] then return nil end
-  return {id = id, t = v[1], sh = v[2] or '', pr = v[3] == '1', s = v[4], seq = tonumber(v[5]),
-          att = tonumber(v[6]) or 0, fl = tonumber(v[7]) or 0, tok = tonumber(v[8]) or 0, wk = v[9] or '',
-          st = tonumber(v[10]) or 0, exp = tonumber(v[11]) or 0, chg = tonumber(v[12]) or 0, cr = v[13] == '1',
-          pre = v[14] == '1', why = v[15] or ''}
+  local packed = redis.call('GET', P .. 'j:' .. id)
+  if not packed then return nil end
+  local t, sh, pr, s, seq, sub, att, fl, tok, wk, st, hb, exp, chg, cr, pre, why, fin = cmsgpack.unpack(packed)
+  return {id = id, t = t, sh = sh, pr = pr, s = s, seq = seq, sub = sub, att = att, fl = fl, tok = tok, wk = wk,
+          st = st, hb = hb, exp = exp, chg = chg, cr = cr, pre = pre, why = why, fin = fin}
 end
+local function new_job(id, tenant, shape, priority, seq)
+  return {id = id, t = tenant, sh = shape, pr = priority, s = 'queued', seq = seq, sub = now, att = 0, fl = 0,
+          tok = 0, wk = '', st = 0, hb = 0, exp = 0, chg = 0, cr = false, pre = false, why = '', fin = 0}
+end
+local function save_job(j)
+  redis.call('SET', P .. 'j:' .. j.id, cmsgpack.pack(j.t, j.sh, j.pr, j.s, j.seq, j.sub, j.att, j.fl, j.tok, j.wk,
+                                                    j.st, j.hb, j.exp, j.chg, j.cr, j.pre, j.why, j.fin))
+end
+)lua";
+
+inline constexpr std::string_view jobs = R"lua(
 local function lease_member(j) return pad(j.tok) .. j.id end
 local function touch_worker(worker)
   redis.call('ZADD', P .. 'workers', 'GT', now, worker)
@@ -32,14 +44,14 @@ local function release_worker(j)
   if redis.call('HGET', P .. 'wjob', j.wk) == j.id then redis.call('HDEL', P .. 'wjob', j.wk) end
 end
 local function forget(id)
-  local state = redis.call('HGET', P .. 'j:' .. id, 's')
-  if state then redis.call('HINCRBY', Q, 'c_' .. state, -1) end
+  local j = load_job(id)
+  if j then redis.call('HINCRBY', Q, 'c_' .. j.s, -1) end
   redis.call('DEL', P .. 'j:' .. id, P .. 'wf:' .. id, P .. 'out:' .. id)
 end
 -- The job reaches a final state and joins the bounded history.
 local function finish(j, state, reason)
-  j.s, j.why, j.cr, j.pre = state, reason, false, false
-  redis.call('HSET', P .. 'j:' .. j.id, 's', state, 'fin', now, 'why', reason, 'cr', '0', 'pre', '0')
+  j.s, j.why, j.cr, j.pre, j.fin = state, reason, false, false, now
+  save_job(j)
   redis.call('HINCRBY', Q, 'c_' .. state, 1)
   emit(state, j)
   local kept = redis.call('RPUSH', P .. 'hist', j.id)
@@ -61,12 +73,11 @@ local function requeue(j, cost, reason)
   t.gpu = t.gpu + cost
   release_worker(j)
   j.s, j.why, j.cr, j.pre = 'queued', reason, false, false
-  redis.call('HSET', P .. 'j:' .. j.id, 's', 'queued', 'why', reason, 'cr', '0', 'pre', '0')
+  save_job(j)
   emit('requeued', j)
 end
 local function count_failure(j, cost, reason)
-  j.fl = j.fl + 1
-  redis.call('HSET', P .. 'j:' .. j.id, 'fl', j.fl)
+  j.fl = j.fl + 1  -- saved with the job's new state, below
   if j.fl >= S.maxatt then
     end_run(j, cost)
     finish(j, 'dead', reason .. ' (failed ' .. j.fl .. ' of max_attempts ' .. S.maxatt .. ')')

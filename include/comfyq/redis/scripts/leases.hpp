@@ -44,7 +44,7 @@ local function plan_preemptions()
     i = i + 1
     local j = candidates[i]
     j.pre = true
-    redis.call('HSET', P .. 'j:' .. j.id, 'pre', '1')
+    save_job(j)
     emit('preempt_requested', j)
   end
 end
@@ -94,11 +94,11 @@ local function grant_lease(worker)
   t.inf = t.inf + charge / t.w
   if not j.pr then t.turn = redis.call('HINCRBY', Q, 'turns', 1) end
   refresh(t)
-  j.s, j.att, j.wk = 'running', j.att + 1, worker
-  j.tok = redis.call('HINCRBY', Q, 'tok', 1)
   local expires = now + S.ttl
-  redis.call('HSET', P .. 'j:' .. id, 's', 'running', 'att', j.att, 'tok', j.tok, 'wk', worker, 'st', now, 'hb', now,
-             'exp', expires, 'chg', charge, 'cr', '0', 'pre', '0')
+  j.s, j.att, j.wk, j.st, j.hb, j.exp, j.chg, j.cr, j.pre = 'running', j.att + 1, worker, now, now, expires, charge,
+                                                           false, false
+  j.tok = redis.call('HINCRBY', Q, 'tok', 1)
+  save_job(j)
   redis.call('ZADD', P .. 'leases', expires, lease_member(j))
   redis.call('HSET', P .. 'wjob', worker, id)
   emit('leased', j)

@@ -1,6 +1,11 @@
 #pragma once
 // Lua shared by every script: the key prefix, the queue's settings and "now".
 //
+// The settings are the field "cfg" of the queue's hash, one MessagePack sequence (read with one
+// command, whatever their number): policy, paused, lease_ttl, worker_ttl, max_attempts,
+// history_limit, default_estimate, estimate_smoothing, preemption, and the new tenant's weight,
+// max_running and max_queued, and the event stream's length.
+//
 // Every script gets KEYS[1] = "<prefix>q", the queue's hash ("comfyq:{<queue>}:q"); every other
 // key is the same prefix plus a suffix, so all of a queue's keys share one hash tag (one Redis
 // Cluster slot). ARGV[1] is "now" in Unix milliseconds, or "" to take it from Redis TIME (the
@@ -17,13 +22,14 @@ local Q = KEYS[1]
 local P = string.sub(Q, 1, -2)
 local S = {}
 do
-  local v = redis.call('HMGET', Q, 'policy', 'paused', 'ttl', 'wttl', 'maxatt', 'hist', 'est0', 'smooth',
-                       'preempt', 'nw', 'nmr', 'nmq', 'evmax')
-  if not v[1] then return redis.error_reply('COMFYQ unconfigured') end
-  S.policy, S.paused = v[1], v[2] == '1'
-  S.ttl, S.wttl, S.maxatt, S.hist = tonumber(v[3]), tonumber(v[4]), tonumber(v[5]), tonumber(v[6])
-  S.est0, S.smooth, S.preempt = tonumber(v[7]), tonumber(v[8]), v[9] == '1'
-  S.nw, S.nmr, S.nmq, S.evmax = tonumber(v[10]), tonumber(v[11]), tonumber(v[12]), v[13]
+  local packed = redis.call('HGET', Q, 'cfg')
+  if not packed then return redis.error_reply('COMFYQ unconfigured') end
+  S.policy, S.paused, S.ttl, S.wttl, S.maxatt, S.hist, S.est0, S.smooth, S.preempt, S.nw, S.nmr, S.nmq, S.evmax =
+    cmsgpack.unpack(packed)
+end
+local function save_settings()
+  redis.call('HSET', Q, 'cfg', cmsgpack.pack(S.policy, S.paused, S.ttl, S.wttl, S.maxatt, S.hist, S.est0, S.smooth,
+                                             S.preempt, S.nw, S.nmr, S.nmq, S.evmax))
 end
 local now = tonumber(ARGV[1])
 if not now then

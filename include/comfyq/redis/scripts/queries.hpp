@@ -7,26 +7,39 @@ namespace comfyq::redis::scripts {
 
 /// KEYS[1] = "<prefix>q". ARGV: policy, lease_ttl, worker_ttl, max_attempts, history_limit,
 /// default_estimate, estimate_smoothing, preemption, new tenant weight, max_running, max_queued,
-/// event stream length, keep existing ("1": only fill in missing settings). Settings are
-/// overwritten unless kept; the policy is only set on a new queue (afterwards set_policy
-/// changes it, for every server at once).
+/// event stream length, keep existing ("1": keep the settings of a queue that has them).
+/// Settings are overwritten unless kept; the policy and the pause are only set on a new queue
+/// (afterwards set_policy and pause_queue change them, for every server at once).
 inline constexpr std::string_view configure = R"lua(
 local Q = KEYS[1]
-redis.call('HSETNX', Q, 'policy', ARGV[1])
-redis.call('HSETNX', Q, 'paused', '0')
-local set = ARGV[13] == '1' and 'HSETNX' or 'HSET'
-for i, name in ipairs({'ttl', 'wttl', 'maxatt', 'hist', 'est0', 'smooth', 'preempt', 'nw', 'nmr', 'nmq', 'evmax'}) do
-  redis.call(set, Q, name, ARGV[i + 1])
-end
+local stored = redis.call('HGET', Q, 'cfg')
+if stored and ARGV[13] == '1' then return 1 end
+local policy, paused = ARGV[1], false
+if stored then policy, paused = cmsgpack.unpack(stored) end
+local n = {}
+for i = 2, 12 do n[i] = tonumber(ARGV[i]) end
+redis.call('HSET', Q, 'cfg', cmsgpack.pack(policy, paused, n[2], n[3], n[4], n[5], n[6], n[7], ARGV[8] == '1', n[9],
+                                           n[10], n[11], n[12]))
 return 1
 )lua";
 
-/// ARGV: id. Returns {job hash as field, value, ...; workflow; outputs JSON or false}, or nil.
-inline constexpr std::string_view get_job = R"lua(
-local P = string.sub(KEYS[1], 1, -2)
-local fields = redis.call('HGETALL', P .. 'j:' .. ARGV[1])
-if #fields == 0 then return nil end
-return {fields, redis.call('GET', P .. 'wf:' .. ARGV[1]) or '', redis.call('GET', P .. 'out:' .. ARGV[1]) or ''}
+/// ARGV: now, id. Returns {{field, value, ...} of the job record as text (names as in
+/// job_record); workflow; outputs JSON or ''}, or nil.
+inline constexpr std::string_view get_job_body = R"lua(
+local j = load_job(ARGV[2])
+if not j then return nil end
+local function flag(on) return on and '1' or '0' end
+return {{'t', j.t, 'sh', j.sh, 'pr', flag(j.pr), 's', j.s, 'seq', fmt(j.seq), 'sub', fmt(j.sub), 'att', fmt(j.att),
+         'fl', fmt(j.fl), 'tok', fmt(j.tok), 'wk', j.wk, 'st', fmt(j.st), 'hb', fmt(j.hb), 'exp', fmt(j.exp),
+         'chg', fmt(j.chg), 'cr', flag(j.cr), 'pre', flag(j.pre), 'why', j.why, 'fin', fmt(j.fin)},
+        redis.call('GET', P .. 'wf:' .. j.id) or '', redis.call('GET', P .. 'out:' .. j.id) or ''}
+)lua";
+
+/// ARGV: now, tenant. Returns {weight, max_running, max_queued} or nil.
+inline constexpr std::string_view find_tenant_body = R"lua(
+local t = read_tenant(ARGV[2])
+if not t then return nil end
+return {fmt(t.w), fmt(t.mr), fmt(t.mq)}
 )lua";
 
 /// ARGV: now. Returns {now, policy, paused, worker_ttl, {c_succeeded, c_failed, c_cancelled, c_dead},
@@ -38,8 +51,9 @@ local counts = redis.call('HMGET', Q, 'c_succeeded', 'c_failed', 'c_cancelled', 
 for i = 1, 4 do counts[i] = tonumber(counts[i]) or 0 end
 local tenants = {}
 for _, id in ipairs(redis.call('SMEMBERS', P .. 'tenants')) do
-  local v = redis.call('HMGET', P .. 't:' .. id, 'w', 'mr', 'mq', 'pz', 'qd', 'run', 'gpu', 'sc', 'inf')
-  tenants[#tenants + 1] = {id, v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]}
+  local t = read_tenant(id)
+  tenants[#tenants + 1] = {id, fmt(t.w), fmt(t.mr), fmt(t.mq), t.pz and '1' or '0', fmt(t.qd), fmt(t.run), fmt(t.gpu),
+                           fmt(t.sc), fmt(t.inf)}
 end
 local workers = {}
 local seen = redis.call('ZRANGE', P .. 'workers', 0, -1, 'WITHSCORES')
@@ -58,10 +72,10 @@ return {now, S.policy, S.paused and 1 or 0, S.wttl, counts, tenants, workers}
 inline constexpr std::string_view forecast_state_body = R"lua(
 local v = redis.call('HMGET', Q, 'turns', 'tok')
 local tenants, queued, running = {}, {}, {}
-local function shape_of(id) return redis.call('HGET', P .. 'j:' .. id, 'sh') or '' end
+local function shape_of(id) return load_job(id).sh end
 for _, id in ipairs(redis.call('SMEMBERS', P .. 'tenants')) do
-  local t = redis.call('HMGET', P .. 't:' .. id, 'w', 'mr', 'pz', 'sc', 'inf', 'turn', 'run')
-  tenants[#tenants + 1] = {id, t[1], t[2], t[3], t[4], t[5], t[6], t[7]}
+  local t = read_tenant(id)
+  tenants[#tenants + 1] = {id, fmt(t.w), fmt(t.mr), t.pz and '1' or '0', fmt(t.sc), fmt(t.inf), fmt(t.turn), fmt(t.run)}
   local jobs = redis.call('ZRANGE', P .. 'tq:' .. id, 0, -1, 'WITHSCORES')
   for i = 1, #jobs, 2 do queued[#queued + 1] = {jobs[i], id, jobs[i + 1], 0, shape_of(jobs[i])} end
 end
@@ -71,8 +85,8 @@ for i = 1, #lane, 2 do
   queued[#queued + 1] = {id, tenant, lane[i + 1], 1, shape_of(id)}
 end
 for _, member in ipairs(redis.call('ZRANGE', P .. 'leases', 0, -1)) do
-  local j = redis.call('HMGET', P .. 'j:' .. string.sub(member, 18), 't', 'sh', 'chg', 'st', 'tok')
-  running[#running + 1] = {j[1], j[2] or '', j[3], j[4], j[5]}
+  local j = load_job(string.sub(member, 18))
+  running[#running + 1] = {j.t, j.sh, fmt(j.chg), fmt(j.st), fmt(j.tok)}
 end
 local live = redis.call('ZCOUNT', P .. 'workers', '(' .. (now - S.wttl), '+inf')
 return {now, S.policy, S.paused and 1 or 0, v[1] or '0', v[2] or '0', live, tenants, queued, running,

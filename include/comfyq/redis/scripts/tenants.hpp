@@ -1,11 +1,13 @@
 #pragma once
 // Lua: tenants and the scheduling order, the same rules as detail::dispatcher.
 //
-// A tenant is the hash "<prefix>t:<id>": w weight, mr max_running, mq max_queued, pz paused,
-// sc settled clock, inf in-flight charges, turn, run running, qd queued (both lanes), gpu
-// measured GPU ms, hs head sequence number of its normal queue ('' when empty), and em/es/cs:
-// its current member and score in "elig" and its score in "comp" ('' when absent), so an
-// update that changes nothing costs no command.
+// A tenant is the string "<prefix>t:<id>", a MessagePack sequence (binary, so numbers read back
+// exactly and cost no formatting): w weight, mr max_running, mq max_queued, pz paused, sc settled
+// clock, inf in-flight charges, turn, run running, qd queued (both lanes), gpu measured GPU ms,
+// hs head sequence number of its normal queue (0 when empty), and em/es/cs: its current member
+// and score in "elig" and its score in "comp" ('' when absent), so an update that changes
+// nothing costs no command. One GET and one SET instead of a hash's fields: each field a script
+// reads or writes costs as much as a small command.
 // Its queued normal jobs are the sorted set "tq:<id>" (score seq, member job id); priority jobs
 // of every tenant are "pq" (score seq, member "<tenant>:<job id>").
 // "elig" holds the tenants that may start normal work, ordered so that its first member is
@@ -20,24 +22,29 @@
 
 namespace comfyq::redis::scripts {
 
+/// Reads a tenant's record, or nil; shared with the read-only scripts.
+inline constexpr std::string_view tenant_record = R"lua(
+local function read_tenant(id)
+  local packed = redis.call('GET', P .. 't:' .. id)
+  if not packed then return nil end
+  local w, mr, mq, pz, sc, inf, turn, run, qd, gpu, hs, em, es, cs = cmsgpack.unpack(packed)
+  return {id = id, w = w, mr = mr, mq = mq, pz = pz, sc = sc, inf = inf, turn = turn, run = run, qd = qd, gpu = gpu,
+          hs = hs ~= 0 and hs or nil, em = em, es = es, cs = cs}
+end
+)lua";
+
 inline constexpr std::string_view tenants = R"lua(
 local tenant_cache = {}
 local function load_tenant(id)
   local t = tenant_cache[id]
   if t then return t end
-  local v = redis.call('HMGET', P .. 't:' .. id, 'w', 'mr', 'mq', 'pz', 'sc', 'inf', 'turn', 'run', 'qd', 'gpu',
-                       'hs', 'em', 'es', 'cs')
-  if not v[1] then return nil end
-  t = {id = id, w = tonumber(v[1]), mr = tonumber(v[2]), mq = tonumber(v[3]), pz = v[4] == '1',
-       sc = tonumber(v[5]), inf = tonumber(v[6]), turn = tonumber(v[7]), run = tonumber(v[8]),
-       qd = tonumber(v[9]), gpu = tonumber(v[10]), hs = tonumber(v[11]), em = v[12], es = v[13], cs = v[14]}
+  t = read_tenant(id)
   tenant_cache[id] = t
   return t
 end
 local function save_tenant(t)
-  redis.call('HSET', P .. 't:' .. t.id, 'w', fmt(t.w), 'mr', t.mr, 'mq', t.mq, 'pz', t.pz and '1' or '0',
-             'sc', fmt(t.sc), 'inf', fmt(t.inf), 'turn', t.turn, 'run', t.run, 'qd', t.qd, 'gpu', t.gpu,
-             'hs', t.hs or '', 'em', t.em, 'es', t.es, 'cs', t.cs)
+  redis.call('SET', P .. 't:' .. t.id, cmsgpack.pack(t.w, t.mr, t.mq, t.pz, t.sc, t.inf, t.turn, t.run, t.qd, t.gpu,
+                                                     t.hs or 0, t.em, t.es, t.cs))
 end
 local function create_tenant(id, w, mr, mq)
   local t = {id = id, w = w, mr = mr, mq = mq, pz = false, sc = 0, inf = 0, turn = 0, run = 0, qd = 0, gpu = 0,

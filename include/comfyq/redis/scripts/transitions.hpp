@@ -38,9 +38,7 @@ if id == '' then
   repeat id = 'j' .. redis.call('HINCRBY', Q, 'gen', 1) until redis.call('EXISTS', P .. 'j:' .. id) == 0
 end
 local seq = redis.call('HINCRBY', Q, 'seq', 1)
-local fields = {'t', tenant, 'pr', priority and '1' or '0', 's', 'queued', 'seq', seq, 'sub', now}
-if shape ~= '' then fields[#fields + 1] = 'sh'; fields[#fields + 1] = shape end
-redis.call('HSET', P .. 'j:' .. id, unpack(fields))
+save_job(new_job(id, tenant, shape, priority, seq))
 redis.call('SET', P .. 'wf:' .. id, ARGV[6])
 enqueue(t, id, seq, priority)
 emit('submitted', {id = id, t = tenant, wk = '', att = 0, s = 'queued', why = ''})
@@ -65,7 +63,8 @@ inline constexpr std::string_view heartbeat_body = R"lua(
 local j, refusal = held(ARGV[2], tonumber(ARGV[3]))
 if refusal then return refusal end
 local expires = now + S.ttl
-redis.call('HSET', P .. 'j:' .. j.id, 'hb', now, 'exp', expires)
+j.hb, j.exp = now, expires
+save_job(j)
 redis.call('ZADD', P .. 'leases', expires, lease_member(j))
 touch_worker(j.wk)
 save_tenants()
@@ -147,7 +146,8 @@ if j.s == 'queued' then
   return 'cancelled'
 end
 if j.s == 'running' and not j.cr then
-  redis.call('HSET', P .. 'j:' .. j.id, 'cr', '1')
+  j.cr = true
+  save_job(j)
   emit('cancel_requested', j)
 end
 return j.s
@@ -194,7 +194,7 @@ return 1
 /// ARGV: now, paused ('1'/'0').
 inline constexpr std::string_view pause_queue_body = R"lua(
 S.paused = ARGV[2] == '1'
-redis.call('HSET', Q, 'paused', ARGV[2])
+save_settings()
 emit_queue()
 plan_preemptions()
 save_tenants()
@@ -205,7 +205,7 @@ return 1
 /// ARGV: now, policy. Rebuilds the order of eligible tenants for the new policy.
 inline constexpr std::string_view set_policy_body = R"lua(
 S.policy = ARGV[2]
-redis.call('HSET', Q, 'policy', S.policy)
+save_settings()
 redis.call('DEL', P .. 'elig')
 for _, id in ipairs(redis.call('SMEMBERS', P .. 'tenants')) do
   local t = load_tenant(id)
