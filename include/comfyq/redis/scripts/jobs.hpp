@@ -4,7 +4,7 @@
 // A job is the string "<prefix>j:<id>", a MessagePack sequence (see job_record). Its workflow is
 // "wf:<id>" and its outputs (JSON) "out:<id>", kept apart so that the record stays small.
 // Running jobs are the sorted set "leases" (score expiry, member pad(token) .. id: equal expiry
-// times go in lease order). Finished jobs are the list "hist", oldest first; counts of finished
+// times go in lease order). Finished jobs are the list "hist" of "<state> <id>", oldest first; counts of finished
 // jobs by state are fields "c_<state>" of the queue hash. Workers are "workers" (score last
 // seen) and "wjob" (worker -> job it holds).
 
@@ -43,9 +43,10 @@ end
 local function release_worker(j)
   if redis.call('HGET', P .. 'wjob', j.wk) == j.id then redis.call('HDEL', P .. 'wjob', j.wk) end
 end
-local function forget(id)
-  local j = load_job(id)
-  if j then redis.call('HINCRBY', Q, 'c_' .. j.s, -1) end
+-- `finished` is a member of "hist": "<final state> <job id>".
+local function forget(finished)
+  local state, id = string.match(finished, '^(%a+) (.*)$')
+  redis.call('HINCRBY', Q, 'c_' .. state, -1)
   redis.call('DEL', P .. 'j:' .. id, P .. 'wf:' .. id, P .. 'out:' .. id)
 end
 -- The job reaches a final state and joins the bounded history.
@@ -54,7 +55,7 @@ local function finish(j, state, reason)
   save_job(j)
   redis.call('HINCRBY', Q, 'c_' .. state, 1)
   emit(state, j)
-  local kept = redis.call('RPUSH', P .. 'hist', j.id)
+  local kept = redis.call('RPUSH', P .. 'hist', state .. ' ' .. j.id)
   for _ = 1, kept - S.hist do forget(redis.call('LPOP', P .. 'hist')) end
 end
 -- The lease is over; the tenant pays `cost` instead of what was charged at lease time.

@@ -80,7 +80,8 @@ local function pick()
   if S.policy == 'fifo' then tenant = top
   elseif S.policy == 'round_robin' then tenant = string.sub(top, 18)
   else tenant = string.sub(top, 36) end
-  return redis.call('ZRANGE', P .. 'tq:' .. tenant, 0, 0)[1], load_tenant(tenant)
+  local t = load_tenant(tenant)
+  return t.hj, t
 end
 -- Gives `worker` the next job, as scheduler::lease; returns the reply array or nil.
 local function grant_lease(worker)

@@ -4,9 +4,9 @@
 // A tenant is the string "<prefix>t:<id>", a MessagePack sequence (binary, so numbers read back
 // exactly and cost no formatting): w weight, mr max_running, mq max_queued, pz paused, sc settled
 // clock, inf in-flight charges, turn, run running, qd queued (both lanes), gpu measured GPU ms,
-// hs head sequence number of its normal queue (0 when empty), and em/es/cs: its current member
-// and score in "elig" and its score in "comp" ('' when absent), so an update that changes
-// nothing costs no command. One GET and one SET instead of a hash's fields: each field a script
+// hs and hj the sequence number and id of the head of its normal queue (0 and '' when empty),
+// and em/es/cs: its current member and score in "elig" and its score in "comp" ('' and false
+// when absent), so an update that changes nothing costs no command. One GET and one SET instead of a hash's fields: each field a script
 // reads or writes costs as much as a small command.
 // Its queued normal jobs are the sorted set "tq:<id>" (score seq, member job id); priority jobs
 // of every tenant are "pq" (score seq, member "<tenant>:<job id>").
@@ -27,9 +27,9 @@ inline constexpr std::string_view tenant_record = R"lua(
 local function read_tenant(id)
   local packed = redis.call('GET', P .. 't:' .. id)
   if not packed then return nil end
-  local w, mr, mq, pz, sc, inf, turn, run, qd, gpu, hs, em, es, cs = cmsgpack.unpack(packed)
+  local w, mr, mq, pz, sc, inf, turn, run, qd, gpu, hs, hj, em, es, cs = cmsgpack.unpack(packed)
   return {id = id, w = w, mr = mr, mq = mq, pz = pz, sc = sc, inf = inf, turn = turn, run = run, qd = qd, gpu = gpu,
-          hs = hs ~= 0 and hs or nil, em = em, es = es, cs = cs}
+          hs = hs ~= 0 and hs or nil, hj = hj, em = em, es = es, cs = cs}
 end
 )lua";
 
@@ -44,11 +44,11 @@ local function load_tenant(id)
 end
 local function save_tenant(t)
   redis.call('SET', P .. 't:' .. t.id, cmsgpack.pack(t.w, t.mr, t.mq, t.pz, t.sc, t.inf, t.turn, t.run, t.qd, t.gpu,
-                                                     t.hs or 0, t.em, t.es, t.cs))
+                                                     t.hs or 0, t.hj, t.em, t.es, t.cs))
 end
 local function create_tenant(id, w, mr, mq)
   local t = {id = id, w = w, mr = mr, mq = mq, pz = false, sc = 0, inf = 0, turn = 0, run = 0, qd = 0, gpu = 0,
-             em = '', es = '', cs = ''}
+             hj = '', em = '', es = false, cs = false}
   t.dirty = true
   tenant_cache[id] = t
   redis.call('SADD', P .. 'tenants', id)
@@ -67,11 +67,11 @@ local function refresh(t)
   if can_run(t) and t.hs then
     local score, member
     if S.policy == 'fifo' then
-      score, member = fmt(t.hs), t.id
+      score, member = t.hs, t.id
     elseif S.policy == 'round_robin' then
-      score, member = fmt(t.turn), pad(t.hs) .. t.id
+      score, member = t.turn, pad(t.hs) .. t.id
     else
-      score = fmt(t.sc + t.inf)
+      score = t.sc + t.inf
       member = (t.run > 0 and '1' or '0') .. pad(t.turn) .. pad(t.hs) .. t.id
     end
     if member ~= t.em then
@@ -83,15 +83,14 @@ local function refresh(t)
     t.em, t.es = member, score
   elseif t.em ~= '' then
     redis.call('ZREM', P .. 'elig', t.em)
-    t.em, t.es = '', ''
+    t.em, t.es = '', false
   end
   if competing(t) then
-    local score = fmt(t.sc)
-    if score ~= t.cs then redis.call('ZADD', P .. 'comp', score, t.id) end
-    t.cs = score
-  elseif t.cs ~= '' then
+    if t.sc ~= t.cs then redis.call('ZADD', P .. 'comp', t.sc, t.id) end
+    t.cs = t.sc
+  elseif t.cs then
     redis.call('ZREM', P .. 'comp', t.id)
-    t.cs = ''
+    t.cs = false
   end
 end
 -- Only for a tenant with nothing running, so its clock is all settled.
@@ -99,8 +98,10 @@ local function reenter(t)
   local floor = redis.call('ZRANGE', P .. 'comp', 0, 0, 'WITHSCORES')[2]
   if floor then t.sc = math.max(t.sc, tonumber(floor)) end
 end
+-- The new head of the tenant's normal queue: its sequence number (nil when empty) and id.
 local function head_of(t)
-  return tonumber(redis.call('ZRANGE', P .. 'tq:' .. t.id, 0, 0, 'WITHSCORES')[2])
+  local head = redis.call('ZRANGE', P .. 'tq:' .. t.id, 0, 0, 'WITHSCORES')
+  return tonumber(head[2]), head[1] or ''
 end
 -- A job joins its tenant's queue or the priority lane (dispatcher::enqueue).
 local function enqueue(t, id, seq, priority)
@@ -109,7 +110,7 @@ local function enqueue(t, id, seq, priority)
     redis.call('ZADD', P .. 'pq', seq, t.id .. ':' .. id)
   else
     redis.call('ZADD', P .. 'tq:' .. t.id, seq, id)
-    if not t.hs or seq < t.hs then t.hs = seq end
+    if not t.hs or seq < t.hs then t.hs, t.hj = seq, id end
   end
   t.qd = t.qd + 1
   if not was_competing then reenter(t) end
@@ -121,7 +122,7 @@ local function unlink(t, id, seq, priority)
     redis.call('ZREM', P .. 'pq', t.id .. ':' .. id)
   else
     redis.call('ZREM', P .. 'tq:' .. t.id, id)
-    if seq == t.hs then t.hs = head_of(t) end
+    if seq == t.hs then t.hs, t.hj = head_of(t) end
   end
   t.qd = t.qd - 1
 end

@@ -209,7 +209,7 @@ save_settings()
 redis.call('DEL', P .. 'elig')
 for _, id in ipairs(redis.call('SMEMBERS', P .. 'tenants')) do
   local t = load_tenant(id)
-  t.em, t.es = '', ''
+  t.em, t.es = '', false
   refresh(t)
 end
 emit_queue()
