@@ -6,7 +6,7 @@
 //   beyond_workflow  bytes_per_job less the workflow's length (issue 3: under 1,024)
 //   event_log_bytes  the event stream's share of bytes_per_job (MEMORY USAGE): the stream keeps
 //                    about event_log_limit (10,000) events, so its share falls as the queue grows
-//   job_hash_bytes, workflow_key_bytes  MEMORY USAGE of the last job's hash and workflow key
+//   job_record_bytes, workflow_key_bytes  MEMORY USAGE of the last job's record and workflow key
 //
 // empty_workflow jobs carry "{}", txt2img ones a 1,040-byte API-format graph. An iteration
 // submits all the jobs over one connection (items_per_second: submissions per second).
@@ -60,7 +60,7 @@ void queued_job_memory(benchmark::State& state, std::string_view workflow) {
   state.counters["bytes_per_job"] = bytes_per_job;
   state.counters["beyond_workflow"] = bytes_per_job - static_cast<double>(workflow.size());
   state.counters["event_log_bytes"] = memory_usage(store.prefix() + "ev") / queued;
-  state.counters["job_hash_bytes"] = memory_usage(store.prefix() + "j:" + last);
+  state.counters["job_record_bytes"] = memory_usage(store.prefix() + "j:" + last);
   state.counters["workflow_key_bytes"] = memory_usage(store.prefix() + "wf:" + last);
   state.SetItemsProcessed(static_cast<std::int64_t>(queued));
 }
