@@ -4,9 +4,9 @@
 // A job is the string "<prefix>j:<id>", a MessagePack sequence (see job_record). Its workflow is
 // "wf:<id>" and its outputs (JSON) "out:<id>", kept apart so that the record stays small.
 // Running jobs are the sorted set "leases" (score expiry, member pad(token) .. id: equal expiry
-// times go in lease order). Finished jobs are the list "hist" of "<state> <id>", oldest first; counts of finished
-// jobs by state are fields "c_<state>" of the queue hash. Workers are "workers" (score last
-// seen) and "wjob" (worker -> job it holds).
+// times go in lease order). Finished jobs are the list "hist" of "<state> <id>", oldest first;
+// counts of finished jobs by state are fields "c_<state>" of the queue hash. Workers are
+// "workers" (score last seen) and "wjob" (worker -> job it holds).
 
 #include <string_view>
 

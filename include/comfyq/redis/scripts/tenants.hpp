@@ -6,8 +6,8 @@
 // clock, inf in-flight charges, turn, run running, qd queued (both lanes), gpu measured GPU ms,
 // hs and hj the sequence number and id of the head of its normal queue (0 and '' when empty),
 // and em/es/cs: its current member and score in "elig" and its score in "comp" ('' and false
-// when absent), so an update that changes nothing costs no command. One GET and one SET instead of a hash's fields: each field a script
-// reads or writes costs as much as a small command.
+// when absent), so an update that changes nothing costs no command. One GET and one SET rather
+// than a hash: each field a script reads or writes costs about as much as a small command.
 // Its queued normal jobs are the sorted set "tq:<id>" (score seq, member job id); priority jobs
 // of every tenant are "pq" (score seq, member "<tenant>:<job id>").
 // "elig" holds the tenants that may start normal work, ordered so that its first member is
