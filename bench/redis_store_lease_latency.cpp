@@ -1,16 +1,17 @@
 // Latency from a submission to a waiting worker holding the job's lease, on loopback. A worker
-// thread waits in wait_for_lease (blocked in BLPOP on the queue's wake-up list) on an empty
-// queue (fair_share, 100 tenants). Each iteration waits until Redis reports the worker blocked,
-// notes the time, submits a job, and the worker notes the time wait_for_lease returns with the
-// lease (steady_clock, one process); untimed, the worker then completes the job and waits
-// again. Issue 3: p50 under 150 µs, p99 under 1 ms.
+// thread waits in wait_for_lease (blocked in BLPOP on its mailbox) on an empty queue
+// (fair_share, 100 tenants). Each iteration waits until Redis reports the worker blocked, notes
+// the time, submits a job, and the worker notes the time wait_for_lease returns with the lease
+// (steady_clock, one process); untimed, the worker then completes the job and waits again.
+// Issue 3: p50 under 150 µs, p99 under 1 ms.
 //
 //   Time                      mean latency (manual time)
 //   p50_us p90_us p99_us max_us  its percentiles, in microseconds
 //   submit_us                 the median time submit() took (the submitter's round trip)
-//   round_trips, evalsha      per job, as in redis_store_round_trips: the submission, the
-//                             worker's lease attempt that found nothing, its BLPOP, the lease
-//                             that follows the wake-up and the completion
+//   round_trips, evalsha      per job, as in redis_store_round_trips: the submission (which
+//                             leases the job to the worker and puts it in its mailbox), the
+//                             worker's lease attempt that found nothing and registered it as
+//                             waiting, its BLPOP and the completion
 
 #include <benchmark/benchmark.h>
 

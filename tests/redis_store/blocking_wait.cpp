@@ -1,11 +1,15 @@
-// wait_for_lease blocks in Redis (BLPOP on the queue's wake-up list), not in a polling loop:
-// a worker waiting through one store object is woken by a job that another store object, as in
-// another process, submits; with nothing to do it gives up after its timeout.
+// wait_for_lease blocks in Redis (BLPOP on the worker's mailbox), not in a polling loop: a
+// worker waiting through one store object gets the lease of a job that another store object, as
+// in another process, submits, handed to it by the submission; with nothing to do it gives up
+// after its timeout, and is then no longer handed anything. A lease handed to a worker whose
+// wait broke off is not lost: it reaches the worker on its next wait.
 #include <catch2/catch.hpp>
 
 #include <chrono>
 #include <future>
 #include <optional>
+#include <set>
+#include <sstream>
 #include <string>
 
 #include "comfyq/redis/store.hpp"
@@ -17,6 +21,24 @@ using namespace std::chrono_literals;
 using comfyq::redis::store;
 using comfyq::testing::shared_redis;
 
+namespace {
+
+// Closes the connection of the one client blocked in BLPOP on `server`, as a network failure would.
+void break_off_wait(const comfyq::testing::redis_server& server) {
+  comfyq::redis::connection admin(server.connection_options());
+  std::istringstream clients{std::string(admin.command({"CLIENT", "LIST"}).string())};
+  for (std::string line; std::getline(clients, line);) {
+    if (line.find("cmd=blpop") == std::string::npos) continue;
+    const std::size_t id_at = line.find("id=") + 3;
+    const std::string id = line.substr(id_at, line.find(' ', id_at) - id_at);
+    REQUIRE(admin.command({"CLIENT", "KILL", "ID", id}).integer() == 1);
+    return;
+  }
+  FAIL("no client blocked in BLPOP");
+}
+
+}  // namespace
+
 TEST_CASE("a worker waiting for a lease gets the job another store object submits", "[redis][wait]") {
   const comfyq::redis::store_options options{.queue = comfyq::testing::unique_queue_name()};
   store worker_side(shared_redis().connection_options(), options);
@@ -24,7 +46,7 @@ TEST_CASE("a worker waiting for a lease gets the job another store object submit
 
   std::future<std::optional<comfyq::lease>> waiting =
       std::async(std::launch::async, [&] { return worker_side.wait_for_lease("gpu-0", 10s); });
-  // Submit only once the worker blocks in Redis, so the job reaches it by a wake-up.
+  // Submit only once the worker blocks in Redis, so the job reaches it by a hand-off.
   REQUIRE(comfyq::testing::eventually([] { return comfyq::testing::blocked_clients(shared_redis()) >= 1; }));
   const std::string id = client_side.submit({.tenant = "alice", .workflow = "{}"});
 
@@ -37,4 +59,59 @@ TEST_CASE("a worker waiting for a lease gets the job another store object submit
 TEST_CASE("waiting for a lease with nothing to do gives nothing after the timeout", "[redis][wait]") {
   store queue(shared_redis().connection_options(), {.queue = comfyq::testing::unique_queue_name()});
   CHECK_FALSE(queue.wait_for_lease("gpu-0", 200ms).has_value());
+}
+
+TEST_CASE("a worker whose wait timed out is not handed work", "[redis][wait]") {
+  store queue(shared_redis().connection_options(), {.queue = comfyq::testing::unique_queue_name()});
+  REQUIRE_FALSE(queue.wait_for_lease("gpu-0", 100ms).has_value());
+
+  const std::string id = queue.submit({.tenant = "alice", .workflow = "{}"});
+  CHECK(queue.find(id)->state == comfyq::job_state::queued);
+  const std::optional<comfyq::lease> later = queue.wait_for_lease("gpu-0", 100ms);
+  REQUIRE(later.has_value());
+  CHECK(later->job_id == id);
+}
+
+TEST_CASE("two waiting workers each get one of two submissions", "[redis][wait]") {
+  const comfyq::redis::store_options options{.queue = comfyq::testing::unique_queue_name()};
+  store first_worker(shared_redis().connection_options(), options);
+  store second_worker(shared_redis().connection_options(), options);
+  store client_side(shared_redis().connection_options(), options);
+  const long long blocked_before = comfyq::testing::blocked_clients(shared_redis());
+
+  auto first = std::async(std::launch::async, [&] { return first_worker.wait_for_lease("gpu-0", 10s); });
+  auto second = std::async(std::launch::async, [&] { return second_worker.wait_for_lease("gpu-1", 10s); });
+  REQUIRE(comfyq::testing::eventually(
+      [&] { return comfyq::testing::blocked_clients(shared_redis()) >= blocked_before + 2; }));
+  const std::string a = client_side.submit({.tenant = "alice", .workflow = "{}"});
+  const std::string b = client_side.submit({.tenant = "bob", .workflow = "{}"});
+
+  const std::optional<comfyq::lease> one = first.get();
+  const std::optional<comfyq::lease> other = second.get();
+  REQUIRE(one.has_value());
+  REQUIRE(other.has_value());
+  CHECK(one->worker == "gpu-0");
+  CHECK(other->worker == "gpu-1");
+  CHECK(std::set<std::string>{one->job_id, other->job_id} == std::set<std::string>{a, b});
+}
+
+TEST_CASE("a lease handed to a worker whose wait broke off reaches it on its next wait", "[redis][wait]") {
+  comfyq::testing::redis_server own;  // a server of its own: the only blocked client is the worker
+  const comfyq::redis::store_options options{.queue = comfyq::testing::unique_queue_name()};
+  store worker_side(comfyq::testing::quick_to_give_up(own), options);
+  store client_side(own.connection_options(), options);
+
+  auto broken = std::async(std::launch::async, [&] { return worker_side.wait_for_lease("gpu-0", 10s); });
+  REQUIRE(comfyq::testing::eventually([&] { return comfyq::testing::blocked_clients(own) == 1; }));
+  break_off_wait(own);
+  CHECK_THROWS_AS(broken.get(), comfyq::store_unavailable);
+  // Still registered as waiting: the submission leases the job to it.
+  const std::string id = client_side.submit({.tenant = "alice", .workflow = "{}"});
+  REQUIRE(client_side.find(id)->state == comfyq::job_state::running);
+
+  const std::optional<comfyq::lease> next = worker_side.wait_for_lease("gpu-0", 1s);
+  REQUIRE(next.has_value());
+  CHECK(next->job_id == id);
+  CHECK(next->worker == "gpu-0");
+  CHECK_NOTHROW(worker_side.heartbeat(id, next->token));
 }

@@ -5,6 +5,8 @@
 // And the store runs on a cluster node: no SELECT, no command across slots.
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <future>
 #include <optional>
 #include <set>
 #include <string>
@@ -28,11 +30,12 @@ namespace {
 
 // Every kind of key a queue has: the part of its name after the prefix, up to a ':'.
 const std::set<std::string> key_kinds{"q",       "j",    "wf", "out", "t",    "tq",  "pq", "elig", "comp",   "leases",
-                                      "workers", "wjob", "w",  "oi",  "hist", "est", "ev", "wake", "tenants"};
+                                      "workers", "wjob", "w",  "oi",  "hist", "est", "ev", "tenants", "waiting"};
 
 // A queue's life that leaves every kind of key behind: jobs queued (normal and priority),
 // running, and finished with outputs; tenants, workers (one registered, with its /object_info),
-// estimates, events and a wake-up marker.
+// estimates and events. A worker blocked in wait_for_lease adds "waiting" while it waits; its
+// mailbox "mb:<worker>" holds a lease only between the hand-off and the worker's BLPOP.
 void live_a_queue(comfyq::redis::store& queue) {
   queue.set_tenant({.id = "alice", .weight = 2.0});
   for (int n = 0; n < 3; ++n) queue.submit({.tenant = "alice", .workflow = "{}", .shape = "sdxl"});
@@ -74,9 +77,14 @@ TEST_CASE("every key of a queue hashes to one Redis Cluster slot", "[redis][clus
   redis_server plain;  // a server of its own: every key on it is the queue's
   comfyq::redis::store queue(plain.connection_options(), {.queue = unique_queue_name()});
   live_a_queue(queue);
+  queue.pause_queue(true);  // so that a worker waits for work
+  auto waiting = std::async(std::launch::async, [&] { return queue.wait_for_lease("gpu-4", std::chrono::seconds(10)); });
+  REQUIRE(eventually([&] { return comfyq::testing::blocked_clients(plain) == 1; }));
 
   connection redis(plain.connection_options());
   const std::vector<std::string> keys = keys_of_server(redis);
+  queue.pause_queue(false);
+  CHECK(waiting.get().has_value());
   std::set<std::string> kinds;
   for (const std::string& key : keys) {
     INFO("key " << key);

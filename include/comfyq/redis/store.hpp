@@ -95,15 +95,19 @@ class store final : public comfyq::store::contract {
     return detail::decode_lease(run(scripts::lease_job, {worker}));
   }
   std::optional<comfyq::lease> wait_for_lease(std::string_view worker, duration timeout) override {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      if (std::optional<comfyq::lease> granted = lease(worker)) return granted;
-      auto left = std::chrono::duration_cast<duration>(deadline - std::chrono::steady_clock::now());
-      if (left <= duration::zero()) return std::nullopt;
-      // Blocks until a script pushes a wake-up marker (work may be startable) or time runs out.
-      std::string seconds = std::to_string(static_cast<double>(left.count()) / 1000.0);
-      connection().command_with_timeout({"BLPOP", prefix_ + "wake", seconds}, left);
-    }
+    validate_id("worker", worker);
+    if (timeout <= duration::zero()) return lease(worker);
+    // Leases if it can; else the script registers the worker as waiting, and the next script
+    // that makes work startable leases it to the worker and puts the lease in its mailbox.
+    reply r = run(scripts::lease_job, {worker, std::to_string(timeout.count())});
+    if (!r.is_nil()) return detail::decode_lease(r);
+    const std::string seconds = std::to_string(static_cast<double>(timeout.count()) / 1000.0);
+    reply handed = connection().command_with_timeout({"BLPOP", mailbox_key(worker), seconds}, timeout);
+    if (!handed.is_nil()) return detail::decode_packed_lease(handed.at(1).string());
+    // Timed out: a hand-off that came just before the worker stopped waiting is still its own.
+    reply late = run(scripts::stop_waiting, {worker});
+    if (late.is_nil()) return std::nullopt;
+    return detail::decode_packed_lease(late.string());
   }
   lease_status heartbeat(std::string_view id, std::uint64_t token) override {
     reply r = run(scripts::heartbeat_job, {id, std::to_string(token)}, token);
@@ -209,6 +213,7 @@ class store final : public comfyq::store::contract {
   redis::connection& connection() { return connections_.get(); }
 
   std::string object_info_key(std::string_view sha256) const { return prefix_ + "oi:" + std::string(sha256); }
+  std::string mailbox_key(std::string_view worker) const { return prefix_ + "mb:" + std::string(worker); }
 
   // Writes the queue's settings (every process of a queue writes the same ones), or only
   // fills in those missing when keep_existing_settings says so.

@@ -44,6 +44,20 @@ inline std::optional<lease> decode_lease(reply_view r) {
                .estimate = duration(r.at(8).integer())};
 }
 
+/// A lease handed to a waiting worker: the same array, packed with MessagePack in its mailbox.
+inline lease decode_packed_lease(std::string_view packed) {
+  const nlohmann::json a = nlohmann::json::from_msgpack(packed.begin(), packed.end());
+  return lease{.job_id = a.at(0).get<std::string>(),
+               .tenant = a.at(1).get<std::string>(),
+               .worker = a.at(2).get<std::string>(),
+               .workflow = a.at(3).get<std::string>(),
+               .token = a.at(4).get<std::uint64_t>(),
+               .attempt = a.at(5).get<std::uint32_t>(),
+               .priority = a.at(6).get<int>() != 0,
+               .expires_at = to_time(a.at(7).get<std::int64_t>()),
+               .estimate = duration(a.at(8).get<std::int64_t>())};
+}
+
 /// get_job's reply {field, value, ...}, workflow, outputs JSON ('' for none).
 inline job decode_job(std::string_view id, reply_view r) {
   job j;

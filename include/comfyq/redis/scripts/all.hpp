@@ -31,6 +31,7 @@ inline constexpr std::string_view query = joined<prelude, tenant_record, job_rec
 inline constexpr script configure_queue{"configure", configure};
 inline constexpr script submit_job{"submit", transition<submit_body>};
 inline constexpr script lease_job{"lease", transition<lease_body>};
+inline constexpr script stop_waiting{"stop_waiting", joined<prelude, stop_waiting_body>::value};
 inline constexpr script heartbeat_job{"heartbeat", transition<heartbeat_body>};
 inline constexpr script report_progress{"progress", transition<progress_body>};
 inline constexpr script complete_job{"complete", transition<complete_body>};

@@ -33,14 +33,6 @@ local function emit_queue()
   append_event({'type', 'queue_changed', 'at', now, 'data',
     '{"policy":"' .. S.policy .. '","paused":' .. (S.paused and 'true' or 'false') .. '}'})
 end
--- Wakes one worker blocked in wait_for_lease when work may be startable; at most one marker
--- waits in the list, so idle periods cost one spurious wake-up, not one per submission.
-local function wake()
-  if redis.call('LLEN', P .. 'wake') == 0 and
-     (redis.call('ZCARD', P .. 'elig') > 0 or redis.call('ZCARD', P .. 'pq') > 0) then
-    redis.call('RPUSH', P .. 'wake', '1')
-  end
-end
 )lua";
 
 }  // namespace comfyq::redis::scripts

@@ -1,6 +1,13 @@
 #pragma once
 // Lua: expiry, preemption planning, the pick and the start of a lease, as comfyq::scheduler's
-// expire(), plan_preemptions(), dispatcher::pick() and lease().
+// expire(), plan_preemptions(), dispatcher::pick() and lease(); and the hand-off of leases to
+// waiting workers.
+//
+// Workers blocked in wait_for_lease are the sorted set "waiting" (score: when their wait ends,
+// member: worker id), each blocked in BLPOP on its own mailbox, the list "mb:<worker>". A script
+// that makes work startable leases it to them itself and puts each lease, packed with
+// MessagePack, in the worker's mailbox: the job reaches a waiting worker in one hop, instead of
+// a wake-up followed by a second script to lease.
 
 #include <string_view>
 
@@ -104,6 +111,33 @@ local function grant_lease(worker)
   redis.call('HSET', P .. 'wjob', worker, id)
   emit('leased', j)
   return {id, j.t, worker, redis.call('GET', P .. 'wf:' .. id) or '', j.tok, j.att, j.pr and 1 or 0, expires, charge}
+end
+-- Leases startable work to the waiting workers, the one whose wait ends first first; forgets
+-- waits that ended without a hand-off (their workers have stopped waiting or died). Call it
+-- before save_tenants.
+local function hand_off()
+  while true do
+    local first = redis.call('ZRANGE', P .. 'waiting', 0, 0, 'WITHSCORES')
+    local worker = first[1]
+    if not worker then return end
+    if tonumber(first[2]) > now then
+      local granted = grant_lease(worker)
+      if not granted then return end
+      redis.call('RPUSH', P .. 'mb:' .. worker, cmsgpack.pack(granted))
+    end
+    redis.call('ZREM', P .. 'waiting', worker)
+  end
+end
+-- A lease handed to `worker` that it never took from its mailbox (its wait broke off on an
+-- error), if the job still runs under it; nil otherwise.
+local function unclaimed_lease(worker)
+  while true do
+    local packed = redis.call('LPOP', P .. 'mb:' .. worker)
+    if not packed then return nil end
+    local lease = cmsgpack.unpack(packed)
+    local j = load_job(lease[1])
+    if j and j.s == 'running' and j.tok == lease[5] then return lease end
+  end
 end
 )lua";
 

@@ -43,19 +43,31 @@ redis.call('SET', P .. 'wf:' .. id, ARGV[6])
 enqueue(t, id, seq, priority)
 emit('submitted', {id = id, t = tenant, wk = '', att = 0, s = 'queued', why = ''})
 if priority then plan_preemptions() end
+hand_off()
 save_tenants()
-wake()
 return id
 )lua";
 
-/// ARGV: now, worker. Returns {id, tenant, worker, workflow, token, attempt, priority, expires_at,
-/// estimate} or nil.
+/// ARGV: now, worker, wait: '' for a plain lease, or how many ms the worker will wait in its
+/// mailbox for a hand-off if nothing is startable now (it is then registered as waiting).
+/// Returns {id, tenant, worker, workflow, token, attempt, priority, expires_at, estimate} or nil.
 inline constexpr std::string_view lease_body = R"lua(
 expire_due()
-local granted = grant_lease(ARGV[2])
+local worker, wait = ARGV[2], tonumber(ARGV[3])
+local granted = nil
+if wait then granted = unclaimed_lease(worker) end
+if not granted then granted = grant_lease(worker) end
+if not granted and wait then redis.call('ZADD', P .. 'waiting', now + wait, worker) end
+hand_off()
 save_tenants()
-wake()
 return granted
+)lua";
+
+/// ARGV: now, worker. Ends the worker's wait; returns a lease handed to it meanwhile (packed, as
+/// in its mailbox) or nil.
+inline constexpr std::string_view stop_waiting_body = R"lua(
+redis.call('ZREM', P .. 'waiting', ARGV[2])
+return redis.call('LPOP', P .. 'mb:' .. ARGV[2])
 )lua";
 
 /// ARGV: now, id, token. Returns {expires_at, cancel_requested, preempt_requested}.
@@ -93,8 +105,8 @@ if ARGV[4] ~= '[]' then redis.call('SET', P .. 'out:' .. j.id, ARGV[4]) end
 finish(j, 'succeeded', '')
 local granted = nil
 if ARGV[5] ~= '' then granted = grant_lease(ARGV[5]) end
+hand_off()
 save_tenants()
-wake()
 return granted
 )lua";
 
@@ -112,8 +124,8 @@ elseif ARGV[5] ~= '1' then
 else
   count_failure(j, cost, ARGV[4])
 end
+hand_off()
 save_tenants()
-wake()
 return 1
 )lua";
 
@@ -127,8 +139,8 @@ if j.cr then
 else
   requeue(j, 0, j.pre and 'preempted by priority work' or 'released by its worker')
 end
+hand_off()
 save_tenants()
-wake()
 return 1
 )lua";
 
@@ -141,8 +153,8 @@ if j.s == 'queued' then
   unlink(t, j.id, j.seq, j.pr)
   refresh(t)
   finish(j, 'cancelled', 'cancelled while queued')
+  hand_off()
   save_tenants()
-  wake()
   return 'cancelled'
 end
 if j.s == 'running' and not j.cr then
@@ -156,8 +168,8 @@ return j.s
 /// ARGV: now. Returns how many leases expired.
 inline constexpr std::string_view expire_body = R"lua(
 local reaped = expire_due()
+hand_off()
 save_tenants()
-wake()
 return reaped
 )lua";
 
@@ -174,8 +186,8 @@ local t = load_tenant(id) or create_tenant(id, w, mr, mq)
 t.w, t.mr, t.mq = w, mr, mq
 refresh(t)
 emit_tenant(t)
+hand_off()
 save_tenants()
-wake()
 return 1
 )lua";
 
@@ -186,8 +198,8 @@ if not t then return redis.error_reply('COMFYQ notenant ' .. ARGV[2]) end
 set_tenant_paused(t, ARGV[3] == '1')
 emit_tenant(t)
 plan_preemptions()
+hand_off()
 save_tenants()
-wake()
 return 1
 )lua";
 
@@ -197,8 +209,8 @@ S.paused = ARGV[2] == '1'
 save_settings()
 emit_queue()
 plan_preemptions()
+hand_off()
 save_tenants()
-wake()
 return 1
 )lua";
 
@@ -213,8 +225,8 @@ for _, id in ipairs(redis.call('SMEMBERS', P .. 'tenants')) do
   refresh(t)
 end
 emit_queue()
+hand_off()
 save_tenants()
-wake()
 return 1
 )lua";
 
