@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "comfyq/redis/store.hpp"
 #include "support/redis_server.hpp"
@@ -114,4 +115,18 @@ TEST_CASE("a lease handed to a worker whose wait broke off reaches it on its nex
   CHECK(next->job_id == id);
   CHECK(next->worker == "gpu-0");
   CHECK_NOTHROW(worker_side.heartbeat(id, next->token));
+}
+
+TEST_CASE("a wait longer than one registration goes on until its timeout", "[redis][wait]") {
+  const comfyq::redis::store_options options{.queue = comfyq::testing::unique_queue_name()};
+  store worker_side(shared_redis().connection_options(), options);
+  store client_side(shared_redis().connection_options(), options);
+
+  auto waiting = std::async(std::launch::async, [&] { return worker_side.wait_for_lease("gpu-0", 10s); });
+  std::this_thread::sleep_for(2500ms);  // past two renewals of the worker's one-second registration
+  const std::string id = client_side.submit({.tenant = "alice", .workflow = "{}"});
+
+  const std::optional<comfyq::lease> granted = waiting.get();
+  REQUIRE(granted.has_value());
+  CHECK(granted->job_id == id);
 }

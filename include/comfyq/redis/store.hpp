@@ -13,6 +13,7 @@
 // When Redis cannot be reached a call throws store_unavailable; if the connection broke after
 // the command was sent, the call may or may not have happened (the message says so).
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -97,13 +98,19 @@ class store final : public comfyq::store::contract {
   std::optional<comfyq::lease> wait_for_lease(std::string_view worker, duration timeout) override {
     validate_id("worker", worker);
     if (timeout <= duration::zero()) return lease(worker);
-    // Leases if it can; else the script registers the worker as waiting, and the next script
-    // that makes work startable leases it to the worker and puts the lease in its mailbox.
-    reply r = run(scripts::lease_job, {worker, std::to_string(timeout.count())});
-    if (!r.is_nil()) return detail::decode_lease(r);
-    const std::string seconds = std::to_string(static_cast<double>(timeout.count()) / 1000.0);
-    reply handed = connection().command_with_timeout({"BLPOP", mailbox_key(worker), seconds}, timeout);
-    if (!handed.is_nil()) return detail::decode_packed_lease(handed.at(1).string());
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (duration left = timeout; left > duration::zero();
+         left = std::chrono::duration_cast<duration>(deadline - std::chrono::steady_clock::now())) {
+      // Leases if it can; else the script registers the worker as waiting for `step`, and the
+      // next script that makes work startable leases it to the worker and puts the lease in its
+      // mailbox. A later step renews the registration (and takes a lease handed in between).
+      const duration step = std::min(left, longest_registration);
+      reply r = run(scripts::lease_job, {worker, std::to_string(step.count())});
+      if (!r.is_nil()) return detail::decode_lease(r);
+      const std::string seconds = std::to_string(static_cast<double>(step.count()) / 1000.0);
+      reply handed = connection().command_with_timeout({"BLPOP", mailbox_key(worker), seconds}, step);
+      if (!handed.is_nil()) return detail::decode_packed_lease(handed.at(1).string());
+    }
     // Timed out: a hand-off that came just before the worker stopped waiting is still its own.
     reply late = run(scripts::stop_waiting, {worker});
     if (late.is_nil()) return std::nullopt;
@@ -206,6 +213,11 @@ class store final : public comfyq::store::contract {
     validate(options.scheduler);
     if (options.event_log_limit == 0) throw invalid_input("event_log_limit", "must be at least 1 (10000 is a good start)");
   }
+
+  // A waiting worker is registered for at most this long at a time, renewing as it goes on
+  // waiting: a worker that dies while waiting can be handed a job (which then runs again once
+  // its lease expires, as after any crash) only within this long after its death.
+  static constexpr duration longest_registration = std::chrono::seconds(1);
 
   static std::string_view flag(bool on) { return on ? "1" : "0"; }
   static std::string fmt_double(double x) { return nlohmann::json(x).dump(); }
