@@ -16,6 +16,7 @@
 #include "comfyq/redis/store.hpp"
 #include "support/redis_server.hpp"
 #include "support/redis_watch.hpp"
+#include "support/shared_clock.hpp"
 #include "support/unique_name.hpp"
 
 using namespace std::chrono_literals;
@@ -129,4 +130,37 @@ TEST_CASE("a wait longer than one registration goes on until its timeout", "[red
   const std::optional<comfyq::lease> granted = waiting.get();
   REQUIRE(granted.has_value());
   CHECK(granted->job_id == id);
+}
+
+TEST_CASE("a lease that expires during another job's heartbeat is handed to a waiting worker", "[redis][wait]") {
+  comfyq::testing::shared_clock clock(comfyq::time_point{std::chrono::hours(480'000)});
+  const comfyq::redis::store_options options{.queue = comfyq::testing::unique_queue_name(),
+                                             .scheduler = {.lease_ttl = 60s},
+                                             .clock = clock.reader()};
+  store queue(shared_redis().connection_options(), options);
+  store worker_side(shared_redis().connection_options(), options);
+  const long long blocked_before = comfyq::testing::blocked_clients(shared_redis());
+
+  const std::string lapsing = queue.submit({.tenant = "alice", .workflow = "{}"});
+  REQUIRE(queue.lease("gpu-0").has_value());  // expires at 60 s
+  clock.advance(30s);
+  queue.submit({.tenant = "bob", .workflow = "{}"});
+  const std::optional<comfyq::lease> alive = queue.lease("gpu-1");  // expires at 90 s
+  REQUIRE(alive.has_value());
+  clock.advance(29'900ms);  // 59.9 s: nothing has expired, nothing is queued
+  auto waiting = std::async(std::launch::async, [&] { return worker_side.wait_for_lease("gpu-2", 10s); });
+  REQUIRE(comfyq::testing::eventually(
+      [&] { return comfyq::testing::blocked_clients(shared_redis()) >= blocked_before + 1; }));
+  clock.advance(500ms);  // 60.4 s: the first lease has expired; gpu-2 still waits (until 60.9 s)
+
+  queue.heartbeat(alive->job_id, alive->token);
+  // Within the heartbeat's own script, not at the waiting worker's next renewal.
+  const std::optional<comfyq::job> handed = queue.find(lapsing);
+  REQUIRE(handed.has_value());
+  CHECK(handed->state == comfyq::job_state::running);
+  CHECK(handed->worker == "gpu-2");
+  const std::optional<comfyq::lease> granted = waiting.get();
+  REQUIRE(granted.has_value());
+  CHECK(granted->job_id == lapsing);
+  CHECK(granted->attempt == 2);
 }

@@ -9,7 +9,8 @@
 
 namespace comfyq::redis::scripts {
 
-/// Refuses a token that does not hold the job; saves what expiry reaped first.
+/// Refuses a token that does not hold the job; saves what expiry reaped first, and hands the
+/// jobs it requeued to waiting workers.
 inline constexpr std::string_view held = R"lua(
 local function refuse_lease(j, id, token)
   if not j then return redis.error_reply('COMFYQ lost ' .. id .. ' unknown 0') end
@@ -19,7 +20,7 @@ local function refuse_lease(j, id, token)
   return nil
 end
 local function held(id, token)
-  expire_due()
+  if expire_due() > 0 then hand_off() end
   local j = load_job(id)
   local refusal = refuse_lease(j, id, token)
   if refusal then save_tenants() end
