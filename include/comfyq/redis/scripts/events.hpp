@@ -12,7 +12,7 @@ local function append_event(fields)
   redis.call('XADD', P .. 'ev', 'MAXLEN', '~', S.evmax, '*', unpack(fields))
 end
 local function emit(kind, j)
-  local f = {'type', kind, 'at', now, 'job', j.id, 'tenant', j.t}
+  local f = {'type', kind, 'at', now_text, 'job', j.id, 'tenant', j.t}
   if j.wk ~= '' then f[#f + 1] = 'worker'; f[#f + 1] = j.wk end
   if j.att > 0 then f[#f + 1] = 'attempt'; f[#f + 1] = j.att end
   if (kind == 'requeued' or FINISHED[j.s]) and j.why ~= '' then f[#f + 1] = 'reason'; f[#f + 1] = j.why end
@@ -25,12 +25,12 @@ local function json_double(x)
   return text
 end
 local function emit_tenant(t)
-  append_event({'type', 'tenant_changed', 'at', now, 'tenant', t.id, 'data',
+  append_event({'type', 'tenant_changed', 'at', now_text, 'tenant', t.id, 'data',
     '{"weight":' .. json_double(t.w) .. ',"max_running":' .. string.format('%d', t.mr) .. ',"max_queued":' ..
     string.format('%d', t.mq) .. ',"paused":' .. (t.pz and 'true' or 'false') .. '}'})
 end
 local function emit_queue()
-  append_event({'type', 'queue_changed', 'at', now, 'data',
+  append_event({'type', 'queue_changed', 'at', now_text, 'data',
     '{"policy":"' .. S.policy .. '","paused":' .. (S.paused and 'true' or 'false') .. '}'})
 end
 )lua";

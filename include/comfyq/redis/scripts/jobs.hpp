@@ -3,10 +3,10 @@
 //
 // A job is the string "<prefix>j:<id>", a MessagePack sequence (see job_record). Its workflow is
 // "wf:<id>" and its outputs (JSON) "out:<id>", kept apart so that the record stays small.
-// Running jobs are the sorted set "leases" (score expiry, member pad(token) .. id: equal expiry
-// times go in lease order). Finished jobs are the list "hist" of "<state> <id>", oldest first;
+// Running jobs are the sorted set "leases" (score expiry, member pad(token) .. wide(id): equal
+// expiry times go in lease order). Finished jobs are the list "hist" of "<state> <id>", oldest first;
 // counts of finished jobs by state are fields "c_<state>" of the queue hash. Workers are
-// "workers" (score last seen) and "wjob" (worker -> job it holds).
+// "workers" (score last seen, member wide(worker)) and "wjob" (worker -> job it holds).
 
 #include <string_view>
 
@@ -36,9 +36,9 @@ end
 )lua";
 
 inline constexpr std::string_view jobs = R"lua(
-local function lease_member(j) return pad(j.tok) .. j.id end
+local function lease_member(j) return pad(j.tok) .. wide(j.id) end
 local function touch_worker(worker)
-  redis.call('ZADD', P .. 'workers', 'GT', now, worker)
+  redis.call('ZADD', P .. 'workers', 'GT', now_text, wide(worker))
 end
 local function release_worker(j)
   if redis.call('HGET', P .. 'wjob', j.wk) == j.id then redis.call('HDEL', P .. 'wjob', j.wk) end
@@ -46,14 +46,14 @@ end
 -- `finished` is a member of "hist": "<final state> <job id>".
 local function forget(finished)
   local state, id = string.match(finished, '^(%a+) (.*)$')
-  redis.call('HINCRBY', Q, 'c_' .. state, -1)
+  redis.call('HINCRBY', Q, 'c_' .. state, '-1')
   redis.call('DEL', P .. 'j:' .. id, P .. 'wf:' .. id, P .. 'out:' .. id)
 end
 -- The job reaches a final state and joins the bounded history.
 local function finish(j, state, reason)
   j.s, j.why, j.cr, j.pre, j.fin = state, reason, false, false, now
   save_job(j)
-  redis.call('HINCRBY', Q, 'c_' .. state, 1)
+  redis.call('HINCRBY', Q, 'c_' .. state, '1')
   emit(state, j)
   local kept = redis.call('RPUSH', P .. 'hist', state .. ' ' .. j.id)
   for _ = 1, kept - S.hist do forget(redis.call('LPOP', P .. 'hist')) end

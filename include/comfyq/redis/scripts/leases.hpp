@@ -16,14 +16,14 @@ namespace comfyq::redis::scripts {
 inline constexpr std::string_view leases = R"lua(
 local function live_idle_workers()
   local idle = 0
-  for _, worker in ipairs(redis.call('ZRANGEBYSCORE', P .. 'workers', '(' .. (now - S.wttl), '+inf')) do
-    if not redis.call('HGET', P .. 'wjob', worker) then idle = idle + 1 end
+  for _, member in ipairs(redis.call('ZRANGEBYSCORE', P .. 'workers', '(' .. (now - S.wttl), '+inf')) do
+    if not redis.call('HGET', P .. 'wjob', id_in(member, 1)) then idle = idle + 1 end
   end
   return idle
 end
 local function priority_waiting()
   local waiting = 0
-  for _, member in ipairs(redis.call('ZRANGE', P .. 'pq', 0, -1)) do
+  for _, member in ipairs(redis.call('ZRANGE', P .. 'pq', '0', '-1')) do
     local t = load_tenant(string.match(member, '^([^:]*):'))
     if can_run(t) then waiting = waiting + 1 end
   end
@@ -37,8 +37,8 @@ local function plan_preemptions()
   if waiting == 0 then return end
   local covered = live_idle_workers()
   local candidates = {}
-  for _, member in ipairs(redis.call('ZRANGE', P .. 'leases', 0, -1)) do
-    local j = load_job(string.sub(member, 18))
+  for _, member in ipairs(redis.call('ZRANGE', P .. 'leases', '0', '-1')) do
+    local j = load_job(id_in(member, 18))
     if j.pre then
       covered = covered + 1
     elseif not j.pr and not j.cr then
@@ -59,9 +59,9 @@ end
 local function expire_due()
   local reaped = 0
   while true do
-    local top = redis.call('ZRANGE', P .. 'leases', 0, 0, 'WITHSCORES')
+    local top = redis.call('ZRANGE', P .. 'leases', '0', '0', 'WITHSCORES')
     if not top[1] or tonumber(top[2]) > now then break end
-    local j = load_job(string.sub(top[1], 18))
+    local j = load_job(id_in(top[1], 18))
     reaped = reaped + 1
     if j.cr then
       end_run(j, 0)
@@ -76,17 +76,17 @@ end
 -- The job that would start next and its tenant, or nil.
 local function pick()
   if S.paused then return nil end
-  for _, member in ipairs(redis.call('ZRANGE', P .. 'pq', 0, -1)) do
+  for _, member in ipairs(redis.call('ZRANGE', P .. 'pq', '0', '-1')) do
     local tenant, id = string.match(member, '^([^:]*):(.*)$')
     local t = load_tenant(tenant)
     if can_run(t) then return id, t end
   end
-  local top = redis.call('ZRANGE', P .. 'elig', 0, 0)[1]
+  local top = redis.call('ZRANGE', P .. 'elig', '0', '0')[1]
   if not top then return nil end
   local tenant
-  if S.policy == 'fifo' then tenant = top
-  elseif S.policy == 'round_robin' then tenant = string.sub(top, 18)
-  else tenant = string.sub(top, 36) end
+  if S.policy == 'fifo' then tenant = id_in(top, 1)
+  elseif S.policy == 'round_robin' then tenant = id_in(top, 18)
+  else tenant = id_in(top, 36) end
   local t = load_tenant(tenant)
   return t.hj, t
 end
@@ -100,12 +100,12 @@ local function grant_lease(worker)
   unlink(t, id, j.seq, j.pr)
   t.run = t.run + 1
   t.inf = t.inf + charge / t.w
-  if not j.pr then t.turn = redis.call('HINCRBY', Q, 'turns', 1) end
+  if not j.pr then t.turn = redis.call('HINCRBY', Q, 'turns', '1') end
   refresh(t)
   local expires = now + S.ttl
   j.s, j.att, j.wk, j.st, j.hb, j.exp, j.chg, j.cr, j.pre = 'running', j.att + 1, worker, now, now, expires, charge,
                                                            false, false
-  j.tok = redis.call('HINCRBY', Q, 'tok', 1)
+  j.tok = redis.call('HINCRBY', Q, 'tok', '1')
   save_job(j)
   redis.call('ZADD', P .. 'leases', expires, lease_member(j))
   redis.call('HSET', P .. 'wjob', worker, id)
@@ -117,7 +117,7 @@ end
 -- before save_tenants.
 local function hand_off()
   while true do
-    local first = redis.call('ZRANGE', P .. 'waiting', 0, 0, 'WITHSCORES')
+    local first = redis.call('ZRANGE', P .. 'waiting', '0', '0', 'WITHSCORES')
     local worker = first[1]
     if not worker then return end
     if tonumber(first[2]) > now then

@@ -4,7 +4,7 @@
 // The settings are the field "cfg" of the queue's hash, one MessagePack sequence (read with one
 // command, whatever their number): policy, paused, lease_ttl, worker_ttl, max_attempts,
 // history_limit, default_estimate, estimate_smoothing, preemption, and the new tenant's weight,
-// max_running and max_queued, and the event stream's length.
+// max_running and max_queued, and the event stream's length (as text).
 //
 // Every script gets KEYS[1] = "<prefix>q", the queue's hash ("comfyq:{<queue>}:q"); every other
 // key is the same prefix plus a suffix, so all of a queue's keys share one hash tag (one Redis
@@ -31,13 +31,25 @@ local function save_settings()
   redis.call('HSET', Q, 'cfg', cmsgpack.pack(S.policy, S.paused, S.ttl, S.wttl, S.maxatt, S.hist, S.est0, S.smooth,
                                              S.preempt, S.nw, S.nmr, S.nmq, S.evmax))
 end
-local now = tonumber(ARGV[1])
-if not now then
+-- `now` is kept as text too: a number passed to redis.call is formatted with sprintf("%.14g"),
+-- which costs more than a small command; `now_text` is formatted once (constants, below, are
+-- passed as strings for the same reason).
+local now_text = ARGV[1]
+if now_text == '' then
   local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  now_text = t[1] .. string.sub('00000' .. t[2], -6, -4)
 end
+local now = tonumber(now_text)
 local function fmt(x) return string.format('%.17g', x) end
 local function pad(n) return string.format('%017d', n) end
+-- Members of the sorted sets that grow with the tenants, workers and running jobs ("elig", "comp",
+-- "leases", "workers") end in the id followed by WIDE. Longer than zset-max-listpack-value (64
+-- bytes unless Redis is set otherwise), they keep each set a skip list for good, where ZADD is
+-- O(log n): a listpack re-reads every score on each insert, which at 50-100 members costs
+-- several times the rest of the command. id_in(member, first) is the id that starts at `first`.
+local WIDE = ' (padded past zset-max-listpack-value: keeps the set a skip list)'
+local function wide(id) return id .. WIDE end
+local function id_in(member, first) return string.sub(member, first, -1 - #WIDE) end
 )lua";
 
 }  // namespace comfyq::redis::scripts

@@ -17,9 +17,10 @@ if stored and ARGV[13] == '1' then return 1 end
 local policy, paused = ARGV[1], false
 if stored then policy, paused = cmsgpack.unpack(stored) end
 local n = {}
-for i = 2, 12 do n[i] = tonumber(ARGV[i]) end
+for i = 2, 11 do n[i] = tonumber(ARGV[i]) end
+-- The stream's length stays text: it is only ever an argument of XADD.
 redis.call('HSET', Q, 'cfg', cmsgpack.pack(policy, paused, n[2], n[3], n[4], n[5], n[6], n[7], ARGV[8] == '1', n[9],
-                                           n[10], n[11], n[12]))
+                                           n[10], n[11], ARGV[12]))
 return 1
 )lua";
 
@@ -56,10 +57,11 @@ for _, id in ipairs(redis.call('SMEMBERS', P .. 'tenants')) do
                            fmt(t.sc), fmt(t.inf)}
 end
 local workers = {}
-local seen = redis.call('ZRANGE', P .. 'workers', 0, -1, 'WITHSCORES')
+local seen = redis.call('ZRANGE', P .. 'workers', '0', '-1', 'WITHSCORES')
 for i = 1, #seen, 2 do
-  local said = redis.call('HMGET', P .. 'w:' .. seen[i], 'c', 'v', 'g', 'cd', 'oi')
-  workers[#workers + 1] = {seen[i], seen[i + 1], redis.call('HGET', P .. 'wjob', seen[i]) or '', said[1] or '',
+  local id = id_in(seen[i], 1)
+  local said = redis.call('HMGET', P .. 'w:' .. id, 'c', 'v', 'g', 'cd', 'oi')
+  workers[#workers + 1] = {id, seen[i + 1], redis.call('HGET', P .. 'wjob', id) or '', said[1] or '',
                            said[2] or '', said[3] or '', said[4] or '', said[5] or ''}
 end
 return {now, S.policy, S.paused and 1 or 0, S.wttl, counts, tenants, workers}
@@ -76,16 +78,16 @@ local function shape_of(id) return load_job(id).sh end
 for _, id in ipairs(redis.call('SMEMBERS', P .. 'tenants')) do
   local t = read_tenant(id)
   tenants[#tenants + 1] = {id, fmt(t.w), fmt(t.mr), t.pz and '1' or '0', fmt(t.sc), fmt(t.inf), fmt(t.turn), fmt(t.run)}
-  local jobs = redis.call('ZRANGE', P .. 'tq:' .. id, 0, -1, 'WITHSCORES')
+  local jobs = redis.call('ZRANGE', P .. 'tq:' .. id, '0', '-1', 'WITHSCORES')
   for i = 1, #jobs, 2 do queued[#queued + 1] = {jobs[i], id, jobs[i + 1], 0, shape_of(jobs[i])} end
 end
-local lane = redis.call('ZRANGE', P .. 'pq', 0, -1, 'WITHSCORES')
+local lane = redis.call('ZRANGE', P .. 'pq', '0', '-1', 'WITHSCORES')
 for i = 1, #lane, 2 do
   local tenant, id = string.match(lane[i], '^([^:]*):(.*)$')
   queued[#queued + 1] = {id, tenant, lane[i + 1], 1, shape_of(id)}
 end
-for _, member in ipairs(redis.call('ZRANGE', P .. 'leases', 0, -1)) do
-  local j = load_job(string.sub(member, 18))
+for _, member in ipairs(redis.call('ZRANGE', P .. 'leases', '0', '-1')) do
+  local j = load_job(id_in(member, 18))
   running[#running + 1] = {j.t, j.sh, fmt(j.chg), fmt(j.st), fmt(j.tok)}
 end
 local live = redis.call('ZCOUNT', P .. 'workers', '(' .. (now - S.wttl), '+inf')

@@ -12,11 +12,12 @@
 // of every tenant are "pq" (score seq, member "<tenant>:<job id>").
 // "elig" holds the tenants that may start normal work, ordered so that its first member is
 // the dispatcher's pick; scores and members encode the policy's tie-breaks:
-//   fifo         score head seq, member tenant
-//   round_robin  score turn, member pad(head seq) .. tenant
+//   fifo         score head seq, member wide(tenant)
+//   round_robin  score turn, member pad(head seq) .. wide(tenant)
 //   fair_share   score virtual clock, member (running > 0 and '1' or '0') .. pad(turn) ..
-//                pad(head seq) .. tenant
-// "comp" holds the competing tenants by settled clock: its minimum is the re-entry floor.
+//                pad(head seq) .. wide(tenant)
+// "comp" holds the competing tenants (member wide(tenant)) by settled clock: its minimum is the
+// re-entry floor. (wide(): see the prelude.)
 
 #include <string_view>
 
@@ -67,12 +68,12 @@ local function refresh(t)
   if can_run(t) and t.hs then
     local score, member
     if S.policy == 'fifo' then
-      score, member = t.hs, t.id
+      score, member = t.hs, wide(t.id)
     elseif S.policy == 'round_robin' then
-      score, member = t.turn, pad(t.hs) .. t.id
+      score, member = t.turn, pad(t.hs) .. wide(t.id)
     else
       score = t.sc + t.inf
-      member = (t.run > 0 and '1' or '0') .. pad(t.turn) .. pad(t.hs) .. t.id
+      member = (t.run > 0 and '1' or '0') .. pad(t.turn) .. pad(t.hs) .. wide(t.id)
     end
     if member ~= t.em then
       if t.em ~= '' then redis.call('ZREM', P .. 'elig', t.em) end
@@ -86,21 +87,21 @@ local function refresh(t)
     t.em, t.es = '', false
   end
   if competing(t) then
-    if t.sc ~= t.cs then redis.call('ZADD', P .. 'comp', t.sc, t.id) end
+    if t.sc ~= t.cs then redis.call('ZADD', P .. 'comp', t.sc, wide(t.id)) end
     t.cs = t.sc
   elseif t.cs then
-    redis.call('ZREM', P .. 'comp', t.id)
+    redis.call('ZREM', P .. 'comp', wide(t.id))
     t.cs = false
   end
 end
 -- Only for a tenant with nothing running, so its clock is all settled.
 local function reenter(t)
-  local floor = redis.call('ZRANGE', P .. 'comp', 0, 0, 'WITHSCORES')[2]
+  local floor = redis.call('ZRANGE', P .. 'comp', '0', '0', 'WITHSCORES')[2]
   if floor then t.sc = math.max(t.sc, tonumber(floor)) end
 end
 -- The new head of the tenant's normal queue: its sequence number (nil when empty) and id.
 local function head_of(t)
-  local head = redis.call('ZRANGE', P .. 'tq:' .. t.id, 0, 0, 'WITHSCORES')
+  local head = redis.call('ZRANGE', P .. 'tq:' .. t.id, '0', '0', 'WITHSCORES')
   return tonumber(head[2]), head[1] or ''
 end
 -- A job joins its tenant's queue or the priority lane (dispatcher::enqueue).

@@ -36,9 +36,9 @@ local t = load_tenant(tenant)
 if t and t.qd >= t.mq then return redis.error_reply('COMFYQ quota ' .. tenant .. ' ' .. string.format('%d', t.mq)) end
 if not t then t = create_tenant(tenant, S.nw, S.nmr, S.nmq) end
 if id == '' then
-  repeat id = 'j' .. redis.call('HINCRBY', Q, 'gen', 1) until redis.call('EXISTS', P .. 'j:' .. id) == 0
+  repeat id = 'j' .. redis.call('HINCRBY', Q, 'gen', '1') until redis.call('EXISTS', P .. 'j:' .. id) == 0
 end
-local seq = redis.call('HINCRBY', Q, 'seq', 1)
+local seq = redis.call('HINCRBY', Q, 'seq', '1')
 save_job(new_job(id, tenant, shape, priority, seq))
 redis.call('SET', P .. 'wf:' .. id, ARGV[6])
 enqueue(t, id, seq, priority)
@@ -88,7 +88,7 @@ return {expires, j.cr and 1 or 0, j.pre and 1 or 0}
 inline constexpr std::string_view progress_body = R"lua(
 local j, refusal = held(ARGV[2], tonumber(ARGV[3]))
 if refusal then return refusal end
-append_event({'type', 'progress', 'at', now, 'job', j.id, 'tenant', j.t, 'worker', j.wk, 'attempt', j.att,
+append_event({'type', 'progress', 'at', now_text, 'job', j.id, 'tenant', j.t, 'worker', j.wk, 'attempt', j.att,
               'data', ARGV[4]})
 save_tenants()
 return 1
@@ -176,7 +176,7 @@ return reaped
 
 /// ARGV: now, worker. Needs only the prelude.
 inline constexpr std::string_view touch_body = R"lua(
-redis.call('ZADD', P .. 'workers', 'GT', now, ARGV[2])
+redis.call('ZADD', P .. 'workers', 'GT', now_text, wide(ARGV[2]))
 return 1
 )lua";
 

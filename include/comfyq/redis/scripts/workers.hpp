@@ -15,13 +15,13 @@ namespace comfyq::redis::scripts {
 /// Returns 1 when it changed, 0 when it was the same.
 inline constexpr std::string_view register_worker_body = R"lua(
 local id, key = ARGV[2], P .. 'w:' .. ARGV[2]
-redis.call('ZADD', P .. 'workers', 'GT', now, id)
+redis.call('ZADD', P .. 'workers', 'GT', now_text, wide(id))
 local stored = redis.call('HMGET', key, 'c', 'v', 'g', 'cd', 'oi')
 local same = true
 for i = 1, 5 do same = same and stored[i] == ARGV[i + 2] end
 if same then return 0 end
 redis.call('HSET', key, 'c', ARGV[3], 'v', ARGV[4], 'g', ARGV[5], 'cd', ARGV[6], 'oi', ARGV[7])
-append_event({'type', 'worker_changed', 'at', now, 'worker', id, 'data', cjson.encode({comfyui = ARGV[3],
+append_event({'type', 'worker_changed', 'at', now_text, 'worker', id, 'data', cjson.encode({comfyui = ARGV[3],
   comfyui_version = ARGV[4], gpu = ARGV[5], condition = ARGV[6], object_info = ARGV[7]})})
 return 1
 )lua";
