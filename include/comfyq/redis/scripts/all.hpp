@@ -19,10 +19,16 @@
 
 namespace comfyq::redis::scripts {
 
-/// A transition's script: the whole state machine's fragments, then its body.
-template <const std::string_view& Body>
+/// A transition's script: what every transition needs (it may make work startable, and hands it to
+/// waiting workers), the fragments of its own, then its body. Each script carries only the
+/// functions it may call: every function defined costs each call of the script.
+template <const std::string_view&... Parts>
 inline constexpr std::string_view transition =
-    joined<prelude, events, tenant_record, tenants, estimates, job_record, jobs, leases, held, Body>::value;
+    joined<prelude, events, tenant_record, tenants, estimates, job_record, dispatch, Parts...>::value;
+
+/// A transition that takes a token: it reaps expired leases first, which may end runs.
+template <const std::string_view& Body>
+inline constexpr std::string_view token_transition = transition<run_ends, expiry, held, Body>;
 
 /// Read-only scripts that need the settings and "now" but no transition.
 template <const std::string_view& Body>
@@ -30,21 +36,21 @@ inline constexpr std::string_view query = joined<prelude, tenant_record, job_rec
 
 inline constexpr script configure_queue{"configure", configure};
 inline constexpr script submit_job{"submit", transition<submit_body>};
-inline constexpr script lease_job{"lease", transition<lease_body>};
+inline constexpr script lease_job{"lease", transition<run_ends, expiry, mailbox, lease_body>};
 inline constexpr script stop_waiting{"stop_waiting", joined<prelude, stop_waiting_body>::value};
-inline constexpr script heartbeat_job{"heartbeat", transition<heartbeat_body>};
-inline constexpr script report_progress{"progress", transition<progress_body>};
-inline constexpr script complete_job{"complete", transition<complete_body>};
-inline constexpr script fail_job{"fail", transition<fail_body>};
-inline constexpr script release_job{"release", transition<release_body>};
-inline constexpr script cancel_job{"cancel", transition<cancel_body>};
-inline constexpr script expire_leases{"expire", transition<expire_body>};
+inline constexpr script heartbeat_job{"heartbeat", token_transition<heartbeat_body>};
+inline constexpr script report_progress{"progress", token_transition<progress_body>};
+inline constexpr script complete_job{"complete", token_transition<complete_body>};
+inline constexpr script fail_job{"fail", token_transition<fail_body>};
+inline constexpr script release_job{"release", token_transition<release_body>};
+inline constexpr script cancel_job{"cancel", transition<run_ends, cancel_body>};
+inline constexpr script expire_leases{"expire", transition<run_ends, expiry, expire_body>};
 inline constexpr script touch_worker{"touch", query<touch_body>};
 inline constexpr script register_worker{"register_worker", joined<prelude, events, register_worker_body>::value};
-inline constexpr script set_tenant{"set_tenant", transition<set_tenant_body>};
-inline constexpr script pause_tenant{"pause_tenant", transition<pause_tenant_body>};
-inline constexpr script pause_queue{"pause_queue", transition<pause_queue_body>};
-inline constexpr script set_policy{"set_policy", transition<set_policy_body>};
+inline constexpr script set_tenant{"set_tenant", transition<configuration, set_tenant_body>};
+inline constexpr script pause_tenant{"pause_tenant", transition<configuration, pause_tenant_body>};
+inline constexpr script pause_queue{"pause_queue", transition<configuration, pause_queue_body>};
+inline constexpr script set_policy{"set_policy", transition<configuration, set_policy_body>};
 inline constexpr script read_job{"get_job", query<get_job_body>};
 inline constexpr script read_tenant_settings{"find_tenant", query<find_tenant_body>};
 inline constexpr script read_snapshot{"snapshot", query<snapshot_body>};

@@ -18,6 +18,15 @@ local function emit(kind, j)
   if (kind == 'requeued' or FINISHED[j.s]) and j.why ~= '' then f[#f + 1] = 'reason'; f[#f + 1] = j.why end
   append_event(f)
 end
+)lua";
+
+/// For the scripts that change the queue's configuration: saving the settings, and the events
+/// tenant_changed and queue_changed.
+inline constexpr std::string_view configuration = R"lua(
+local function save_settings()
+  redis.call('HSET', Q, 'cfg', cmsgpack.pack(S.policy, S.paused, S.ttl, S.wttl, S.maxatt, S.hist, S.est0, S.smooth,
+                                             S.preempt, S.nw, S.nmr, S.nmq, S.evmax))
+end
 -- A weight as a JSON number that reads back as a double, as the memory store writes it.
 local function json_double(x)
   local text = fmt(x)

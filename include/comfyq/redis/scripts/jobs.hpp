@@ -15,48 +15,60 @@ namespace comfyq::redis::scripts {
 /// The job record: t tenant, sh shape, pr priority, s state, seq, sub submitted_at, att attempt,
 /// fl failures, tok token, wk worker, st started_at, hb last heartbeat, exp lease expiry, chg
 /// charged estimate, cr cancel requested, pre preempt requested, why reason, fin finished_at;
-/// one GET and one SET however many of them a transition touches. Shared with the read-only
-/// scripts.
+/// one GET and one SET however many of them a transition touches. A script reads each job once:
+/// later loads return the same table (so a job submitted and leased in one script is not read
+/// back). Shared with the read-only scripts.
 inline constexpr std::string_view job_record = R"lua(
+local job_cache = {}
 local function load_job(id)
+  local j = job_cache[id]
+  if j then return j end
   local packed = redis.call('GET', P .. 'j:' .. id)
   if not packed then return nil end
   local t, sh, pr, s, seq, sub, att, fl, tok, wk, st, hb, exp, chg, cr, pre, why, fin = cmsgpack.unpack(packed)
-  return {id = id, t = t, sh = sh, pr = pr, s = s, seq = seq, sub = sub, att = att, fl = fl, tok = tok, wk = wk,
-          st = st, hb = hb, exp = exp, chg = chg, cr = cr, pre = pre, why = why, fin = fin}
+  j = {id = id, t = t, sh = sh, pr = pr, s = s, seq = seq, sub = sub, att = att, fl = fl, tok = tok, wk = wk, st = st,
+       hb = hb, exp = exp, chg = chg, cr = cr, pre = pre, why = why, fin = fin}
+  job_cache[id] = j
+  return j
 end
 local function new_job(id, tenant, shape, priority, seq)
   return {id = id, t = tenant, sh = shape, pr = priority, s = 'queued', seq = seq, sub = now, att = 0, fl = 0,
           tok = 0, wk = '', st = 0, hb = 0, exp = 0, chg = 0, cr = false, pre = false, why = '', fin = 0}
 end
 local function save_job(j)
+  job_cache[j.id] = j
   redis.call('SET', P .. 'j:' .. j.id, cmsgpack.pack(j.t, j.sh, j.pr, j.s, j.seq, j.sub, j.att, j.fl, j.tok, j.wk,
                                                     j.st, j.hb, j.exp, j.chg, j.cr, j.pre, j.why, j.fin))
 end
 )lua";
 
-inline constexpr std::string_view jobs = R"lua(
-local function lease_member(j) return pad(j.tok) .. wide(j.id) end
-local function touch_worker(worker)
-  redis.call('ZADD', P .. 'workers', 'GT', now_text, wide(worker))
-end
+/// The ends of runs and of jobs.
+inline constexpr std::string_view run_ends = R"lua(
 local function release_worker(j)
   if redis.call('HGET', P .. 'wjob', j.wk) == j.id then redis.call('HDEL', P .. 'wjob', j.wk) end
 end
--- `finished` is a member of "hist": "<final state> <job id>".
+-- Deletes a job that left the history; `finished` is a member of "hist": "<final state> <job id>".
+-- Returns the state.
 local function forget(finished)
-  local state, id = string.match(finished, '^(%a+) (.*)$')
-  redis.call('HINCRBY', Q, 'c_' .. state, '-1')
+  local space = string.find(finished, ' ', 1, true)
+  local id = string.sub(finished, space + 1)
   redis.call('DEL', P .. 'j:' .. id, P .. 'wf:' .. id, P .. 'out:' .. id)
+  job_cache[id] = nil
+  return string.sub(finished, 1, space - 1)
 end
--- The job reaches a final state and joins the bounded history.
+-- The job reaches a final state and joins the bounded history. The counts by state change by
+-- the difference only: in a full history, a success that pushes out a success changes none.
 local function finish(j, state, reason)
   j.s, j.why, j.cr, j.pre, j.fin = state, reason, false, false, now
   save_job(j)
-  redis.call('HINCRBY', Q, 'c_' .. state, '1')
   emit(state, j)
   local kept = redis.call('RPUSH', P .. 'hist', state .. ' ' .. j.id)
-  for _ = 1, kept - S.hist do forget(redis.call('LPOP', P .. 'hist')) end
+  local gained = state
+  for _ = 1, kept - S.hist do
+    local lost = forget(redis.call('LPOP', P .. 'hist'))
+    if lost == gained then gained = nil else redis.call('HINCRBY', Q, 'c_' .. lost, '-1') end
+  end
+  if gained then redis.call('HINCRBY', Q, 'c_' .. gained, '1') end
 end
 -- The lease is over; the tenant pays `cost` instead of what was charged at lease time.
 local function end_run(j, cost)

@@ -13,29 +13,26 @@
 
 namespace comfyq::redis::scripts {
 
-inline constexpr std::string_view leases = R"lua(
-local function live_idle_workers()
-  local idle = 0
-  for _, member in ipairs(redis.call('ZRANGEBYSCORE', P .. 'workers', '(' .. (now - S.wttl), '+inf')) do
-    if not redis.call('HGET', P .. 'wjob', id_in(member, 1)) then idle = idle + 1 end
-  end
-  return idle
-end
-local function priority_waiting()
-  local waiting = 0
-  for _, member in ipairs(redis.call('ZRANGE', P .. 'pq', '0', '-1')) do
-    local t = load_tenant(string.match(member, '^([^:]*):'))
-    if can_run(t) then waiting = waiting + 1 end
-  end
-  return waiting
+/// Planning preemptions, the pick, the start of a lease and the hand-off: every transition that
+/// can make work startable needs them.
+inline constexpr std::string_view dispatch = R"lua(
+local function lease_member(j) return pad(j.tok) .. wide(j.id) end
+local function touch_worker(worker)
+  redis.call('ZADD', P .. 'workers', 'GT', now_text, wide(worker))
 end
 -- With preemption on, every priority job that no idle worker will take gets one running
 -- normal job interrupted for it: the most recently started one, which loses the least work.
 local function plan_preemptions()
   if not S.preempt or S.paused then return end
-  local waiting = priority_waiting()
+  local waiting = 0  -- priority jobs whose tenant may start one
+  for _, member in ipairs(redis.call('ZRANGE', P .. 'pq', '0', '-1')) do
+    if can_run(load_tenant(string.match(member, '^([^:]*):'))) then waiting = waiting + 1 end
+  end
   if waiting == 0 then return end
-  local covered = live_idle_workers()
+  local covered = 0  -- by live workers that hold no lease, then by preemptions already asked for
+  for _, member in ipairs(redis.call('ZRANGEBYSCORE', P .. 'workers', '(' .. (now - S.wttl), '+inf')) do
+    if not redis.call('HGET', P .. 'wjob', id_in(member, 1)) then covered = covered + 1 end
+  end
   local candidates = {}
   for _, member in ipairs(redis.call('ZRANGE', P .. 'leases', '0', '-1')) do
     local j = load_job(id_in(member, 18))
@@ -54,24 +51,6 @@ local function plan_preemptions()
     save_job(j)
     emit('preempt_requested', j)
   end
-end
--- Ends every lease that expired by now; returns how many.
-local function expire_due()
-  local reaped = 0
-  while true do
-    local top = redis.call('ZRANGE', P .. 'leases', '0', '0', 'WITHSCORES')
-    if not top[1] or tonumber(top[2]) > now then break end
-    local j = load_job(id_in(top[1], 18))
-    reaped = reaped + 1
-    if j.cr then
-      end_run(j, 0)
-      finish(j, 'cancelled', 'cancelled while running (its worker stopped answering)')
-    else
-      count_failure(j, 0, "lease expired: worker '" .. j.wk .. "' stopped heartbeating")
-    end
-  end
-  if reaped > 0 then plan_preemptions() end
-  return reaped
 end
 -- The job that would start next and its tenant, or nil.
 local function pick()
@@ -110,7 +89,8 @@ local function grant_lease(worker)
   redis.call('ZADD', P .. 'leases', expires, lease_member(j))
   redis.call('HSET', P .. 'wjob', worker, id)
   emit('leased', j)
-  return {id, j.t, worker, redis.call('GET', P .. 'wf:' .. id) or '', j.tok, j.att, j.pr and 1 or 0, expires, charge}
+  local workflow = j.wf or redis.call('GET', P .. 'wf:' .. id) or ''  -- j.wf: submitted by this script
+  return {id, j.t, worker, workflow, j.tok, j.att, j.pr and 1 or 0, expires, charge}
 end
 -- Leases startable work to the waiting workers, the one whose wait ends first first; forgets
 -- waits that ended without a hand-off (their workers have stopped waiting or died). Call it
@@ -128,6 +108,32 @@ local function hand_off()
     redis.call('ZREM', P .. 'waiting', worker)
   end
 end
+)lua";
+
+/// Reaping expired leases: for every call that takes a token (after run_ends).
+inline constexpr std::string_view expiry = R"lua(
+-- Ends every lease that expired by now; returns how many.
+local function expire_due()
+  local reaped = 0
+  while true do
+    local top = redis.call('ZRANGE', P .. 'leases', '0', '0', 'WITHSCORES')
+    if not top[1] or tonumber(top[2]) > now then break end
+    local j = load_job(id_in(top[1], 18))
+    reaped = reaped + 1
+    if j.cr then
+      end_run(j, 0)
+      finish(j, 'cancelled', 'cancelled while running (its worker stopped answering)')
+    else
+      count_failure(j, 0, "lease expired: worker '" .. j.wk .. "' stopped heartbeating")
+    end
+  end
+  if reaped > 0 then plan_preemptions() end
+  return reaped
+end
+)lua";
+
+/// For the lease script: a lease handed to a worker whose wait broke off.
+inline constexpr std::string_view mailbox = R"lua(
 -- A lease handed to `worker` that it never took from its mailbox (its wait broke off on an
 -- error), if the job still runs under it; nil otherwise.
 local function unclaimed_lease(worker)

@@ -27,10 +27,6 @@ do
   S.policy, S.paused, S.ttl, S.wttl, S.maxatt, S.hist, S.est0, S.smooth, S.preempt, S.nw, S.nmr, S.nmq, S.evmax =
     cmsgpack.unpack(packed)
 end
-local function save_settings()
-  redis.call('HSET', Q, 'cfg', cmsgpack.pack(S.policy, S.paused, S.ttl, S.wttl, S.maxatt, S.hist, S.est0, S.smooth,
-                                             S.preempt, S.nw, S.nmr, S.nmq, S.evmax))
-end
 -- `now` is kept as text too: a number passed to redis.call is formatted with sprintf("%.14g"),
 -- which costs more than a small command; `now_text` is formatted once (constants, below, are
 -- passed as strings for the same reason).

@@ -39,10 +39,12 @@ if id == '' then
   repeat id = 'j' .. redis.call('HINCRBY', Q, 'gen', '1') until redis.call('EXISTS', P .. 'j:' .. id) == 0
 end
 local seq = redis.call('HINCRBY', Q, 'seq', '1')
-save_job(new_job(id, tenant, shape, priority, seq))
+local j = new_job(id, tenant, shape, priority, seq)
+j.wf = ARGV[6]  -- kept for a hand-off in this script; not part of the record
+save_job(j)
 redis.call('SET', P .. 'wf:' .. id, ARGV[6])
 enqueue(t, id, seq, priority)
-emit('submitted', {id = id, t = tenant, wk = '', att = 0, s = 'queued', why = ''})
+emit('submitted', j)
 if priority then plan_preemptions() end
 hand_off()
 save_tenants()
