@@ -17,7 +17,7 @@ end
 local function record_runtime(tenant, shape, measured)
   local fields = {'t:' .. tenant .. ':' .. shape, 's:' .. shape}
   local v = redis.call('HMGET', P .. 'est', fields[1], fields[2])
-  local args = {}
+  local args = {HASH_TABLE_FIELD, ''}
   for i = 1, 2 do
     local average = tonumber(v[i])
     if average then average = average + S.smooth * (measured - average) else average = measured end

@@ -87,7 +87,7 @@ local function grant_lease(worker)
   j.tok = redis.call('HINCRBY', Q, 'tok', '1')
   save_job(j)
   redis.call('ZADD', P .. 'leases', expires, lease_member(j))
-  redis.call('HSET', P .. 'wjob', worker, id)
+  redis.call('HSET', P .. 'wjob', HASH_TABLE_FIELD, '', worker, id)
   emit('leased', j)
   local workflow = j.wf or redis.call('GET', P .. 'wf:' .. id) or ''  -- j.wf: submitted by this script
   return {id, j.t, worker, workflow, j.tok, j.att, j.pr and 1 or 0, expires, charge}

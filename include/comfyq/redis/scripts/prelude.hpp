@@ -46,6 +46,10 @@ local function pad(n) return string.format('%017d', n) end
 local WIDE = ' (padded past zset-max-listpack-value: keeps the set a skip list)'
 local function wide(id) return id .. WIDE end
 local function id_in(member, first) return string.sub(member, first, -1 - #WIDE) end
+-- Likewise the hashes that grow with the tenants and workers ("est", "wjob") are written with
+-- HASH_TABLE_FIELD, longer than hash-max-listpack-value: a hash table's lookups cost the same at
+-- any size, where every lookup scans a listpack.
+local HASH_TABLE_FIELD = '(a field longer than hash-max-listpack-value keeps this hash a hash table)'
 )lua";
 
 }  // namespace comfyq::redis::scripts

@@ -91,8 +91,15 @@ for _, member in ipairs(redis.call('ZRANGE', P .. 'leases', '0', '-1')) do
   running[#running + 1] = {j.t, j.sh, fmt(j.chg), fmt(j.st), fmt(j.tok)}
 end
 local live = redis.call('ZCOUNT', P .. 'workers', '(' .. (now - S.wttl), '+inf')
-return {now, S.policy, S.paused and 1 or 0, v[1] or '0', v[2] or '0', live, tenants, queued, running,
-        redis.call('HGETALL', P .. 'est')}
+local averages = {}
+local est = redis.call('HGETALL', P .. 'est')
+for i = 1, #est, 2 do
+  if est[i] ~= HASH_TABLE_FIELD then
+    averages[#averages + 1] = est[i]
+    averages[#averages + 1] = est[i + 1]
+  end
+end
+return {now, S.policy, S.paused and 1 or 0, v[1] or '0', v[2] or '0', live, tenants, queued, running, averages}
 )lua";
 
 }  // namespace comfyq::redis::scripts
