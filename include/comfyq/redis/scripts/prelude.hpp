@@ -20,12 +20,14 @@ namespace comfyq::redis::scripts {
 inline constexpr std::string_view prelude = R"lua(
 local Q = KEYS[1]
 local P = string.sub(Q, 1, -2)
-local S = {}
+local S
 do
   local packed = redis.call('HGET', Q, 'cfg')
   if not packed then return redis.error_reply('COMFYQ unconfigured') end
-  S.policy, S.paused, S.ttl, S.wttl, S.maxatt, S.hist, S.est0, S.smooth, S.preempt, S.nw, S.nmr, S.nmq, S.evmax =
-    cmsgpack.unpack(packed)
+  local policy, paused, ttl, wttl, maxatt, hist, est0, smooth, preempt, nw, nmr, nmq, evmax = cmsgpack.unpack(packed)
+  -- One constructor sizes the table once; assigning the fields one by one would grow it four times.
+  S = {policy = policy, paused = paused, ttl = ttl, wttl = wttl, maxatt = maxatt, hist = hist, est0 = est0,
+       smooth = smooth, preempt = preempt, nw = nw, nmr = nmr, nmq = nmq, evmax = evmax}
 end
 -- `now` is kept as text too: a number passed to redis.call is formatted with sprintf("%.14g"),
 -- which costs more than a small command; `now_text` is formatted once (constants, below, are
