@@ -7,7 +7,9 @@
 #include <optional>
 #include <string>
 
+#include "comfyq/redis/connection.hpp"
 #include "comfyq/redis/store.hpp"
+#include "support/expect_invalid.hpp"
 #include "support/redis_server.hpp"
 #include "support/shared_clock.hpp"
 #include "support/time.hpp"
@@ -58,4 +60,37 @@ TEST_CASE("a store that keeps existing settings writes its own to a new queue", 
   comfyq::testing::shared_clock clock(at(0));
   store worker_side(server.connection_options(), with_lease_ttl(comfyq::testing::unique_queue_name(), 7s, true, clock));
   CHECK(applied_lease_ttl(worker_side, clock) == 7s);
+}
+
+TEST_CASE("a queue written in another key layout is refused and left as it was", "[redis][settings]") {
+  comfyq::testing::redis_server server;
+  comfyq::testing::shared_clock clock(at(0));
+  const std::string name = comfyq::testing::unique_queue_name();
+  const std::string queue_key = "comfyq:{" + name + "}:q";
+  {
+    store first(server.connection_options(), with_lease_ttl(name, 5s, false, clock));
+    first.submit({.tenant = "alice", .workflow = "{}"});
+  }
+  comfyq::redis::connection admin(server.connection_options());
+  const std::string ours(admin.command({"HGET", queue_key, "layout"}).string());
+
+  // Another layout, or none at all: a build from before layouts were numbered.
+  const bool numbered = GENERATE(true, false);
+  if (numbered) {
+    admin.command({"HSET", queue_key, "layout", "0"});
+  } else {
+    admin.command({"HDEL", queue_key, "layout"});
+  }
+  const std::string settings(admin.command({"HGET", queue_key, "cfg"}).string());
+  const bool keep = GENERATE(false, true);
+  INFO("numbered " << numbered << ", keep_existing_settings " << keep);
+
+  const comfyq::invalid_input error =
+      comfyq::test::expect_invalid([&] { store(server.connection_options(), with_lease_ttl(name, 60s, keep, clock)); });
+  CHECK(error.field() == "queue");
+  CHECK_THAT(error.what(), Catch::Contains("comfyq:{" + name + "}:*") &&
+                               Catch::Contains(std::string("layout ") + (numbered ? "0" : "none")) &&
+                               Catch::Contains("reads layout " + ours) && Catch::Contains("another queue name"));
+  CHECK(admin.command({"HGET", queue_key, "cfg"}).string() == settings);
+  CHECK(admin.command({"HEXISTS", queue_key, "layout"}).integer() == (numbered ? 1 : 0));
 }

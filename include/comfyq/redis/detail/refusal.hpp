@@ -1,6 +1,7 @@
 #pragma once
 // Turns a script's refusal ("COMFYQ <what> <details>") into the exception the memory store
-// throws for the same call, with the same words (comfyq/detail/refusals.hpp).
+// throws for the same call, with the same words (comfyq/detail/refusals.hpp); and a queue
+// written in another key layout, which only Redis can hold, into invalid_input on "queue".
 
 #include <charconv>
 #include <cstdint>
@@ -42,6 +43,12 @@ inline std::uint64_t number(std::string_view text) {
     }
     if (w[1] == "nojob" && w.size() == 3) throw comfyq::detail::unknown_job(w[2]);
     if (w[1] == "notenant" && w.size() == 3) throw comfyq::detail::unknown_tenant(w[2]);
+    if (w[1] == "layout" && w.size() == 5) {
+      throw invalid_input("queue", "its keys in Redis (" + std::string(w[4]) + ") were written by a comfyq with layout " +
+                                       std::string(w[2]) + ", and this comfyq reads layout " + std::string(w[3]) +
+                                       "; finish its jobs with the comfyq that wrote them and delete those keys, or "
+                                       "use another queue name");
+    }
     if (w[1] == "lost" && w.size() == 5) {
       if (w[3] == "unknown") throw comfyq::detail::unknown_lease(w[2]);
       if (auto state = parse_job_state(w[3])) throw comfyq::detail::lost_lease(w[2], token, *state, number(w[4]));

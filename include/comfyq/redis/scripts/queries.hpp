@@ -10,9 +10,16 @@ namespace comfyq::redis::scripts {
 /// event stream length, keep existing ("1": keep the settings of a queue that has them).
 /// Settings are overwritten unless kept; the policy and the pause are only set on a new queue
 /// (afterwards set_policy and pause_queue change them, for every server at once).
+/// A queue whose keys were written in another layout (field "layout" of the queue's hash; none
+/// before layouts were numbered) is refused, changing nothing: "COMFYQ layout <found> <ours>
+/// <key pattern>". LAYOUT changes whenever a key or record is read differently.
 inline constexpr std::string_view configure = R"lua(
+local LAYOUT = '1'
 local Q = KEYS[1]
-local stored = redis.call('HGET', Q, 'cfg')
+local stored, layout = unpack(redis.call('HMGET', Q, 'cfg', 'layout'))
+if layout ~= LAYOUT and redis.call('EXISTS', Q) == 1 then
+  return redis.error_reply('COMFYQ layout ' .. (layout or 'none') .. ' ' .. LAYOUT .. ' ' .. string.sub(Q, 1, -2) .. '*')
+end
 if stored and ARGV[13] == '1' then return 1 end
 local policy, paused = ARGV[1], false
 if stored then policy, paused = cmsgpack.unpack(stored) end
@@ -20,7 +27,7 @@ local n = {}
 for i = 2, 11 do n[i] = tonumber(ARGV[i]) end
 -- The stream's length stays text: it is only ever an argument of XADD.
 redis.call('HSET', Q, 'cfg', cmsgpack.pack(policy, paused, n[2], n[3], n[4], n[5], n[6], n[7], ARGV[8] == '1', n[9],
-                                           n[10], n[11], ARGV[12]))
+                                           n[10], n[11], ARGV[12]), 'layout', LAYOUT)
 return 1
 )lua";
 
