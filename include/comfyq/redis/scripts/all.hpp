@@ -24,7 +24,7 @@ namespace comfyq::redis::scripts {
 /// functions it may call: every function defined costs each call of the script.
 template <const std::string_view&... Parts>
 inline constexpr std::string_view transition =
-    joined<prelude, events, tenant_record, tenants, estimates, job_record, dispatch, Parts...>::value;
+    joined<prelude, events, tenant_record, tenants, estimates, job_record, presence, dispatch, Parts...>::value;
 
 /// A transition that takes a token: it reaps expired leases first, which may end runs.
 template <const std::string_view& Body>
@@ -45,8 +45,8 @@ inline constexpr script fail_job{"fail", token_transition<fail_body>};
 inline constexpr script release_job{"release", token_transition<release_body>};
 inline constexpr script cancel_job{"cancel", transition<run_ends, cancel_body>};
 inline constexpr script expire_leases{"expire", transition<run_ends, expiry, expire_body>};
-inline constexpr script touch_worker{"touch", query<touch_body>};
-inline constexpr script register_worker{"register_worker", joined<prelude, events, register_worker_body>::value};
+inline constexpr script touch_worker{"touch", joined<prelude, presence, touch_body>::value};
+inline constexpr script register_worker{"register_worker", joined<prelude, events, presence, register_worker_body>::value};
 inline constexpr script set_tenant{"set_tenant", transition<configuration, set_tenant_body>};
 inline constexpr script pause_tenant{"pause_tenant", transition<configuration, pause_tenant_body>};
 inline constexpr script pause_queue{"pause_queue", transition<configuration, pause_queue_body>};

@@ -17,9 +17,6 @@ namespace comfyq::redis::scripts {
 /// can make work startable needs them.
 inline constexpr std::string_view dispatch = R"lua(
 local function lease_member(j) return pad(j.tok) .. wide(j.id) end
-local function touch_worker(worker)
-  redis.call('ZADD', P .. 'workers', 'GT', now_text, wide(worker))
-end
 -- With preemption on, every priority job that no idle worker will take gets one running
 -- normal job interrupted for it: the most recently started one, which loses the least work.
 local function plan_preemptions()

@@ -176,9 +176,9 @@ save_tenants()
 return reaped
 )lua";
 
-/// ARGV: now, worker. Needs only the prelude.
+/// ARGV: now, worker. Needs only the prelude and presence.
 inline constexpr std::string_view touch_body = R"lua(
-redis.call('ZADD', P .. 'workers', 'GT', now_text, wide(ARGV[2]))
+touch_worker(ARGV[2])
 return 1
 )lua";
 

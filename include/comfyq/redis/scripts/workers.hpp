@@ -10,12 +10,20 @@
 
 namespace comfyq::redis::scripts {
 
+/// Marking a worker seen ("workers": score last seen, member wide(worker)), for every script
+/// that hears from a worker.
+inline constexpr std::string_view presence = R"lua(
+local function touch_worker(worker)
+  redis.call('ZADD', P .. 'workers', 'GT', now_text, wide(worker))
+end
+)lua";
+
 /// ARGV: now, worker, comfyui, comfyui_version, gpu, condition, object_info. Counts as a touch;
 /// a registration that differs from the stored one (or is the first) is logged as worker_changed.
 /// Returns 1 when it changed, 0 when it was the same.
 inline constexpr std::string_view register_worker_body = R"lua(
 local id, key = ARGV[2], P .. 'w:' .. ARGV[2]
-redis.call('ZADD', P .. 'workers', 'GT', now_text, wide(id))
+touch_worker(id)
 local stored = redis.call('HMGET', key, 'c', 'v', 'g', 'cd', 'oi')
 local same = true
 for i = 1, 5 do same = same and stored[i] == ARGV[i + 2] end
