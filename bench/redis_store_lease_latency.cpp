@@ -58,10 +58,6 @@ struct waiting_worker {
   }
 };
 
-void wait_until_blocked() {
-  while (redis_info::now("clients").number("blocked_clients") < 1) std::this_thread::sleep_for(50us);
-}
-
 void submit_to_waiting_worker(benchmark::State& state) {
   comfyq_bench::flush_redis();
   comfyq::redis::store store(comfyq_bench::private_redis().connection_options(), comfyq_bench::busy_queue_options());
@@ -71,10 +67,10 @@ void submit_to_waiting_worker(benchmark::State& state) {
   std::vector<double> latencies;
   std::vector<double> submits;
 
-  wait_until_blocked();
+  comfyq_bench::wait_until_blocked();
   const redis_info before = redis_info::now();
   for (auto _ : state) {
-    wait_until_blocked();
+    comfyq_bench::wait_until_blocked();
     worker.leased_at = 0;
     const clock_type::time_point submitted = clock_type::now();
     jobs.submit();

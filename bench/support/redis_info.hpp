@@ -4,11 +4,13 @@
 // AOF) and never touches a Redis it did not start; INFO snapshots taken before and after a
 // run give what Redis did for it: commands, request reads, CPU, memory.
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <map>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "comfyq/redis/connection.hpp"
 #include "support/redis_server.hpp"
@@ -97,5 +99,10 @@ struct redis_work {
   double cpu_us() const { return (after.cpu_us() - before.cpu_us()) / items; }
   double memory_bytes() const { return (after.number("used_memory") - before.number("used_memory")) / items; }
 };
+
+/// Returns once Redis reports a client blocked (a worker waiting in BLPOP), polling INFO.
+inline void wait_until_blocked() {
+  while (redis_info::now("clients").number("blocked_clients") < 1) std::this_thread::sleep_for(std::chrono::microseconds(50));
+}
 
 }  // namespace comfyq_bench
