@@ -12,6 +12,12 @@
 //                                 the same with every job in the priority lane
 //   behind_blocked_priority/<n>   a normal cycle over 100,000 queued jobs (fair_share) while <n>
 //                                 priority jobs wait for a tenant at max_running (1 of 1 running)
+//   cold_job_record/<records>     the floor under lease_only: one read of a job-sized record in
+//                                 random order, each read's address taken from the one before, over
+//                                 as many records as the standing queue holds (queued + the 10,000
+//                                 of history). The difference between its two sizes is what a
+//                                 lease pays for the one job it must read once the queue no longer
+//                                 fits in the CPU's caches, whatever the scheduler does.
 //
 // The standing queue is described in support/standing_queue.hpp.
 
@@ -22,7 +28,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <numeric>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -83,6 +91,25 @@ void behind_blocked_priority(benchmark::State& state) {
   q.report(state);
 }
 
+void cold_job_record(benchmark::State& state) {
+  struct job_sized_record {
+    std::uint32_t next;
+    char rest[sizeof(comfyq::job) - sizeof(std::uint32_t)];
+  };
+  const auto records = static_cast<std::uint32_t>(state.range(0));
+  std::vector<job_sized_record> table(records);
+  std::vector<std::uint32_t> order(records);
+  std::iota(order.begin(), order.end(), 0u);
+  std::shuffle(order.begin(), order.end(), std::mt19937(1));
+  for (std::uint32_t i = 0; i < records; ++i) table[order[i]].next = order[(i + 1) % records];
+  std::uint32_t at = order[0];
+  for (auto _ : state) {
+    at = table[at].next;
+    benchmark::DoNotOptimize(at);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
 void queue_lengths(benchmark::internal::Benchmark* b) {
   b->ArgName("queued")->Arg(1'000)->Arg(10'000)->Arg(100'000);
 }
@@ -97,4 +124,5 @@ BENCHMARK_CAPTURE(lease_only, round_robin, comfyq::policy::round_robin, false)->
 BENCHMARK_CAPTURE(lease_only, fair_share, comfyq::policy::fair_share, false)->Apply(queue_lengths);
 BENCHMARK(priority_lane_cycle)->Name("priority_lane/cycle")->Apply(queue_lengths);
 BENCHMARK(priority_lane_lease_only)->Name("priority_lane/lease_only")->Apply(queue_lengths);
+BENCHMARK(cold_job_record)->ArgName("records")->Arg(11'000)->Arg(110'000);
 BENCHMARK(behind_blocked_priority)->ArgName("blocked")->Arg(0)->Arg(10)->Arg(100)->Arg(1'000);
