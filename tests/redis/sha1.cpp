@@ -31,9 +31,9 @@ TEST_CASE("sha1 pads messages that end next to a block boundary", "[redis][sha1]
   CHECK(hex(std::string(64, 'a')) == "0098ba824b5c16427bd7a1122a5a442a25ec644d");
 }
 
-TEST_CASE("a constexpr script carries its digest from compile time", "[redis][sha1]") {
-  static constexpr comfyq::redis::script abc{"abc", "abc"};
-  static_assert(abc.sha1() == "a9993e364706816aba3e25717850c26c9cd0d89d");
+TEST_CASE("a script carries the digest Redis names it by", "[redis][sha1]") {
+  const comfyq::redis::script abc{"abc", "abc"};
+  CHECK(abc.sha1() == "a9993e364706816aba3e25717850c26c9cd0d89d");
   CHECK(abc.name() == "abc");
   CHECK(abc.source() == "abc");
 }

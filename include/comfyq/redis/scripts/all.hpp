@@ -34,26 +34,26 @@ inline constexpr std::string_view token_transition = transition<run_ends, expiry
 template <const std::string_view& Body>
 inline constexpr std::string_view query = joined<prelude, tenant_record, job_record, Body>::value;
 
-inline constexpr script configure_queue{"configure", configure};
-inline constexpr script submit_job{"submit", transition<submit_body>};
-inline constexpr script lease_job{"lease", transition<run_ends, expiry, mailbox, lease_body>};
-inline constexpr script stop_waiting{"stop_waiting", joined<prelude, stop_waiting_body>::value};
-inline constexpr script heartbeat_job{"heartbeat", token_transition<heartbeat_body>};
-inline constexpr script report_progress{"progress", token_transition<progress_body>};
-inline constexpr script complete_job{"complete", token_transition<complete_body>};
-inline constexpr script fail_job{"fail", token_transition<fail_body>};
-inline constexpr script release_job{"release", token_transition<release_body>};
-inline constexpr script cancel_job{"cancel", transition<run_ends, cancel_body>};
-inline constexpr script expire_leases{"expire", transition<run_ends, expiry, expire_body>};
-inline constexpr script touch_worker{"touch", joined<prelude, presence, touch_body>::value};
-inline constexpr script register_worker{"register_worker", joined<prelude, events, presence, register_worker_body>::value};
-inline constexpr script set_tenant{"set_tenant", transition<configuration, set_tenant_body>};
-inline constexpr script pause_tenant{"pause_tenant", transition<configuration, pause_tenant_body>};
-inline constexpr script pause_queue{"pause_queue", transition<configuration, pause_queue_body>};
-inline constexpr script set_policy{"set_policy", transition<configuration, set_policy_body>};
-inline constexpr script read_job{"get_job", query<get_job_body>};
-inline constexpr script read_tenant_settings{"find_tenant", query<find_tenant_body>};
-inline constexpr script read_snapshot{"snapshot", query<snapshot_body>};
-inline constexpr script read_forecast_state{"forecast_state", query<forecast_state_body>};
+inline const script configure_queue{"configure", configure};
+inline const script submit_job{"submit", transition<submit_body>};
+inline const script lease_job{"lease", transition<run_ends, expiry, mailbox, lease_body>};
+inline const script stop_waiting{"stop_waiting", joined<prelude, stop_waiting_body>::value};
+inline const script heartbeat_job{"heartbeat", token_transition<heartbeat_body>};
+inline const script report_progress{"progress", token_transition<progress_body>};
+inline const script complete_job{"complete", token_transition<complete_body>};
+inline const script fail_job{"fail", token_transition<fail_body>};
+inline const script release_job{"release", token_transition<release_body>};
+inline const script cancel_job{"cancel", transition<run_ends, cancel_body>};
+inline const script expire_leases{"expire", transition<run_ends, expiry, expire_body>};
+inline const script touch_worker{"touch", joined<prelude, presence, touch_body>::value};
+inline const script register_worker{"register_worker", joined<prelude, events, presence, register_worker_body>::value};
+inline const script set_tenant{"set_tenant", transition<configuration, set_tenant_body>};
+inline const script pause_tenant{"pause_tenant", transition<configuration, pause_tenant_body>};
+inline const script pause_queue{"pause_queue", transition<configuration, pause_queue_body>};
+inline const script set_policy{"set_policy", transition<configuration, set_policy_body>};
+inline const script read_job{"get_job", query<get_job_body>};
+inline const script read_tenant_settings{"find_tenant", query<find_tenant_body>};
+inline const script read_snapshot{"snapshot", query<snapshot_body>};
+inline const script read_forecast_state{"forecast_state", query<forecast_state_body>};
 
 }  // namespace comfyq::redis::scripts
