@@ -27,6 +27,7 @@ enum class event_type : std::uint8_t {
   tenant_changed,     ///< a tenant was added, reconfigured, paused or resumed (data: the tenant)
   queue_changed,      ///< the policy changed, or the whole queue was paused or resumed (data)
   worker_changed,     ///< a worker registered or changed its registration (data: what it published)
+  worker_removed,     ///< a worker that stopped was forgotten
 };
 
 constexpr std::string_view to_string(event_type type) noexcept {
@@ -44,12 +45,13 @@ constexpr std::string_view to_string(event_type type) noexcept {
     case event_type::tenant_changed: return "tenant_changed";
     case event_type::queue_changed: return "queue_changed";
     case event_type::worker_changed: return "worker_changed";
+    case event_type::worker_removed: return "worker_removed";
   }
   return "unknown";
 }
 
 constexpr std::optional<event_type> parse_event_type(std::string_view text) noexcept {
-  for (int i = 0; i <= static_cast<int>(event_type::worker_changed); ++i) {
+  for (int i = 0; i <= static_cast<int>(event_type::worker_removed); ++i) {
     auto type = static_cast<event_type>(i);
     if (to_string(type) == text) return type;
   }

@@ -122,7 +122,7 @@ struct job {
   time_point lease_expires_at{};
   time_point last_heartbeat{};
   duration charged{};                  ///< estimated cost charged to the tenant when leased
-  bool cancel_requested = false;       ///< running job: its worker learns this at its next heartbeat
+  bool cancel_requested = false;       ///< running job: its worker is told to stop (wait_for_stop_request, heartbeat)
   bool preempt_requested = false;      ///< running job: give the GPU to priority work, requeue without an attempt
   std::string reason{};                  ///< why it failed, died, was cancelled or last requeued
   std::vector<manifest_entry> outputs{}; ///< set when it succeeded

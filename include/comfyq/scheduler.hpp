@@ -177,15 +177,15 @@ class scheduler {
     w.job = h;
     slots_[h].runner = &w;
     emit(event_type::leased, j, now);
-    return comfyq::lease{.job_id = j.id,
-                         .tenant = j.tenant,
-                         .worker = j.worker,
-                         .workflow = j.workflow,
-                         .token = j.token,
-                         .attempt = j.attempt,
-                         .priority = j.priority,
-                         .expires_at = j.lease_expires_at,
-                         .estimate = estimate};
+    return lease_of(j);
+  }
+
+  /// The lease `worker` holds, if it runs a job (its lease not yet expired at `now`).
+  std::optional<comfyq::lease> held_lease(std::string_view worker, time_point now) {
+    expire(now);
+    auto known = workers_.find(worker);
+    if (known == workers_.end() || known->second.job == no_slot) return std::nullopt;
+    return lease_of(slots_[known->second.job].data);
   }
 
   /// Extends the lease and tells the worker whether to stop (cancel) or make room (preempt).
@@ -197,6 +197,13 @@ class scheduler {
     j.lease_expires_at = now + config_.lease_ttl;
     leases_.update(h, {j.lease_expires_at, j.token});
     touch(j.worker, now);
+    return lease_status{j.lease_expires_at, j.cancel_requested, j.preempt_requested};
+  }
+
+  /// What heartbeat() would answer, without extending the lease. lease_lost on a stale token.
+  lease_status lease_status_of(std::string_view id, std::uint64_t token, time_point now) {
+    expire(now);
+    const job& j = slots_[held(id, token)].data;
     return lease_status{j.lease_expires_at, j.cancel_requested, j.preempt_requested};
   }
 
@@ -285,6 +292,22 @@ class scheduler {
   void touch_worker(std::string_view worker, time_point now) {
     validate_id("worker", worker);
     touch(worker, now);
+  }
+
+  /// Forgets a worker that stopped (logged as worker_removed). One that runs a job is kept:
+  /// false. An unknown one: true.
+  bool remove_worker(std::string_view worker, time_point now) {
+    expire(now);
+    auto known = workers_.find(worker);
+    if (known == workers_.end()) return true;
+    const worker_record* w = &known->second;
+    // Jobs keep a pointer to the worker of their run until it ends.
+    for (const slot& s : slots_) {
+      if (s.used && s.data.state == job_state::running && s.runner == w) return false;
+    }
+    workers_.erase(known);
+    if (sink_) sink_(event{.type = event_type::worker_removed, .at = now, .worker = std::string(worker)});
+    return true;
   }
 
   /// Records what a worker is and how it is, and that it is alive. A registration that differs
@@ -639,6 +662,18 @@ class scheduler {
     sink_(event{.type = event_type::queue_changed,
                 .at = now,
                 .data = {{"policy", to_string(dispatch_.current_policy())}, {"paused", dispatch_.paused()}}});
+  }
+
+  static comfyq::lease lease_of(const job& j) {
+    return comfyq::lease{.job_id = j.id,
+                         .tenant = j.tenant,
+                         .worker = j.worker,
+                         .workflow = j.workflow,
+                         .token = j.token,
+                         .attempt = j.attempt,
+                         .priority = j.priority,
+                         .expires_at = j.lease_expires_at,
+                         .estimate = j.charged};
   }
 
   void emit_worker(const worker_info& info, time_point now) {

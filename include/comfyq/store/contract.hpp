@@ -56,6 +56,15 @@ class contract {
   virtual std::optional<comfyq::lease> wait_for_lease(std::string_view worker, duration timeout) = 0;
   /// Extends the lease; says whether to stop (cancel) or make room (preempt). lease_lost on a stale token.
   virtual lease_status heartbeat(std::string_view id, std::uint64_t token) = 0;
+  /// Waits up to `timeout` for a request to stop the running job (a cancel or a preempt) and
+  /// returns as soon as there is one, so that a worker hears of it at once rather than at its
+  /// next heartbeat. Answers as heartbeat() does, but does not extend the lease. lease_lost on
+  /// a stale token. Safe to call from a thread of its own while the worker heartbeats.
+  virtual lease_status wait_for_stop_request(std::string_view id, std::uint64_t token, duration timeout) = 0;
+  /// The lease `worker` holds now, if any: a worker restarted under the same id reclaims what its
+  /// previous life held, and a worker that lost the answer of complete_and_lease() finds the
+  /// lease that call may have handed it.
+  virtual std::optional<comfyq::lease> held_lease(std::string_view worker) = 0;
   /// A running job's progress (e.g. {"node", "value", "max"}), published as a progress event.
   virtual void report_progress(std::string_view id, std::uint64_t token, const nlohmann::json& data) = 0;
   /// The job ran to the end with these outputs.
@@ -80,6 +89,9 @@ class contract {
   /// Publishes what a worker is and how it is (also counts as touch_worker). A change of anything
   /// but liveness is logged as a worker_changed event.
   virtual void register_worker(const worker_info& worker) = 0;
+  /// Forgets a worker that stopped, so that it no longer shows (logged as worker_removed).
+  /// A worker that holds a lease is kept: false. A worker the store does not know: true.
+  virtual bool remove_worker(std::string_view worker) = 0;
   /// Keeps a ComfyUI /object_info document under its sha256, once, shared by workers with the same nodes.
   virtual void put_object_info(std::string_view sha256, std::string_view document) = 0;
   /// The document put under `sha256`, or nothing.

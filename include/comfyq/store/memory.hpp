@@ -92,6 +92,22 @@ class memory final : public contract {
   lease_status heartbeat(std::string_view id, std::uint64_t token) override {
     return changed([&](time_point now) { return queue_.heartbeat(id, token, now); });
   }
+  lease_status wait_for_stop_request(std::string_view id, std::uint64_t token, duration timeout) override {
+    std::unique_lock lock(mutex_);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      const std::uint64_t before = log_.last();
+      const lease_status status = queue_.lease_status_of(id, token, clock_());  // may reap, and log
+      notify_if_logged(before);
+      if (status.cancel_requested || status.preempt_requested) return status;
+      // Requests are logged (cancel_requested, preempt_requested): every one wakes this wait.
+      const std::uint64_t seen = log_.last();
+      if (!changes_.wait_until(lock, deadline, [&] { return log_.last() != seen; })) return status;
+    }
+  }
+  std::optional<comfyq::lease> held_lease(std::string_view worker) override {
+    return changed([&](time_point now) { return queue_.held_lease(worker, now); });
+  }
   void report_progress(std::string_view id, std::uint64_t token, const nlohmann::json& data) override {
     changed([&](time_point now) { queue_.report_progress(id, token, data, now); });
   }
@@ -124,6 +140,9 @@ class memory final : public contract {
 
   void register_worker(const worker_info& worker) override {
     changed([&](time_point now) { queue_.register_worker(worker, now); });
+  }
+  bool remove_worker(std::string_view worker) override {
+    return changed([&](time_point now) { return queue_.remove_worker(worker, now); });
   }
   void put_object_info(std::string_view sha256, std::string_view document) override {
     validate_object_info(sha256, document);  // outside the lock: hashing megabytes takes a while
