@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
   app.add_option("--id", s.worker_id, "This worker's id in the queue (letters, digits, . _ -)")
       ->envname("COMFYQ_WORKER_ID")
       ->required();
-  app.add_option("--comfyui", s.comfyui, "host:port of the ComfyUI this worker drives")
+  app.add_option("--comfyui", s.comfyui, "The ComfyUI this worker drives: its URL as ComfyUI prints it, or host:port")
       ->envname("COMFYQ_COMFYUI")
       ->capture_default_str();
   app.add_option("--redis", s.redis_url, "Redis URL: redis://[user:password@]host:port[/db]")
@@ -84,7 +84,12 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", s.log_level, "debug, info, warning or error")
       ->check(CLI::IsMember({"debug", "info", "warning", "error"}))
       ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; every mistake in the command line exits bad_usage.
+    return app.exit(e) == 0 ? 0 : bad_usage;
+  }
 
   const int threshold = s.log_level == "debug" ? 0 : s.log_level == "info" ? 1 : s.log_level == "warning" ? 2 : 3;
   const comfyq::comfyui::log_sink print = [threshold](const comfyq::comfyui::log_record& record) {
@@ -109,6 +114,13 @@ int main(int argc, char** argv) {
     store_options.scheduler.lease_ttl = seconds(s.lease_ttl_s);
     store_options.scheduler.max_attempts = s.max_attempts;
     comfyq::redis::store queue(comfyq::redis::connection_options::from_url(s.redis_url), store_options);
+    if (queue.kept_existing_settings() && (app.count("--lease-ttl") > 0 || app.count("--max-attempts") > 0)) {
+      print({.level = comfyq::comfyui::log_level::warning,
+             .event = "worker.settings_ignored",
+             .fields = {{"queue", s.queue},
+                        {"reason", "the queue already has its settings, which every process of it shares; "
+                                   "--lease-ttl and --max-attempts only configure a new queue"}}});
+    }
     comfyq::comfyui::worker worker(queue, std::move(comfyui), files, files, std::move(options), print);
     running_worker.store(&worker);
     std::signal(SIGTERM, on_stop_signal);

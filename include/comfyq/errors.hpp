@@ -115,10 +115,19 @@ class comfyui_protocol_error : public error {
 
 /// ComfyUI cannot be reached (refused, reset, no answer in time, the WebSocket dropped). The
 /// message names host:port and says whether the request was sent: one that was may or may
-/// not have been carried out.
+/// not have been carried out, and request_sent() says so to code.
 class comfyui_unavailable : public error {
  public:
-  explicit comfyui_unavailable(const std::string& message) : error(errc::comfyui_unavailable, "", message) {}
+  enum class request : bool { not_sent, sent };
+
+  explicit comfyui_unavailable(const std::string& message, request what = request::not_sent)
+      : error(errc::comfyui_unavailable, "", message), sent_(what == request::sent) {}
+
+  /// True when the request went out before the failure: ComfyUI may have carried it out.
+  bool request_sent() const noexcept { return sent_; }
+
+ private:
+  bool sent_;
 };
 
 }  // namespace comfyq

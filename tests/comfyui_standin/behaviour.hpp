@@ -32,6 +32,13 @@ struct behaviour {
   /// process it exits at once. Fires once, then clears itself.
   std::string crash_at_node{};
 
+  /// POST /prompt queues the prompt, then closes the connection without answering, as a
+  /// connection that breaks after the request arrived does. Fires once, then clears itself.
+  bool drop_prompt_answer{false};
+
+  /// GET /history answers 500 (a ComfyUI that breaks after running the prompt).
+  bool history_fails{false};
+
   /// Progress steps of sampler-like nodes that have no "steps" input.
   int sampler_steps{3};
   /// Whether sampler-like nodes send a binary preview frame with every step.

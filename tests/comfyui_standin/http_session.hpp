@@ -52,10 +52,19 @@ class http_session final : public connection, public std::enable_shared_from_thi
       upgrade(std::move(request));
       return;
     }
-    try {
-      response_ = route_request(context_, request);
-    } catch (const std::exception&) {
-      response_ = internal_error(request);  // as aiohttp does when a handler raises
+    const std::string path = route_path(request_target(std_view(request.target())).path);
+    if (history_fails(path)) {
+      response_ = internal_error(request);
+    } else {
+      try {
+        response_ = route_request(context_, request);
+      } catch (const std::exception&) {
+        response_ = internal_error(request);  // as aiohttp does when a handler raises
+      }
+    }
+    if (request.method() == http::verb::post && path == "/prompt" && drop_prompt_answer()) {
+      abort_now();
+      return;
     }
     http::async_write(stream_, *response_, [self = shared_from_this()](beast::error_code write_error, std::size_t) {
       if (write_error) return;
@@ -66,6 +75,16 @@ class http_session final : public connection, public std::enable_shared_from_thi
       }
       self->read_next();
     });
+  }
+
+  bool history_fails(std::string_view path) const {
+    const std::lock_guard lock(context_.state.mutex);
+    return context_.state.knobs.history_fails && path.starts_with("/history");
+  }
+
+  bool drop_prompt_answer() const {
+    const std::lock_guard lock(context_.state.mutex);
+    return std::exchange(context_.state.knobs.drop_prompt_answer, false);
   }
 
   /// /ws?clientId=X routes messages for X here; without one the server makes up an id.

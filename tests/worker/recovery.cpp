@@ -43,6 +43,7 @@ TEMPLATE_LIST_TEST_CASE("a ComfyUI that crashes mid-job and restarts empty: the 
   CHECK(done.state == job_state::succeeded);
   CHECK(done.attempt == 2);
   CHECK(done.failures == 1);
+  CHECK_FALSE(f.log.saw("job.poison_suspected"));  // one failure is no sign of a poison job
   // Only the attempt that succeeded has a folder in the tenant's outputs.
   CHECK(std::filesystem::exists(f.attempt_folder("alice", id, 2) / done.outputs.at(0).name));
   CHECK_FALSE(std::filesystem::exists(f.attempt_folder("alice", id, 1)));
@@ -60,7 +61,8 @@ TEMPLATE_LIST_TEST_CASE("a job that kills ComfyUI on every attempt ends dead as 
   const comfyq::job done = f.run_until_finished(worker, id);
   CHECK(done.state == job_state::dead);
   CHECK(done.failures == 2);
-  CHECK_THAT(done.reason, Catch::Contains("poison job"));
+  CHECK_THAT(done.reason, Catch::Contains("ComfyUI died"));
+  CHECK(f.log.saw("job.poison_suspected"));
 
   SECTION("and the worker goes on with the next job once ComfyUI is back") {
     const std::string next = f.submit(clients::invert_graph("after"));

@@ -128,3 +128,37 @@ TEST_CASE("comfyq-worker explains its settings, and refuses bad ones naming the 
     CHECK_THAT(comfyq::testing::worker_tests::read_file(log), Catch::Contains("worker.id"));
   }
 }
+
+TEST_CASE("comfyq-worker exits 2 when a required setting is missing, naming it", "[worker][process]") {
+  comfyq::testing::contract::scratch_folder scratch;
+  const auto log = scratch.path() / "missing.log";
+  child_process missing(COMFYQ_WORKER_EXECUTABLE, {"--id", "gpu0", "--redis", "redis://127.0.0.1:1"}, log.string());
+  const auto status = missing.wait_for_exit();
+  REQUIRE(status);
+  CHECK(WEXITSTATUS(*status) == 2);
+  CHECK_THAT(comfyq::testing::worker_tests::read_file(log), Catch::Contains("--files"));
+}
+
+TEST_CASE("comfyq-worker takes ComfyUI's address as the URL ComfyUI prints", "[worker][process]") {
+  process_fixture f;
+  auto comfyui = standin_at(f.scratch.path() / "comfyui");
+  const std::string id = f.queue.submit({.tenant = "alice", .workflow = clients::invert_graph("out").dump()});
+  std::vector<std::string> arguments{"--id", "by-url", "--comfyui", "http://127.0.0.1:" + std::to_string(comfyui.port()),
+                                     "--redis", f.redis_url(), "--queue", f.queue_name, "--files",
+                                     (f.scratch.path() / "tenants").string()};
+  child_process worker(COMFYQ_WORKER_EXECUTABLE, arguments, (f.scratch.path() / "by-url.log").string());
+  const comfyq::job done = f.wait_for(id, [](const comfyq::job& j) { return comfyq::is_finished(j.state); });
+  CHECK(done.state == job_state::succeeded);
+}
+
+TEST_CASE("comfyq-worker says so when the queue's settings override its --lease-ttl and --max-attempts", "[worker][process]") {
+  process_fixture f;  // the queue exists, with settings of its own
+  auto comfyui = standin_at(f.scratch.path() / "comfyui");
+  const std::string id = f.queue.submit({.tenant = "alice", .workflow = clients::invert_graph("out").dump()});
+  child_process worker = f.start_worker("settings", comfyui.port(), {"--max-attempts", "7"});
+  f.wait_for(id, [](const comfyq::job& j) { return comfyq::is_finished(j.state); });
+  worker.signal(SIGTERM);
+  REQUIRE(worker.wait_for_exit());
+  const std::string log = comfyq::testing::worker_tests::read_file(f.scratch.path() / "settings.log");
+  CHECK_THAT(log, Catch::Contains("worker.settings_ignored"));
+}

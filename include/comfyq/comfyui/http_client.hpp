@@ -208,8 +208,9 @@ class http_client {
                                                  options_.address() + "?");
       }
       throw comfyui_unavailable(detail::unavailable_message(
-          options_, what + " failed (" + detail::describe(failure, options_.request_timeout) + ")",
-          verb == http::verb::post ? "; it was sent, so ComfyUI may or may not have carried it out" : ""));
+                                    options_, what + " failed (" + detail::describe(failure, options_.request_timeout) + ")",
+                                    verb == http::verb::post ? "; it was sent, so ComfyUI may or may not have carried it out" : ""),
+                                comfyui_unavailable::request::sent);
     }
     http_answer answer;
     answer.status = parser.get().result_int();

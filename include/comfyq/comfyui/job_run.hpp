@@ -30,7 +30,9 @@
 #include "comfyq/backoff.hpp"
 #include "comfyq/comfyui/detail/base64.hpp"
 #include "comfyq/comfyui/http_client.hpp"
+#include "comfyq/comfyui/lease_keeper.hpp"
 #include "comfyq/comfyui/prompt_follower.hpp"
+#include "comfyq/comfyui/stop_request_watch.hpp"
 #include "comfyq/comfyui/tenant_files.hpp"
 #include "comfyq/comfyui/worker_log.hpp"
 #include "comfyq/comfyui/worker_options.hpp"
@@ -81,6 +83,7 @@ struct run_context {
   const std::vector<upload_input>& upload_inputs;
   const std::atomic<bool>& stop_requested;
   const log_sink& log;
+  stop_request_watch& stop_requests;  ///< hears of a cancel or preempt at once
   std::function<void()> on_draining;  ///< the run saw the stop request: the worker says it is draining
 };
 
@@ -94,8 +97,7 @@ inline std::string prompt_id_for(std::string_view job, std::uint32_t attempt) {
 
 /// Why a job that took its ComfyUI down with it is retried, and, when it does so every time,
 /// what its dead state says.
-inline constexpr std::string_view comfyui_died_reason =
-    "poison job suspected: ComfyUI died or restarted while running it";
+inline constexpr std::string_view comfyui_died_reason = "ComfyUI died or restarted while running it";
 
 class job_run {
   using clock = std::chrono::steady_clock;
@@ -111,7 +113,10 @@ class job_run {
     try {
       nlohmann::json graph = prepare();
       submit(graph);
-      follow();
+      try {
+        follow();
+      } catch (const finished_anyway&) {
+      }
       return collect();
     } catch (const ended& e) {
       return e.result;
@@ -123,6 +128,8 @@ class job_run {
   struct ended {
     run_result result;
   };
+  // Unwinds a stop whose prompt had finished anyway: its outputs are collected.
+  struct finished_anyway {};
 
   [[noreturn]] static void end(run_end how, std::string reason, bool comfyui_down = false) {
     throw ended{run_result{.end = how, .reason = std::move(reason), .outputs = {}, .comfyui_down = comfyui_down}};
@@ -146,6 +153,19 @@ class job_run {
       end(run_end::released, e.what(), true);
     } catch (const comfyui_protocol_error& e) {
       end(run_end::released, e.what(), true);
+    }
+  }
+
+  // A call to ComfyUI after the prompt ran (its history, its files): the GPU time is spent, so
+  // a failure here counts an attempt; a job that always fails here ends dead, not rerun forever.
+  template <class Call>
+  auto after_run(Call call) -> decltype(call()) {
+    try {
+      return call();
+    } catch (const comfyui_unavailable& e) {
+      end(run_end::failed_retryable, "the prompt ran, but its outcome could not be read: " + std::string(e.what()), true);
+    } catch (const comfyui_protocol_error& e) {
+      end(run_end::failed_retryable, "the prompt ran, but its outcome could not be read: " + std::string(e.what()), true);
     }
   }
 
@@ -191,8 +211,9 @@ class job_run {
     connect();
     started_ = clock::now();
     next_heartbeat_ = started_ + c_.options.heartbeat_interval;
-    const prompt_answer answer =
-        before_run([&] { return c_.comfyui.post_prompt(graph, prompt_id_, c_.options.id); });
+    const std::optional<prompt_answer> answered = post_prompt(graph);
+    if (!answered) return;  // its answer was lost, but ComfyUI has the prompt: follow it
+    const prompt_answer& answer = *answered;
     switch (answer.outcome) {
       case prompt_outcome::accepted:
         log(log_level::info, "job.submitted", {{"prompt_id", prompt_id_}, {"comfyui_number", answer.number}});
@@ -205,6 +226,42 @@ class job_run {
         if (!answer.details.contains("error")) stop_in_comfyui();
         publish({{"comfyui_rejection", answer.details}});
         end(run_end::failed, answer.reason);
+    }
+  }
+
+  // POST /prompt. An answer lost after the request went out leaves the prompt perhaps accepted:
+  // ComfyUI's queue and history say whether it was; an accepted prompt is followed (nothing
+  // runs twice), one that was not goes back to the queue as if ComfyUI had not been reached.
+  std::optional<prompt_answer> post_prompt(const nlohmann::json& graph) {
+    try {
+      return c_.comfyui.post_prompt(graph, prompt_id_, c_.options.id);
+    } catch (const comfyui_protocol_error& e) {
+      end(run_end::released, e.what(), true);
+    } catch (const comfyui_unavailable& e) {
+      if (!e.request_sent()) end(run_end::released, e.what(), true);
+      log(log_level::warning, "job.submission_uncertain", {{"reason", e.what()}});
+      if (adopt_lost_submission()) return std::nullopt;
+      end(run_end::released, e.what(), true);
+    }
+  }
+
+  // Whether ComfyUI holds the prompt whose submission answer was lost; if it cannot say, the
+  // prompt may run there, so the attempt counts (clear_leftovers stops it when ComfyUI is back).
+  bool adopt_lost_submission() {
+    try {
+      const std::vector<queued_prompt> queue = c_.comfyui.queue();
+      if (std::any_of(queue.begin(), queue.end(), [&](const queued_prompt& p) { return p.prompt_id == prompt_id_; })) {
+        log(log_level::info, "job.submission_adopted", {{"prompt_id", prompt_id_}, {"where", "queue"}});
+        return true;
+      }
+      prompt_record record = c_.comfyui.history(prompt_id_);
+      if (!record.found) return false;
+      log(log_level::info, "job.submission_adopted", {{"prompt_id", prompt_id_}, {"where", "history"}});
+      recovered_ = std::move(record);
+      return true;
+    } catch (const comfyq::error& e) {
+      end(run_end::failed_retryable,
+          "ComfyUI stopped answering while the prompt was submitted, so it may have run: " + std::string(e.what()), true);
     }
   }
 
@@ -271,7 +328,7 @@ class job_run {
   // job's time says so.
   void tend_lease() {
     const auto now = clock::now();
-    if (now >= next_heartbeat_) {
+    if (now >= next_heartbeat_ || c_.stop_requests.take_request()) {
       next_heartbeat_ = now + c_.options.heartbeat_interval;
       try {
         const lease_status status = c_.store.heartbeat(lease_.job_id, lease_.token);
@@ -316,6 +373,12 @@ class job_run {
     while (socket_ && !follower_.over() && !recovered_ && clock::now() < deadline) {
       tend_lease();
       read_frame();
+    }
+    // The prompt finished before the interrupt reached it: the work is done, and a finished job
+    // is kept whatever was asked of it since (completion wins, as in the store).
+    if (how == run_end::released && follower_.over() && follower_.end() == prompt_end::succeeded) {
+      log(log_level::info, "job.finished_before_stop", {{"reason", reason}});
+      throw finished_anyway{};
     }
     end(how, std::move(reason));
   }
@@ -368,30 +431,47 @@ class job_run {
 
   // ---- collecting --------------------------------------------------------------------------
 
+  // Reads how the prompt ended and keeps its outputs, heartbeating all along: the GPU work is
+  // done, and a lease lost to a slow download would throw it away.
   run_result collect() {
-    prompt_record record =
-        recovered_ ? std::move(*recovered_) : before_run([&] { return c_.comfyui.history(prompt_id_); });
+    socket_.reset();
+    const lease_keeper keeper(c_.store, lease_.job_id, lease_.token, c_.options.heartbeat_interval);
+    prompt_record record = recovered_ ? std::move(*recovered_) : after_run([&] { return c_.comfyui.history(prompt_id_); });
     if (!record.found) end(run_end::failed_retryable, std::string(comfyui_died_reason));
     if (record.end == prompt_end::failed) end(run_end::failed, record.error);
     if (record.end == prompt_end::interrupted) {
       end(run_end::failed, "ComfyUI interrupted the job (" + record.error + "), though comfyq did not ask it to");
     }
+    begin_attempt();
     run_result result;
     for (const artifact& file : record.outputs) {
       if (file.type != "output") continue;  // previews (temp) are not outputs
       std::optional<artifact_origin> origin = attribute_to_this_attempt(file);
       if (!origin) continue;
-      std::optional<std::string> bytes = before_run([&] { return fetch(file); });
+      std::optional<std::string> bytes = after_run([&] { return fetch(file); });
       if (!bytes) {
         end(run_end::failed_retryable, "output '" + comfyq::detail::artifact_path(file) + "' of node " + file.node +
                                            " is missing from ComfyUI's output folder");
       }
+      if (std::optional<std::string> why = keeper.lost()) end(run_end::lease_lost, *why);
       c_.outputs.write_output(*origin, *bytes);
       result.outputs.push_back(make_manifest_entry(*origin, file, *bytes));
     }
+    if (std::optional<std::string> why = keeper.lost()) end(run_end::lease_lost, *why);
     c_.outputs.write_manifest(lease_.tenant, lease_.job_id, lease_.attempt, result.outputs);
     log(log_level::info, "job.collected", {{"outputs", result.outputs.size()}});
     return result;
+  }
+
+  // An attempt's folder is written once: one that exists holds another run's files (a job of
+  // another queue under the same id), which are never overwritten. The next attempt gets a
+  // folder of its own.
+  void begin_attempt() {
+    try {
+      c_.outputs.begin_attempt(lease_.tenant, lease_.job_id, lease_.attempt);
+    } catch (const std::filesystem::filesystem_error& e) {
+      end(run_end::failed_retryable, e.what());
+    }
   }
 
   // A file of another job or attempt (a custom node that saves elsewhere, an old file a cache

@@ -38,6 +38,10 @@ class input_store {
 class output_store {
  public:
   virtual ~output_store() = default;
+  /// Starts the folder of that tenant, job and attempt, which must not exist yet: an attempt is
+  /// written once, and never into another run's files. Throws std::filesystem::filesystem_error
+  /// (file_exists) when it does.
+  virtual void begin_attempt(std::string_view tenant, std::string_view job, std::uint32_t attempt) = 0;
   /// Keeps `bytes` as `where.name` in the folder of that tenant, job and attempt.
   virtual void write_output(const artifact_origin& where, std::string_view bytes) = 0;
   /// Keeps the attempt's manifest beside its files.
@@ -79,6 +83,18 @@ class tenant_directory final : public input_store, public output_store {
     std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
     if (in.bad()) throw std::system_error(errno, std::generic_category(), "reading " + file.string());
     return bytes;
+  }
+
+  void begin_attempt(std::string_view tenant, std::string_view job, std::uint32_t attempt) override {
+    const std::filesystem::path folder = outputs_of(tenant, job, attempt);
+    std::filesystem::create_directories(folder.parent_path());
+    if (!std::filesystem::create_directory(folder)) {
+      throw std::filesystem::filesystem_error(
+          "the outputs of job '" + std::string(job) + "' attempt " + std::to_string(attempt) +
+              " would go into a folder that already exists; it is kept as it is (another queue may have used "
+              "the same job id)",
+          folder, std::make_error_code(std::errc::file_exists));
+    }
   }
 
   void write_output(const artifact_origin& where, std::string_view bytes) override {

@@ -11,8 +11,10 @@
 // definitions), wait for a lease, run the job (job_run.hpp), tell the store how it ended, and
 // lease the next one in the same call when it can. A ComfyUI that cannot be reached is probed
 // with jittered, capped backoff while the worker reports itself "comfyui_down"; a store that
-// cannot be reached is retried the same way. After request_stop() the running job gets
-// drain_grace to finish (the worker reports "draining"), then run() returns.
+// cannot be reached is retried the same way. A cancel or preempt request reaches the running
+// job at once (stop_request_watch). After request_stop() the running job gets drain_grace to
+// finish (the worker reports "draining"), nothing new is leased, and run() returns having
+// removed the worker from the store's list.
 
 #include <atomic>
 #include <chrono>
@@ -29,6 +31,7 @@
 #include "comfyq/comfyui/http_client.hpp"
 #include "comfyq/comfyui/instance_state.hpp"
 #include "comfyq/comfyui/job_run.hpp"
+#include "comfyq/comfyui/stop_request_watch.hpp"
 #include "comfyq/comfyui/tenant_files.hpp"
 #include "comfyq/comfyui/worker_log.hpp"
 #include "comfyq/comfyui/worker_options.hpp"
@@ -69,7 +72,7 @@ class worker {
   void run() {
     log(log_level::info, "worker.started", {{"comfyui", info_.comfyui}});
     while (!stop_.load()) step();
-    say(worker_condition::draining);
+    deregister();
     log(log_level::info, "worker.stopped");
   }
 
@@ -83,10 +86,15 @@ class worker {
   /// jobs it ran. A store that cannot be reached makes it wait a backoff step and return.
   std::size_t step() {
     try {
+      if (!reclaimed_) reclaim_previous_lease();
       if (!comfyui_ready_ && !bring_up_comfyui()) return 0;
       std::optional<comfyq::lease> next = store_.wait_for_lease(options_.id, options_.idle_wait);
       std::size_t ran = 0;
       while (next) {
+        if (stop_.load()) {  // it came as the worker was asked to stop: it runs elsewhere
+          give_back(*next);
+          break;
+        }
         ++ran;
         next = run_job(std::move(*next));
       }
@@ -124,6 +132,42 @@ class worker {
       store_.register_worker(info_);
     } catch (const store_unavailable& e) {
       log(log_level::warning, "store.register_failed", {{"reason", e.what()}});
+    }
+  }
+
+  // ---- the worker's own lifetime -------------------------------------------------------------
+
+  // A lease this worker's id still holds is its previous life's, killed while running the job:
+  // it goes back to the queue now rather than when the lease expires, counting an attempt (the
+  // job may be what killed it).
+  void reclaim_previous_lease() {
+    if (std::optional<comfyq::lease> held = store_.held_lease(options_.id)) {
+      log(log_level::warning, "job.reclaimed", {{"job", held->job_id}, {"tenant", held->tenant}, {"attempt", held->attempt}});
+      try {
+        store_.fail(held->job_id, held->token, "worker '" + options_.id + "' restarted while running it", true);
+      } catch (const lease_lost&) {
+        // expired or taken over in between: nothing of it is this worker's any more
+      }
+    }
+    reclaimed_ = true;
+  }
+
+  void give_back(const comfyq::lease& lease) {
+    log(log_level::info, "job.given_back", {{"job", lease.job_id}, {"reason", "the worker is stopping"}});
+    try {
+      settle(lease, [&] { store_.release(lease.job_id, lease.token); });
+    } catch (const comfyq::error& e) {
+      log(log_level::warning, "job.give_back_failed", {{"job", lease.job_id}, {"reason", e.what()}});
+    }
+  }
+
+  // A stopped worker leaves the store's list of workers instead of showing "draining" until
+  // its registration times out.
+  void deregister() {
+    try {
+      if (!store_.remove_worker(options_.id)) say(worker_condition::draining);
+    } catch (const store_unavailable& e) {
+      log(log_level::warning, "store.deregister_failed", {{"reason", e.what()}});
     }
   }
 
@@ -183,10 +227,12 @@ class worker {
   // one in the same call.
   std::optional<comfyq::lease> run_job(comfyq::lease lease) {
     log(log_level::info, "job.leased", {{"job", lease.job_id}, {"tenant", lease.tenant}, {"attempt", lease.attempt}});
+    stop_requests_.watch(lease.job_id, lease.token);
     const run_result result =
-        job_run(run_context{store_, comfyui_, inputs_, outputs_, options_, upload_inputs_, stop_, log_,
+        job_run(run_context{store_, comfyui_, inputs_, outputs_, options_, upload_inputs_, stop_, log_, stop_requests_,
                            [this] { say(worker_condition::draining); }},
                 lease).run();
+    stop_requests_.unwatch();
     log(result.end == run_end::succeeded ? log_level::info : log_level::warning, "job.ended",
         {{"job", lease.job_id}, {"tenant", lease.tenant}, {"attempt", lease.attempt},
          {"end", to_string(result.end)}, {"reason", result.reason}, {"outputs", result.outputs.size()}});
@@ -195,8 +241,21 @@ class worker {
       return report(lease, result);
     } catch (const lease_lost& e) {
       log(log_level::warning, "job.lease_lost", {{"job", lease.job_id}, {"reason", e.what()}});
-      if (result.end == run_end::succeeded) outputs_.discard(lease.tenant, lease.job_id, lease.attempt);
+      if (result.end == run_end::succeeded && !succeeded_with(lease)) {
+        outputs_.discard(lease.tenant, lease.job_id, lease.attempt);
+      }
       return std::nullopt;
+    }
+  }
+
+  // Whether the store lists the job as succeeded by this lease; when it cannot say, the files
+  // are kept rather than lost.
+  bool succeeded_with(const comfyq::lease& lease) {
+    try {
+      const std::optional<job> j = store_.find(lease.job_id);
+      return !j || (j->state == job_state::succeeded && j->token == lease.token);
+    } catch (const store_unavailable&) {
+      return true;
     }
   }
 
@@ -205,18 +264,22 @@ class worker {
     switch (result.end) {
       case run_end::succeeded:
         if (lease_next) {
-          return with_store([&] {
-            return store_.complete_and_lease(lease.job_id, lease.token, result.outputs, options_.id);
+          std::optional<comfyq::lease> next;
+          const bool sent = settle(lease, [&] {
+            next = store_.complete_and_lease(lease.job_id, lease.token, result.outputs, options_.id);
           });
+          // An earlier send that was applied may have handed this worker a lease: take it up.
+          return sent ? next : store_.held_lease(options_.id);
         }
-        with_store([&] { store_.complete(lease.job_id, lease.token, result.outputs); });
+        settle(lease, [&] { store_.complete(lease.job_id, lease.token, result.outputs); });
         return std::nullopt;
       case run_end::failed:
       case run_end::failed_retryable:
-        with_store([&] { store_.fail(lease.job_id, lease.token, result.reason, result.end == run_end::failed_retryable); });
+        settle(lease, [&] { store_.fail(lease.job_id, lease.token, result.reason, result.end == run_end::failed_retryable); });
+        if (result.end == run_end::failed_retryable) say_if_dead(lease, result);
         return std::nullopt;
       case run_end::released:
-        with_store([&] { store_.release(lease.job_id, lease.token); });
+        settle(lease, [&] { store_.release(lease.job_id, lease.token); });
         return std::nullopt;
       case run_end::lease_lost:  // a run learns of it before it writes any output
         return std::nullopt;
@@ -224,21 +287,49 @@ class worker {
     return std::nullopt;
   }
 
-  // A job's end is worth retrying a store that does not answer, for up to store_retry; after
-  // that the lease expires and the job runs again elsewhere.
+  // A retryable failure that used up the job's attempts made it dead; one that ComfyUI died of
+  // every time is probably what kills it. Said once, when it is so, not at the first failure.
+  void say_if_dead(const comfyq::lease& lease, const run_result& result) {
+    try {
+      const std::optional<job> j = store_.find(lease.job_id);
+      if (!j || j->state != job_state::dead) return;
+      const bool poison = result.reason == comfyui_died_reason;
+      log(log_level::error, poison ? "job.poison_suspected" : "job.dead",
+          {{"job", lease.job_id}, {"tenant", lease.tenant}, {"reason", j->reason}});
+    } catch (const store_unavailable&) {
+    }
+  }
+
+  // Tells the store how a run ended: `call` is complete, fail or release under the lease. A
+  // store that does not answer is tried again for up to store_retry (after that the lease
+  // expires and the job runs again elsewhere); but a send that failed may have been applied,
+  // so before sending again the job's record is read: when it no longer runs under this
+  // lease, the earlier send did its work. Returns false when that was so.
   template <class Call>
-  auto with_store(Call call) -> decltype(call()) {
+  bool settle(const comfyq::lease& lease, Call call) {
     const auto deadline = clock::now() + options_.store_retry;
     comfyq::backoff waits(options_.backoff);
+    bool uncertain = false;
     for (;;) {
       try {
-        return call();
+        if (uncertain && !still_running(lease)) {
+          log(log_level::info, "job.outcome_already_recorded", {{"job", lease.job_id}});
+          return false;
+        }
+        call();
+        return true;
       } catch (const store_unavailable& e) {
+        uncertain = true;
         if (clock::now() >= deadline) throw;
         log(log_level::warning, "store.retrying", {{"reason", e.what()}});
         std::this_thread::sleep_for(std::min<clock::duration>(waits.next(unit_random()), deadline - clock::now()));
       }
     }
+  }
+
+  bool still_running(const comfyq::lease& lease) {
+    const std::optional<job> j = store_.find(lease.job_id);
+    return j && j->state == job_state::running && j->token == lease.token;
   }
 
   store::contract& store_;
@@ -250,8 +341,10 @@ class worker {
   comfyq::backoff waits_;
   std::minstd_rand random_;
   std::atomic<bool> stop_{false};
+  stop_request_watch stop_requests_{store_};
   bool comfyui_ready_ = false;
   worker_info info_{};
+  bool reclaimed_ = false;
   std::vector<upload_input> upload_inputs_ = known_upload_inputs();
 };
 

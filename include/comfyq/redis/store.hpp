@@ -65,6 +65,10 @@ class store final : public comfyq::store::contract {
   /// The key prefix of this queue, "comfyq:{<queue>}:".
   const std::string& prefix() const noexcept { return prefix_; }
 
+  /// True when keep_existing_settings found settings in the queue and kept them: the options'
+  /// scheduler settings (lease_ttl, max_attempts, ...) are not the queue's.
+  bool kept_existing_settings() const noexcept { return kept_existing_settings_; }
+
   void set_tenant(const tenant_config& tenant) override {
     validate_id("tenant.id", tenant.id);
     validate_tenant_settings("tenant", tenant);
@@ -239,6 +243,7 @@ class store final : public comfyq::store::contract {
          std::to_string(c.new_tenant.max_running), std::to_string(c.new_tenant.max_queued),
          std::to_string(options_.event_log_limit), flag(options_.keep_existing_settings)});
     if (r.is_error()) detail::throw_refusal(scripts::configure_queue, r);
+    kept_existing_settings_ = r.integer() == 0;
   }
 
   std::string now_argument() const {
@@ -265,6 +270,7 @@ class store final : public comfyq::store::contract {
   std::string prefix_;
   std::string queue_key_;
   pool connections_;
+  bool kept_existing_settings_ = false;
 };
 
 }  // namespace comfyq::redis

@@ -13,6 +13,7 @@ namespace comfyq::redis::scripts {
 /// A queue whose keys were written in another layout (field "layout" of the queue's hash; none
 /// before layouts were numbered) is refused, changing nothing: "COMFYQ layout <found> <ours>
 /// <key pattern>". LAYOUT changes whenever a key or record is read differently.
+/// Returns 1 when it wrote the settings, 0 when it kept those the queue had.
 inline constexpr std::string_view configure = R"lua(
 local LAYOUT = '1'
 local Q = KEYS[1]
@@ -20,7 +21,7 @@ local stored, layout = unpack(redis.call('HMGET', Q, 'cfg', 'layout'))
 if layout ~= LAYOUT and redis.call('EXISTS', Q) == 1 then
   return redis.error_reply('COMFYQ layout ' .. (layout or 'none') .. ' ' .. LAYOUT .. ' ' .. string.sub(Q, 1, -2) .. '*')
 end
-if stored and ARGV[13] == '1' then return 1 end
+if stored and ARGV[13] == '1' then return 0 end
 local policy, paused = ARGV[1], false
 if stored then policy, paused = cmsgpack.unpack(stored) end
 local n = {}
