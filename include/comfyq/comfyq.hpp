@@ -10,4 +10,5 @@
 #include "comfyq/scheduler.hpp"
 #include "comfyq/scheduler_config.hpp"
 #include "comfyq/snapshot.hpp"
+#include "comfyq/version.hpp"
 #include "comfyq/worker_info.hpp"
