@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "comfyq/comfyui/binary_frames.hpp"
 #include "support/comfyui_recordings.hpp"
@@ -69,10 +71,20 @@ TEST_CASE("a binary frame that is short, unknown or runs past its end is refused
 
 TEST_CASE("a JPEG preview and an empty progress text read too", "[comfyui][binary]") {
   using namespace std::string_literals;
-  const binary_frame jpeg = parse_binary_frame("\0\0\0\1\0\0\0\1\xff\xd8\xff"s);
+  const std::string jpeg_bytes = "\0\0\0\1\0\0\0\1\xff\xd8\xff"s;
+  const binary_frame jpeg = parse_binary_frame(jpeg_bytes);
   CHECK(jpeg.media_type == "image/jpeg");
   CHECK(jpeg.payload == "\xff\xd8\xff"s);
-  const binary_frame text = parse_binary_frame("\0\0\0\3\0\0\0\x02"s + "12");
+  const std::string text_bytes = "\0\0\0\3\0\0\0\x02"s + "12";
+  const binary_frame text = parse_binary_frame(text_bytes);
   CHECK(text.node == "12");
   CHECK(text.payload.empty());
 }
+
+// A frame views the bytes it was parsed from: parsing a temporary would leave it dangling
+// (undefined behaviour that only optimised builds showed), so it does not compile.
+template <class Bytes>
+concept parses_frames_of = requires(Bytes&& bytes) { comfyq::comfyui::parse_binary_frame(std::forward<Bytes>(bytes)); };
+static_assert(!parses_frames_of<std::string>);
+static_assert(parses_frames_of<const std::string&>);
+static_assert(parses_frames_of<std::string_view>);

@@ -7,6 +7,7 @@
 //                                    image bytes (sent instead of 1 to clients that asked for it)
 // A type 1 frame names no prompt or node: it belongs to whatever runs on that ComfyUI.
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -101,5 +102,11 @@ inline binary_frame parse_binary_frame(std::string_view frame) {
                                                          "with metadata)");
   }
 }
+
+/// A frame parsed from a temporary would view bytes that are gone at the end of the statement:
+/// keep the bytes in a variable (or a binary_message) that outlives the frame.
+template <class Bytes>
+  requires std::same_as<Bytes, std::string>
+binary_frame parse_binary_frame(Bytes&& temporary) = delete;
 
 }  // namespace comfyq::comfyui
