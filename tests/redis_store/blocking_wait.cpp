@@ -60,7 +60,9 @@ TEST_CASE("a worker waiting for a lease gets the job another store object submit
 
 TEST_CASE("waiting for a lease with nothing to do gives nothing after the timeout", "[redis][wait]") {
   store queue(shared_redis().connection_options(), {.queue = comfyq::testing::unique_queue_name()});
+  const auto started = std::chrono::steady_clock::now();
   CHECK_FALSE(queue.wait_for_lease("gpu-0", 200ms).has_value());
+  CHECK(std::chrono::steady_clock::now() - started >= 200ms);  // it waited, rather than giving up at once
 }
 
 TEST_CASE("a worker whose wait timed out is not handed work", "[redis][wait]") {
