@@ -19,9 +19,9 @@
 
 #include <hiredis/hiredis.h>
 
+#include "comfyq/backoff.hpp"
 #include "comfyq/errors.hpp"
 #include "comfyq/redis/connection_options.hpp"
-#include "comfyq/redis/detail/backoff.hpp"
 #include "comfyq/redis/detail/socket.hpp"
 #include "comfyq/redis/reply.hpp"
 #include "comfyq/redis/script.hpp"
@@ -155,7 +155,11 @@ inline reply connection::run(std::span<const std::string_view> argv, std::chrono
 }
 
 inline void connection::connect(std::string_view consequence) {
-  detail::backoff delays(options_.reconnect, std::random_device{}());
+  // Growing, so a Redis that is down is not hammered; jittered, so the many workers and servers
+  // that lost the same Redis do not reconnect in lockstep.
+  comfyq::backoff delays({.initial = options_.reconnect.initial_delay, .max = options_.reconnect.max_delay, .factor = 2.0});
+  std::minstd_rand random(std::random_device{}());
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
   const auto started = std::chrono::steady_clock::now();
   const auto deadline = started + options_.reconnect.window;
   std::string problem;
@@ -165,7 +169,7 @@ inline void connection::connect(std::string_view consequence) {
     std::optional<std::string> attempt_problem = try_connect();
     if (!attempt_problem) return;
     problem = std::move(*attempt_problem);
-    const std::chrono::milliseconds delay = delays.next();
+    const std::chrono::milliseconds delay = delays.next(unit(random));
     if (attempts >= options_.reconnect.attempts || std::chrono::steady_clock::now() + delay >= deadline) break;
     std::this_thread::sleep_for(delay);
   }
