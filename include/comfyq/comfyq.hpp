@@ -1,7 +1,7 @@
 #pragma once
 // The front door of the comfyq core: the job model, the scheduler and its views.
 // Output attribution (comfyq/attribution.hpp, comfyq/workflow.hpp, comfyq/manifest.hpp) and the
-// simulator (comfyq/simulate.hpp) are opt-in headers; none of them needs a network library.
+// simulator (comfyq/sim/simulate.hpp) are opt-in headers; none of them needs a network library.
 
 #include "comfyq/errors.hpp"
 #include "comfyq/events.hpp"

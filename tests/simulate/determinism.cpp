@@ -5,7 +5,7 @@
 #include <chrono>
 #include <string>
 
-#include "comfyq/simulate.hpp"
+#include "comfyq/sim/simulate.hpp"
 #include "support/expect_invalid.hpp"
 
 using namespace std::chrono_literals;

@@ -7,13 +7,13 @@
 #include <optional>
 #include <vector>
 
-#include "comfyq/detail/sim_fairness.hpp"
-#include "comfyq/detail/sim_random.hpp"
+#include "comfyq/sim/detail/fairness.hpp"
+#include "comfyq/sim/detail/random.hpp"
 
-using comfyq::detail::jain_index;
-using comfyq::detail::lag_tracker;
-using comfyq::detail::nearest_rank;
-using comfyq::detail::service_ledger;
+using comfyq::sim::detail::jain_index;
+using comfyq::sim::detail::lag_tracker;
+using comfyq::sim::detail::nearest_rank;
+using comfyq::sim::detail::service_ledger;
 
 TEST_CASE("Jain's index is 1 for equal shares and 1/n when one tenant gets everything") {
   CHECK(*jain_index({5.0, 5.0, 5.0, 5.0}) == Approx(1.0));
@@ -91,7 +91,7 @@ TEST_CASE("the lag behind fair share follows its definition on random backlogs")
   const std::size_t n = weights.size();
   for (std::uint64_t seed = 1; seed <= 20; ++seed) {
     INFO("seed " << seed);
-    comfyq::detail::xoshiro256ss random(seed);
+    comfyq::sim::detail::xoshiro256ss random(seed);
     service_ledger ledger(n);
     lag_tracker tracker(weights);
     naive_lag naive(weights);

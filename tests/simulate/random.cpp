@@ -4,10 +4,10 @@
 #include <cstdint>
 #include <set>
 
-#include "comfyq/detail/sim_random.hpp"
+#include "comfyq/sim/detail/random.hpp"
 
-using comfyq::detail::splitmix64;
-using comfyq::detail::xoshiro256ss;
+using comfyq::sim::detail::splitmix64;
+using comfyq::sim::detail::xoshiro256ss;
 
 TEST_CASE("splitmix64 gives the published sequence for seed 0") {
   std::uint64_t state = 0;

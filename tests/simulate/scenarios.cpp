@@ -6,7 +6,7 @@
 #include <cmath>
 #include <string>
 
-#include "comfyq/simulate.hpp"
+#include "comfyq/sim/simulate.hpp"
 
 using namespace std::chrono_literals;
 using comfyq::policy;

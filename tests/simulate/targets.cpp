@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "comfyq/simulate.hpp"
+#include "comfyq/sim/simulate.hpp"
 
 using comfyq::policy;
 

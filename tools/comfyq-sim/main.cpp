@@ -17,7 +17,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "comfyq/simulate.hpp"
+#include "comfyq/sim/simulate.hpp"
 
 namespace {
 

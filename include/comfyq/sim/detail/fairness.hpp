@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-namespace comfyq::detail {
+namespace comfyq::sim::detail {
 
 /// S_j(t): GPU milliseconds tenant j received up to t, counting running jobs pro rata.
 class service_ledger {
@@ -161,4 +161,4 @@ inline std::int64_t nearest_rank(const std::vector<std::int64_t>& sorted, double
   return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
 }
 
-}  // namespace comfyq::detail
+}  // namespace comfyq::sim::detail

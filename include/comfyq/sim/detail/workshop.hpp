@@ -17,13 +17,13 @@
 #include <utility>
 #include <vector>
 
-#include "comfyq/detail/sim_fairness.hpp"
-#include "comfyq/detail/sim_random.hpp"
-#include "comfyq/detail/sim_scenario.hpp"
+#include "comfyq/sim/detail/fairness.hpp"
+#include "comfyq/sim/detail/random.hpp"
+#include "comfyq/sim/scenario.hpp"
 #include "comfyq/events.hpp"
 #include "comfyq/scheduler.hpp"
 
-namespace comfyq::detail {
+namespace comfyq::sim::detail {
 
 class workshop {
  public:
@@ -385,4 +385,4 @@ class workshop {
   std::int64_t demo_wait_ = 0;
 };
 
-}  // namespace comfyq::detail
+}  // namespace comfyq::sim::detail

@@ -16,19 +16,19 @@
 
 #include <nlohmann/json.hpp>
 
-#include "comfyq/detail/sim_scenario.hpp"
-#include "comfyq/detail/sim_workshop.hpp"
+#include "comfyq/sim/scenario.hpp"
+#include "comfyq/sim/detail/workshop.hpp"
 #include "comfyq/model.hpp"
 
 namespace comfyq::sim {
 
 /// Told the fraction of simulated time done (0..1), at most once per percent of it, and 1 at the end.
-using progress_sink = comfyq::detail::workshop::progress_sink;
+using progress_sink = comfyq::sim::detail::workshop::progress_sink;
 
 /// Runs the scenario to its end and measures it. Throws invalid_input naming a bad field.
 inline result simulate(const scenario& setup, const progress_sink& progress = {}) {
   validate(setup);
-  return comfyq::detail::workshop(setup, progress).run();
+  return comfyq::sim::detail::workshop(setup, progress).run();
 }
 
 // ---- JSON ----------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-namespace comfyq::detail {
+namespace comfyq::sim::detail {
 
 /// One step of splitmix64: advances `state` and returns the next output.
 constexpr std::uint64_t splitmix64(std::uint64_t& state) noexcept {
@@ -59,4 +59,4 @@ class xoshiro256ss {
   std::uint64_t s_[4]{};
 };
 
-}  // namespace comfyq::detail
+}  // namespace comfyq::sim::detail

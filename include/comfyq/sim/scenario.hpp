@@ -1,6 +1,6 @@
 #pragma once
 // What the simulator is asked (a workshop scenario) and what it answers (the measurements).
-// Included through comfyq/simulate.hpp; every definition is in docs/simulator.md.
+// Included through comfyq/sim/simulate.hpp; every definition is in docs/simulator.md.
 
 #include <chrono>
 #include <cstddef>
