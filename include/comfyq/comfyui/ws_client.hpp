@@ -18,6 +18,7 @@
 
 #include "comfyq/comfyui/binary_frames.hpp"
 #include "comfyq/comfyui/client_options.hpp"
+#include "comfyq/comfyui/detail/http_failures.hpp"
 #include "comfyq/comfyui/detail/url_encoding.hpp"
 #include "comfyq/comfyui/messages.hpp"
 #include "comfyq/errors.hpp"
@@ -158,9 +159,10 @@ class ws_client {
     stream.expires_after(options_.request_timeout);
     c.socket.async_handshake(options_.address(), target, [&](beast::error_code error) { failure = error; });
     detail::run_until_done(c.io);
-    if (failure == beast::websocket::error::upgrade_declined || detail::answer_is_not_http(failure)) {
-      throw comfyui_protocol_error("ws", "GET " + target + " was not answered with a WebSocket upgrade (" +
-                                             failure.message() + "); is ComfyUI listening on " + options_.address() + "?");
+    if (failure == beast::websocket::error::upgrade_declined || detail::answer_refused(failure)) {
+      const std::string cause = detail::answer_refused(failure) ? detail::refusal_cause(failure) : failure.message();
+      throw comfyui_protocol_error("ws", "GET " + target + " was not answered with a WebSocket upgrade (" + cause +
+                                             "); is ComfyUI listening on " + options_.address() + "?");
     }
     if (failure) {
       throw comfyui_unavailable(detail::unavailable_message(
