@@ -248,7 +248,7 @@ TEST_CASE("an answer above max_answer_bytes is refused, naming the option, not C
   const auto view = expect_error<comfyq::invalid_input>([&] { small.view(stored); });
   CHECK(view.field() == "comfyui.max_answer_bytes");
   CHECK_THAT(view.what(), Catch::Contains("is 4999 bytes, and GET /view?filename=large.bin") &&
-                              Catch::Contains("answered with 5000 bytes"));
+                              Catch::Contains("answered with 5000 bytes") && Catch::Contains("download()"));
   CHECK(expect_error<comfyq::invalid_input>([&] { small.object_info(); }).field() == "comfyui.max_answer_bytes");
 }
 

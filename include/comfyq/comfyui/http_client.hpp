@@ -1,9 +1,12 @@
 #pragma once
 // The worker's HTTP client for one ComfyUI (comfyui-protocol/PROTOCOL.md §2, §3, §7, §8): submit a
-// prompt, read its history, fetch and upload files, interrupt, and the discovery routes.
+// prompt, read its history, fetch or download files and upload them, interrupt, and the discovery
+// routes.
 
 #include "comfyq/comfyui/detail/http_exchange.hpp"  // first: it includes <utility> before Asio
 
+#include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,10 +18,12 @@
 #include "comfyq/artifact.hpp"
 #include "comfyq/comfyui/client_options.hpp"
 #include "comfyq/comfyui/detail/multipart.hpp"
+#include "comfyq/comfyui/detail/partial_file.hpp"
 #include "comfyq/comfyui/detail/url_encoding.hpp"
 #include "comfyq/comfyui/history.hpp"
 #include "comfyq/comfyui/instance_state.hpp"
 #include "comfyq/comfyui/prompt.hpp"
+#include "comfyq/detail/sha256.hpp"
 #include "comfyq/errors.hpp"
 
 namespace comfyq::comfyui {
@@ -38,6 +43,12 @@ struct image_upload {
   bool overwrite = false;        ///< replace a file of that name rather than keep both
 };
 
+/// A file download() wrote, measured on the way.
+struct downloaded_file {
+  std::uint64_t size = 0;
+  std::string sha256{};  ///< lowercase hex
+};
+
 /// How LoadImage and its kin name an uploaded file in a graph: "subfolder/name".
 inline std::string load_image_name(const artifact& uploaded) {
   return uploaded.subfolder.empty() ? uploaded.filename : uploaded.subfolder + "/" + uploaded.filename;
@@ -49,13 +60,14 @@ inline std::string load_image_name(const artifact& uploaded) {
 ///     comfyq::comfyui::http_client comfyui({.host = "127.0.0.1", .port = 8188});
 ///     prompt_answer answer = comfyui.post_prompt(graph, job_id, worker_client_id);
 ///     prompt_record record = comfyui.history(job_id);  // once the WebSocket says it is over
-///     std::optional<std::string> png = comfyui.view(record.outputs.front());
+///     std::optional<downloaded_file> file = comfyui.download(record.outputs.front(), "out.png");
 ///
 /// When ComfyUI cannot be reached or does not answer in time, a call throws
 /// comfyq::comfyui_unavailable, which says whether the request was sent (a POST that was may
 /// or may not have been carried out). An answer no ComfyUI gives throws
-/// comfyq::comfyui_protocol_error; one above the options' max_answer_bytes throws
-/// comfyq::invalid_input naming that option. Holds no socket between calls: copy it freely.
+/// comfyq::comfyui_protocol_error; one above the options' max_answer_bytes (max_download_bytes
+/// for download) throws comfyq::invalid_input naming that option. Holds no socket between
+/// calls: copy it freely.
 class http_client {
  public:
   /// Throws invalid_input for options no client can use; connects only when called.
@@ -76,14 +88,45 @@ class http_client {
     return read_history(get_json("/history/" + detail::url_encode(prompt_id), "history"), prompt_id);
   }
 
-  /// GET /view: the bytes of a file ComfyUI reported (or of an upload), held in memory, at most
-  /// max_answer_bytes; nullopt when ComfyUI has no such file (a temp file after a restart).
+  /// GET /view: the bytes of a small file ComfyUI reported (or of an upload), held in memory, at
+  /// most max_answer_bytes; nullopt when ComfyUI has no such file (a temp file after a restart).
   /// Throws invalid_input for a file name or subfolder ComfyUI refuses to serve.
   std::optional<std::string> view(const artifact& file) const {
     http_answer answer = get(view_target(file));
     if (answer.status == 200) return std::move(answer.body);
     if (answer.status == 404) return std::nullopt;
     throw_view_refused(file, answer.status);
+  }
+
+  /// GET /view, streamed into `destination` (written beside it under a temporary name and renamed
+  /// into place once whole, so it never holds part of a file), at most max_download_bytes. Its
+  /// size and sha256; nullopt when ComfyUI has no such file. Throws as view() does, and
+  /// std::system_error when the disk refuses the bytes.
+  std::optional<downloaded_file> download(const artifact& file, const std::filesystem::path& destination) const {
+    namespace http = detail::http;
+    detail::http_exchange call(options_, download_limit(), http::verb::get, view_target(file), "", "");
+    http::response_parser<http::buffer_body> parser;
+    call.read_header(parser);
+    const unsigned status = parser.get().result_int();
+    if (status == 404) return std::nullopt;
+    if (status != 200) throw_view_refused(file, status);
+
+    detail::partial_file part(destination);
+    comfyq::detail::sha256 hash;
+    downloaded_file done;
+    std::string piece(64 * 1024, '\0');
+    while (!parser.is_done()) {
+      parser.get().body().data = piece.data();
+      parser.get().body().size = piece.size();
+      call.read_piece(parser);
+      const std::size_t got = piece.size() - parser.get().body().size;
+      part.write(piece.data(), got);
+      hash.update(std::string_view(piece.data(), got));
+      done.size += got;
+    }
+    part.commit();
+    done.sha256 = hash.hex_digest();
+    return done;
   }
 
   /// POST /upload/image (multipart): stores `bytes` as `where` says. Returns the file as ComfyUI
@@ -171,7 +214,13 @@ class http_client {
   detail::body_limit answer_limit() const {
     return {.bytes = options_.max_answer_bytes,
             .option = "comfyui.max_answer_bytes",
-            .advice = "raise it to hold answers this large in memory"};
+            .advice = "raise it to hold answers this large in memory (download() takes large files to disk)"};
+  }
+
+  detail::body_limit download_limit() const {
+    return {.bytes = options_.max_download_bytes,
+            .option = "comfyui.max_download_bytes",
+            .advice = "raise it if the workflows make files this large"};
   }
 
   static std::string view_target(const artifact& file) {
