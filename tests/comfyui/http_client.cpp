@@ -1,16 +1,16 @@
 // comfyq::comfyui::http_client against the ComfyUI stand-in: a job from POST /prompt to its
 // file, rejections and partial accepts, uploads used by LoadImage, interrupts, the discovery
-// routes, and a ComfyUI that is down, does not answer, or is not ComfyUI.
+// routes, answers above the limits, and a ComfyUI that is down, does not answer, breaks off, or
+// is not ComfyUI.
 
-#include <atomic>
 #include <chrono>
 #include <string>
-#include <thread>
 
 #include <catch2/catch.hpp>
 
 #include "comfyq/comfyui/http_client.hpp"
 #include "comfyq/comfyui/ws_client.hpp"
+#include "comfyui/impostor.hpp"
 #include "comfyui/standin_clients.hpp"
 #include "comfyui_standin/png.hpp"
 #include "support/expect_error.hpp"
@@ -150,10 +150,7 @@ TEST_CASE("an interrupt stops our running prompt, and history records it", "[com
           comfyui::prompt_outcome::accepted);
 
   comfyui::prompt_follower follower("job-5");
-  clients::read_until(socket, [&](const comfyui::message& m) {
-    follower.on_message(m);
-    return follower.node() == "3";
-  });
+  clients::follow_until_node(socket, follower, "3");
   comfyui.interrupt("job-5");
   clients::follow(socket, follower);
   CHECK(follower.end() == comfyui::prompt_end::interrupted);
@@ -195,54 +192,9 @@ TEST_CASE("a ComfyUI that is down is unavailable, named in the message, until it
         comfyui::prompt_outcome::accepted);
 }
 
-namespace {
-
-/// A TCP server on a free loopback port that is not ComfyUI: it answers every connection with
-/// `answer` (nothing at all when empty) and holds it open until stopped.
-class impostor {
- public:
-  explicit impostor(std::string answer) : answer_(std::move(answer)) {
-    acceptor_.open(tcp::v4());
-    acceptor_.bind({boost::asio::ip::make_address("127.0.0.1"), 0});
-    acceptor_.listen();
-    thread_ = std::thread([this] {
-      while (true) {
-        tcp::socket peer(io_);
-        boost::system::error_code error;
-        acceptor_.accept(peer, error);
-        if (error || stopping_) return;
-        if (!answer_.empty()) boost::asio::write(peer, boost::asio::buffer(answer_), error);
-        held_.push_back(std::move(peer));
-      }
-    });
-  }
-  impostor(const impostor&) = delete;
-  impostor& operator=(const impostor&) = delete;
-  ~impostor() {
-    stopping_ = true;
-    // Unblocks accept with one last connection.
-    tcp::socket wake(io_);
-    boost::system::error_code ignored;
-    wake.connect(acceptor_.local_endpoint(), ignored);
-    thread_.join();
-  }
-
-  unsigned short port() const { return acceptor_.local_endpoint().port(); }
-
- private:
-  using tcp = boost::asio::ip::tcp;
-  std::string answer_;
-  boost::asio::io_context io_;
-  tcp::acceptor acceptor_{io_};
-  std::vector<tcp::socket> held_;
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;
-};
-
-}  // namespace
-
 TEST_CASE("a server that does not answer in time is unavailable; one that is not ComfyUI is a protocol error",
           "[comfyui][http_client]") {
+  using clients::impostor;
   SECTION("silent") {
     impostor silent("");
     comfyui::client_options options = clients::options_for(silent.port());
@@ -257,6 +209,24 @@ TEST_CASE("a server that does not answer in time is unavailable; one that is not
     const auto error = expect_error<comfyq::comfyui_protocol_error>(
         [&] { comfyui::http_client(clients::options_for(redis.port())).system_stats(); });
     CHECK(error.field() == "http");
+    CHECK_THAT(error.what(), Catch::Contains("not HTTP (bad version: its first line is no HTTP status line)") &&
+                                 Catch::Contains("something other than ComfyUI"));
+  }
+  SECTION("HTTP that does not parse") {
+    impostor broken("HTTP/1.1 200 OK\r\nContent-Length: many\r\n\r\n{}");
+    const auto error = expect_error<comfyq::comfyui_protocol_error>(
+        [&] { comfyui::http_client(clients::options_for(broken.port())).system_stats(); });
+    CHECK(error.field() == "http");
+    CHECK_THAT(error.what(), Catch::Contains("an HTTP answer that does not parse (bad Content-Length: its "
+                                             "Content-Length does not parse"));
+    CHECK_THAT(error.what(), !Catch::Contains("not HTTP"));
+  }
+  SECTION("an answer that breaks off") {
+    impostor dying("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"system\":", impostor::then::close);
+    const auto error = expect_error<comfyq::comfyui_unavailable>(
+        [&] { comfyui::http_client(clients::options_for(dying.port())).system_stats(); });
+    CHECK_THAT(error.what(), Catch::Contains("GET /system_stats failed: ComfyUI closed the connection before its "
+                                             "answer was whole (partial message)"));
   }
   SECTION("HTTP, but not ComfyUI's answer") {
     impostor web("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 6\r\n\r\n<html>");
@@ -265,6 +235,21 @@ TEST_CASE("a server that does not answer in time is unavailable; one that is not
     CHECK(expect_error<comfyq::comfyui_protocol_error>([&] { comfyui.post_prompt({}, "job-8", "worker-a"); }).field() ==
           "prompt.answer");
   }
+}
+
+TEST_CASE("an answer above max_answer_bytes is refused, naming the option, not ComfyUI", "[comfyui][http_client]") {
+  contract::standin_fixture fixture;
+  comfyui::client_options options = clients::options_for(fixture.standin.port());
+  const comfyq::artifact stored =
+      comfyui::http_client(options).upload_image(std::string(5000, 'x'), {.name = "large.bin", .subfolder = "tenantL"});
+  options.max_answer_bytes = 4999;
+  comfyui::http_client small(options);
+
+  const auto view = expect_error<comfyq::invalid_input>([&] { small.view(stored); });
+  CHECK(view.field() == "comfyui.max_answer_bytes");
+  CHECK_THAT(view.what(), Catch::Contains("is 4999 bytes, and GET /view?filename=large.bin") &&
+                              Catch::Contains("answered with 5000 bytes") && Catch::Contains("download()"));
+  CHECK(expect_error<comfyq::invalid_input>([&] { small.object_info(); }).field() == "comfyui.max_answer_bytes");
 }
 
 TEST_CASE("options no client can use are refused up front", "[comfyui][http_client]") {

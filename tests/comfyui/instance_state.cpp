@@ -4,7 +4,6 @@
 
 #include <string>
 
-#include "comfyq/comfyui/client_options.hpp"
 #include "comfyq/comfyui/instance_state.hpp"
 #include "support/comfyui_recordings.hpp"
 #include "support/expect_error.hpp"
@@ -63,17 +62,4 @@ TEST_CASE("/queue says which prompts run and wait, and whose client sent them", 
   CHECK(read_queue({{"queue_running", nlohmann::json::array()}, {"queue_pending", nlohmann::json::array()}}).empty());
   CHECK(comfyq::test::expect_error<comfyq::comfyui_protocol_error>([] { read_queue({{"queue_running", {{1}}}}); })
             .field() == "queue.queue_running");
-}
-
-TEST_CASE("a ComfyUI address is host:port", "[comfyui][client_options]") {
-  const auto options = comfyq::comfyui::client_options::from_address("10.0.0.5:8189");
-  CHECK(options.host == "10.0.0.5");
-  CHECK(options.port == 8189);
-  CHECK(comfyq::comfyui::client_options::from_address("gpu-box").port == 8188);
-  for (const char* bad : {"host:", "host:0", "host:70000", "host:80a", ":8188"}) {
-    INFO(bad);
-    CHECK(comfyq::test::expect_error<comfyq::invalid_input>(
-              [&] { comfyq::comfyui::client_options::from_address(bad, "--comfyui"); })
-              .field() == "--comfyui");
-  }
 }

@@ -61,6 +61,14 @@ inline std::vector<comfyui::ws_frame> follow(comfyui::ws_client& socket, comfyui
   });
 }
 
+/// Feeds `follower` the frames of `socket` until its prompt runs node `node_id`.
+inline void follow_until_node(comfyui::ws_client& socket, comfyui::prompt_follower& follower, const std::string& node_id) {
+  read_until(socket, [&](const comfyui::message& m) {
+    follower.on_message(m);
+    return follower.node() == node_id;
+  });
+}
+
 /// The binary frames among `frames`; their payloads view the bytes `frames` holds.
 inline std::vector<comfyui::binary_frame> binary_frames(const std::vector<comfyui::ws_frame>& frames) {
   std::vector<comfyui::binary_frame> found;

@@ -1,5 +1,6 @@
 // comfyq::comfyui::ws_client against the ComfyUI stand-in: the greeting, reads that time out,
-// previews with and without feature flags, and sockets that drop, crash or are closed.
+// previews with and without feature flags, frames above the limit, and sockets that drop, crash
+// or are closed.
 
 #include <chrono>
 #include <string>
@@ -128,6 +129,25 @@ TEST_CASE("a socket dropped mid-prompt is unavailable, now and later; the prompt
   }
   REQUIRE(record.found);
   CHECK(record.end == comfyui::prompt_end::succeeded);
+}
+
+TEST_CASE("a frame above max_frame_bytes closes the socket, naming the option; frames within it are read",
+          "[comfyui][ws_client]") {
+  contract::standin_fixture fixture;
+  comfyui::client_options options = clients::options_for(fixture.standin.port());
+  options.max_frame_bytes = 16;  // the status greeting is larger
+  comfyui::ws_client socket(options, "worker-m");
+
+  const auto error = expect_error<comfyq::comfyui_unavailable>([&] { read_until_dropped(socket); });
+  CHECK_THAT(error.what(), Catch::Contains("above comfyui.max_frame_bytes (16 bytes)") &&
+                               Catch::Contains("Raise max_frame_bytes"));
+  CHECK_FALSE(socket.open());
+  CHECK(expect_error<comfyq::comfyui_unavailable>([&] { socket.read(std::chrono::milliseconds(10)); }).what() ==
+        std::string(error.what()));
+
+  options.max_frame_bytes = 4096;
+  comfyui::ws_client roomy(options, "worker-m");
+  CHECK(roomy.read(std::chrono::seconds(10)).has_value());
 }
 
 TEST_CASE("a crashed ComfyUI drops the socket and refuses new ones until it restarts", "[comfyui][ws_client]") {

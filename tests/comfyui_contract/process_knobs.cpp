@@ -1,10 +1,15 @@
 // The knobs as comfyui-standin's command-line flags, for tests that run it as a process:
 // --delay-ms and --node-delay-ms keep a job running, --fail-node ends it with an
 // execution_error, --invalid-node rejects it, --drop-socket-at-node cuts the job's socket
-// while the job goes on, and --crash-at-node makes the process exit mid-job (status 70).
+// while the job goes on, --crash-at-node makes the process exit mid-job (status 70), and
+// --split-writes sends an answer's body apart from its headers.
 
 #include <catch2/catch.hpp>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -106,4 +111,25 @@ TEST_CASE("comfyui-standin --crash-at-node exits mid-job", "[comfyui][process]")
   const auto frames = contract::frames_until(socket, [](const auto&) { return false; });
   REQUIRE(frames.back().ended);
   CHECK_FALSE(frames.back().clean_close);
+}
+
+TEST_CASE("comfyui-standin --split-writes sends an answer's body in pieces a pause apart", "[comfyui][process]") {
+  namespace net = boost::asio;
+  contract::scratch_folder scratch;
+  standin_process process(standin_arguments(scratch, {"--split-writes"}));
+  const auto port = process.port();
+  CHECK(http_get(port, "/object_info").json().contains("SaveImage"));
+
+  // /object_info is a few hundred KB: six pieces, each 5 ms after the one before.
+  net::io_context io;
+  net::ip::tcp::socket socket(io);
+  socket.connect({net::ip::make_address("127.0.0.1"), port});
+  const auto sent = std::chrono::steady_clock::now();
+  net::write(socket, net::buffer(std::string("GET /object_info HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")));
+  std::string answer;
+  boost::system::error_code error;
+  char chunk[65536];
+  while (!error) answer.append(chunk, socket.read_some(net::buffer(chunk), error));
+  CHECK(std::chrono::steady_clock::now() - sent >= std::chrono::milliseconds(25));
+  CHECK(answer.starts_with("HTTP/1.1 200 OK"));
 }

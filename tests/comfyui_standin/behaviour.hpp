@@ -1,6 +1,7 @@
 #pragma once
 // The knobs a test turns to make the stand-in misbehave the way a real ComfyUI can:
-// slow nodes, a node that raises, a WebSocket that drops, a crash mid-job, a rejection.
+// slow nodes, a node that raises, a WebSocket that drops, a crash mid-job, a rejection,
+// answers whose headers and body arrive apart.
 // A node selector names a node id ("3") or a class_type ("KSampler"); empty means off.
 
 #include <chrono>
@@ -43,6 +44,10 @@ struct behaviour {
   int sampler_steps{3};
   /// Whether sampler-like nodes send a binary preview frame with every step.
   bool sampler_previews{false};
+
+  /// Every HTTP answer goes out as its headers in one write and its body in later writes, a
+  /// pause apart, as ComfyUI's aiohttp often sends them: a client must not need both in one read.
+  bool split_writes{false};
 
   std::chrono::milliseconds delay_for(std::string_view node_id, std::string_view class_type) const {
     if (const auto found = node_delays.find(node_id); found != node_delays.end()) return found->second;

@@ -1,14 +1,17 @@
 #pragma once
 // One HTTP connection: reads requests (keep-alive), answers them through the router, and
-// hands a WebSocket upgrade of /ws to a ws_session.
+// hands a WebSocket upgrade of /ws to a ws_session. With the split_writes knob an answer's
+// headers and body go out in separate writes, as aiohttp often sends them.
 
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 #include "comfyui_standin/connections.hpp"
@@ -24,6 +27,9 @@ class http_session final : public connection, public std::enable_shared_from_thi
  public:
   /// Uploads may be as large as /features' max_upload_size (100 MiB).
   static constexpr std::uint64_t body_limit = 104857600 + 1048576;
+  /// With split_writes: the most body bytes one write carries, and the pause before each.
+  static constexpr std::size_t split_piece = 65536;
+  static constexpr std::chrono::milliseconds split_pause{5};
 
   http_session(tcp::socket socket, const server_context& context, connection_registry& connections)
       : stream_(std::move(socket)), context_(context), connections_(connections) {}
@@ -66,14 +72,52 @@ class http_session final : public connection, public std::enable_shared_from_thi
       abort_now();
       return;
     }
+    if (split_writes()) {
+      write_split();
+      return;
+    }
     http::async_write(stream_, *response_, [self = shared_from_this()](beast::error_code write_error, std::size_t) {
-      if (write_error) return;
-      if (!self->response_->keep_alive()) {
-        beast::error_code ignored;
-        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        return;
-      }
-      self->read_next();
+      self->on_written(write_error);
+    });
+  }
+
+  void on_written(beast::error_code error) {
+    if (error) return;
+    if (!response_->keep_alive()) {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      return;
+    }
+    read_next();
+  }
+
+  bool split_writes() const {
+    const std::lock_guard lock(context_.state.mutex);
+    return context_.state.knobs.split_writes;
+  }
+
+  // The headers in one write, then the body in pieces a pause apart. Without Nagle's delay
+  // (aiohttp turns it off too) each write leaves as it is, so the client reads them apart.
+  void write_split() {
+    beast::error_code ignored;
+    stream_.socket().set_option(tcp::no_delay(true), ignored);
+    serializer_.emplace(*response_);
+    serializer_->limit(split_piece);
+    http::async_write_header(stream_, *serializer_, [self = shared_from_this()](beast::error_code error, std::size_t) {
+      self->write_next_piece(error);
+    });
+  }
+
+  void write_next_piece(beast::error_code error) {
+    if (error || serializer_->is_done()) {
+      on_written(error);
+      return;
+    }
+    pause_.expires_after(split_pause);
+    pause_.async_wait([self = shared_from_this()](beast::error_code) {
+      http::async_write_some(self->stream_, *self->serializer_, [self](beast::error_code write_error, std::size_t) {
+        self->write_next_piece(write_error);
+      });
     });
   }
 
@@ -103,6 +147,8 @@ class http_session final : public connection, public std::enable_shared_from_thi
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http_response> response_;
+  std::optional<http::response_serializer<http::string_body>> serializer_;
+  net::steady_timer pause_{stream_.get_executor()};
 };
 
 }  // namespace comfyq::testing::standin

@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
   app.add_option("--crash-at-node", config.knobs.crash_at_node, "Exit at once when this node starts");
   app.add_option("--sampler-steps", config.knobs.sampler_steps, "Progress steps of samplers without a steps input");
   app.add_flag("--sampler-previews", config.knobs.sampler_previews, "Samplers send a preview frame per step");
+  app.add_flag("--split-writes", config.knobs.split_writes,
+               "Send every HTTP answer's headers and body in separate writes, as aiohttp often does");
   CLI11_PARSE(app, argc, argv);
 
   config.knobs.node_delay = std::chrono::milliseconds(delay_ms);

@@ -1,26 +1,29 @@
 #pragma once
 // The worker's HTTP client for one ComfyUI (comfyui-protocol/PROTOCOL.md §2, §3, §7, §8): submit a
-// prompt, read its history, fetch and upload files, interrupt, and the discovery routes.
+// prompt, read its history, fetch or download files and upload them, interrupt, and the discovery
+// routes.
 
-#include "comfyq/comfyui/detail/blocking_io.hpp"  // first: it includes <utility> before Asio
+#include "comfyq/comfyui/detail/http_exchange.hpp"  // first: it includes <utility> before Asio
 
+#include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
 #include "comfyq/artifact.hpp"
 #include "comfyq/comfyui/client_options.hpp"
 #include "comfyq/comfyui/detail/multipart.hpp"
+#include "comfyq/comfyui/detail/partial_file.hpp"
 #include "comfyq/comfyui/detail/url_encoding.hpp"
 #include "comfyq/comfyui/history.hpp"
 #include "comfyq/comfyui/instance_state.hpp"
 #include "comfyq/comfyui/prompt.hpp"
+#include "comfyq/detail/sha256.hpp"
 #include "comfyq/errors.hpp"
 
 namespace comfyq::comfyui {
@@ -40,6 +43,12 @@ struct image_upload {
   bool overwrite = false;        ///< replace a file of that name rather than keep both
 };
 
+/// A file download() wrote, measured on the way.
+struct downloaded_file {
+  std::uint64_t size = 0;
+  std::string sha256{};  ///< lowercase hex
+};
+
 /// How LoadImage and its kin name an uploaded file in a graph: "subfolder/name".
 inline std::string load_image_name(const artifact& uploaded) {
   return uploaded.subfolder.empty() ? uploaded.filename : uploaded.subfolder + "/" + uploaded.filename;
@@ -51,12 +60,14 @@ inline std::string load_image_name(const artifact& uploaded) {
 ///     comfyq::comfyui::http_client comfyui({.host = "127.0.0.1", .port = 8188});
 ///     prompt_answer answer = comfyui.post_prompt(graph, job_id, worker_client_id);
 ///     prompt_record record = comfyui.history(job_id);  // once the WebSocket says it is over
-///     std::optional<std::string> png = comfyui.view(record.outputs.front());
+///     std::optional<downloaded_file> file = comfyui.download(record.outputs.front(), "out.png");
 ///
 /// When ComfyUI cannot be reached or does not answer in time, a call throws
 /// comfyq::comfyui_unavailable, which says whether the request was sent (a POST that was may
 /// or may not have been carried out). An answer no ComfyUI gives throws
-/// comfyq::comfyui_protocol_error. Holds no socket between calls: copy it freely.
+/// comfyq::comfyui_protocol_error; one above the options' max_answer_bytes (max_download_bytes
+/// for download) throws comfyq::invalid_input naming that option. Holds no socket between
+/// calls: copy it freely.
 class http_client {
  public:
   /// Throws invalid_input for options no client can use; connects only when called.
@@ -77,25 +88,45 @@ class http_client {
     return read_history(get_json("/history/" + detail::url_encode(prompt_id), "history"), prompt_id);
   }
 
-  /// GET /view: the bytes of a file ComfyUI reported (or of an upload); nullopt when ComfyUI has
-  /// no such file (a temp file after a restart). Throws invalid_input for a file name or
-  /// subfolder ComfyUI refuses to serve.
+  /// GET /view: the bytes of a small file ComfyUI reported (or of an upload), held in memory, at
+  /// most max_answer_bytes; nullopt when ComfyUI has no such file (a temp file after a restart).
+  /// Throws invalid_input for a file name or subfolder ComfyUI refuses to serve.
   std::optional<std::string> view(const artifact& file) const {
-    const std::string target = "/view?filename=" + detail::url_encode(file.filename) +
-                               "&subfolder=" + detail::url_encode(file.subfolder) + "&type=" + detail::url_encode(file.type);
-    http_answer answer = get(target);
-    switch (answer.status) {
-      case 200: return std::move(answer.body);
-      case 404: return std::nullopt;
-      case 400:
-        throw invalid_input("artifact.filename", "'" + file.filename + "' (type '" + file.type +
-                                                     "') was refused by ComfyUI: a file name must not start with '/' or "
-                                                     "contain '..', and the type must be output, input or temp");
-      case 403:
-        throw invalid_input("artifact.subfolder", "'" + file.subfolder + "' leaves ComfyUI's " + file.type +
-                                                      " folder; use the subfolder ComfyUI reported");
-      default: throw unexpected_status("view", "GET /view", answer.status);
+    http_answer answer = get(view_target(file));
+    if (answer.status == 200) return std::move(answer.body);
+    if (answer.status == 404) return std::nullopt;
+    throw_view_refused(file, answer.status);
+  }
+
+  /// GET /view, streamed into `destination` (written beside it under a temporary name and renamed
+  /// into place once whole, so it never holds part of a file), at most max_download_bytes. Its
+  /// size and sha256; nullopt when ComfyUI has no such file. Throws as view() does, and
+  /// std::system_error when the disk refuses the bytes.
+  std::optional<downloaded_file> download(const artifact& file, const std::filesystem::path& destination) const {
+    namespace http = detail::http;
+    detail::http_exchange call(options_, download_limit(), http::verb::get, view_target(file), "", "");
+    http::response_parser<http::buffer_body> parser;
+    call.read_header(parser);
+    const unsigned status = parser.get().result_int();
+    if (status == 404) return std::nullopt;
+    if (status != 200) throw_view_refused(file, status);
+
+    detail::partial_file part(destination);
+    comfyq::detail::sha256 hash;
+    downloaded_file done;
+    std::string piece(64 * 1024, '\0');
+    while (!parser.is_done()) {
+      parser.get().body().data = piece.data();
+      parser.get().body().size = piece.size();
+      call.read_piece(parser);
+      const std::size_t got = piece.size() - parser.get().body().size;
+      part.write(piece.data(), got);
+      hash.update(std::string_view(piece.data(), got));
+      done.size += got;
     }
+    part.commit();
+    done.sha256 = hash.hex_digest();
+    return done;
   }
 
   /// POST /upload/image (multipart): stores `bytes` as `where` says. Returns the file as ComfyUI
@@ -157,66 +188,58 @@ class http_client {
   nlohmann::json object_info() const { return get_json("/object_info", "object_info"); }
 
   /// GET `target` (path and query, already encoded), whatever the answer's status.
-  http_answer get(std::string_view target) const { return exchange(detail::beast::http::verb::get, target, "", ""); }
+  http_answer get(std::string_view target) const { return exchange(detail::http::verb::get, target, "", ""); }
 
   /// POST `body` to `target`, whatever the answer's status.
   http_answer post(std::string_view target, std::string body, std::string_view content_type) const {
-    return exchange(detail::beast::http::verb::post, target, std::move(body), content_type);
+    return exchange(detail::http::verb::post, target, std::move(body), content_type);
   }
 
  private:
-  // One request on a connection of its own; throws comfyui_unavailable when that fails, and
-  // comfyui_protocol_error when what comes back is not HTTP.
-  http_answer exchange(detail::beast::http::verb verb, std::string_view target, std::string body,
+  // One request, its whole answer held in memory.
+  http_answer exchange(detail::http::verb verb, std::string_view target, std::string body,
                        std::string_view content_type) const {
-    namespace beast = detail::beast;
-    namespace http = beast::http;
-    const std::string what = std::string(http::to_string(verb)) + " " + std::string(target);
-    detail::net::io_context io;
-    beast::tcp_stream stream(io);
-    if (const beast::error_code error = detail::connect(io, stream, options_)) {
-      throw comfyui_unavailable(detail::unavailable_message(
-          options_, "cannot connect (" + detail::describe(error, options_.connect_timeout) + ")", "; " + what + " was not sent"));
-    }
-
-    // Boost 1.74's Beast takes boost::string_view, not std::string_view.
-    http::request<http::string_body> request{verb, std::string(target), 11};
-    request.set(http::field::host, options_.address());
-    request.set(http::field::user_agent, "comfyq");
-    if (!content_type.empty()) request.set(http::field::content_type, std::string(content_type));
-    request.keep_alive(false);
-    request.body() = std::move(body);
-    request.prepare_payload();
-    beast::flat_buffer buffer;
+    namespace http = detail::http;
+    detail::http_exchange call(options_, answer_limit(), verb, target, std::move(body), content_type);
     http::response_parser<http::string_body> parser;
-    parser.body_limit(boost::none);  // /view serves whole videos; the ComfyUI is the worker's own
-    beast::error_code failure;
-    stream.expires_after(options_.request_timeout);
-    http::async_write(stream, request, [&](beast::error_code write_error, std::size_t) {
-      if (write_error) {
-        failure = write_error;
-        return;
-      }
-      http::async_read(stream, buffer, parser, [&](beast::error_code read_error, std::size_t) { failure = read_error; });
-    });
-    detail::run_until_done(io);
-
-    if (failure) {
-      if (detail::answer_is_not_http(failure)) {
-        throw comfyui_protocol_error("http", what + " got an answer that is not HTTP (" + failure.message() +
-                                                 "); is something other than ComfyUI listening on " +
-                                                 options_.address() + "?");
-      }
-      throw comfyui_unavailable(detail::unavailable_message(
-                                    options_, what + " failed (" + detail::describe(failure, options_.request_timeout) + ")",
-                                    verb == http::verb::post ? "; it was sent, so ComfyUI may or may not have carried it out" : ""),
-                                comfyui_unavailable::request::sent);
-    }
+    call.read_header(parser);
+    call.read_body(parser);
     http_answer answer;
     answer.status = parser.get().result_int();
     answer.content_type = std::string(parser.get()[http::field::content_type]);
     answer.body = std::move(parser.get().body());
     return answer;
+  }
+
+  detail::body_limit answer_limit() const {
+    return {.bytes = options_.max_answer_bytes,
+            .option = "comfyui.max_answer_bytes",
+            .advice = "raise it to hold answers this large in memory (download() takes large files to disk)"};
+  }
+
+  detail::body_limit download_limit() const {
+    return {.bytes = options_.max_download_bytes,
+            .option = "comfyui.max_download_bytes",
+            .advice = "raise it if the workflows make files this large"};
+  }
+
+  static std::string view_target(const artifact& file) {
+    return "/view?filename=" + detail::url_encode(file.filename) + "&subfolder=" + detail::url_encode(file.subfolder) +
+           "&type=" + detail::url_encode(file.type);
+  }
+
+  // Why /view did not serve `file`: ComfyUI refuses names that leave its folders.
+  [[noreturn]] void throw_view_refused(const artifact& file, unsigned status) const {
+    if (status == 400) {
+      throw invalid_input("artifact.filename", "'" + file.filename + "' (type '" + file.type +
+                                                    "') was refused by ComfyUI: a file name must not start with '/' or "
+                                                    "contain '..', and the type must be output, input or temp");
+    }
+    if (status == 403) {
+      throw invalid_input("artifact.subfolder", "'" + file.subfolder + "' leaves ComfyUI's " + file.type +
+                                                     " folder; use the subfolder ComfyUI reported");
+    }
+    throw unexpected_status("view", "GET /view", status);
   }
 
   nlohmann::json get_json(const std::string& target, const std::string& field) const {

@@ -5,7 +5,6 @@
 #include "comfyq/comfyui/detail/blocking_io.hpp"  // first: it includes <utility> before Asio
 
 #include <chrono>
-#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,6 +17,7 @@
 
 #include "comfyq/comfyui/binary_frames.hpp"
 #include "comfyq/comfyui/client_options.hpp"
+#include "comfyq/comfyui/detail/http_failures.hpp"
 #include "comfyq/comfyui/detail/url_encoding.hpp"
 #include "comfyq/comfyui/messages.hpp"
 #include "comfyq/errors.hpp"
@@ -59,9 +59,10 @@ struct ws_options {
 ///       // ... heartbeat the lease between frames
 ///     }
 ///
-/// A socket that drops (ComfyUI stopped, crashed or closed it) throws comfyq::comfyui_unavailable
-/// from read, then and on every later read: connect a new ws_client. Frames ComfyUI sent while
-/// no socket was there are lost; /history has the outcome. A frame outside the protocol throws
+/// A socket that drops (ComfyUI stopped, crashed or closed it, or sent a frame above the
+/// options' max_frame_bytes) throws comfyq::comfyui_unavailable from read, then and on every
+/// later read: connect a new ws_client. Frames ComfyUI sent while no socket was there are lost;
+/// /history has the outcome. A frame outside the protocol throws
 /// comfyq::comfyui_protocol_error, and the socket reads on.
 class ws_client {
  public:
@@ -152,15 +153,15 @@ class ws_client {
           options_, "cannot connect the WebSocket " + target + " (" + detail::describe(error, options_.connect_timeout) + ")",
           ""));
     }
-    // SaveImageWebsocket sends whole images as frames; Beast's default limit is 16 MB.
-    c.socket.read_message_max(std::uint64_t{1} << 30);
+    c.socket.read_message_max(options_.max_frame_bytes);
     beast::error_code failure;
     stream.expires_after(options_.request_timeout);
     c.socket.async_handshake(options_.address(), target, [&](beast::error_code error) { failure = error; });
     detail::run_until_done(c.io);
-    if (failure == beast::websocket::error::upgrade_declined || detail::answer_is_not_http(failure)) {
-      throw comfyui_protocol_error("ws", "GET " + target + " was not answered with a WebSocket upgrade (" +
-                                             failure.message() + "); is ComfyUI listening on " + options_.address() + "?");
+    if (failure == beast::websocket::error::upgrade_declined || detail::answer_refused(failure)) {
+      const std::string cause = detail::answer_refused(failure) ? detail::refusal_cause(failure) : failure.message();
+      throw comfyui_protocol_error("ws", "GET " + target + " was not answered with a WebSocket upgrade (" + cause +
+                                             "); is ComfyUI listening on " + options_.address() + "?");
     }
     if (failure) {
       throw comfyui_unavailable(detail::unavailable_message(
@@ -188,12 +189,21 @@ class ws_client {
   }
 
   std::string lost_message(const detail::beast::error_code& error) const {
-    const std::string how = error == detail::beast::websocket::error::closed
+    namespace websocket = detail::beast::websocket;
+    const std::string consequence =
+        "; frames sent while no socket is open are lost: connect a new ws_client and read the prompt's outcome from "
+        "/history";
+    if (error == websocket::error::message_too_big) {
+      // Beast closes the socket itself; ComfyUI is fine, so "is it running?" would mislead.
+      return "ComfyUI at " + options_.address() + " sent the WebSocket of client '" + client_id_ +
+             "' a frame above comfyui.max_frame_bytes (" + std::to_string(options_.max_frame_bytes) +
+             " bytes), which closed it" + consequence +
+             ". Raise max_frame_bytes if workflows send previews or SaveImageWebsocket images this large.";
+    }
+    const std::string how = error == websocket::error::closed
                                 ? "ComfyUI closed the WebSocket of client '" + client_id_ + "'"
                                 : "the WebSocket of client '" + client_id_ + "' dropped (" + error.message() + ")";
-    return detail::unavailable_message(options_, how,
-                                       "; frames sent while no socket is open are lost: connect a new ws_client and "
-                                       "read the prompt's outcome from /history");
+    return detail::unavailable_message(options_, how, consequence);
   }
 
   client_options options_;

@@ -14,7 +14,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/error.hpp>
 
 #include "comfyq/comfyui/client_options.hpp"
 
@@ -49,14 +48,6 @@ inline beast::error_code connect(net::io_context& io, beast::tcp_stream& stream,
 inline std::string describe(const beast::error_code& error, std::chrono::milliseconds waited) {
   if (error == beast::error::timeout) return "no answer within " + std::to_string(waited.count()) + " ms";
   return error.message();
-}
-
-/// Whether `error` says the peer answered something that does not parse as HTTP: not ComfyUI.
-/// An answer cut short (end_of_stream, partial_message) is ComfyUI going away instead.
-inline bool answer_is_not_http(const beast::error_code& error) {
-  namespace http = beast::http;
-  return error.category() == http::make_error_code(http::error::bad_version).category() &&
-         error != http::error::end_of_stream && error != http::error::partial_message;
 }
 
 /// The text of comfyui_unavailable: where, what failed, what became of the request, what to check.
