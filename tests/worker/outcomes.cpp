@@ -62,9 +62,10 @@ class slow_outputs final : public comfyq::comfyui::output_store {
   void begin_attempt(std::string_view tenant, std::string_view job, std::uint32_t attempt) override {
     inner_.begin_attempt(tenant, job, attempt);
   }
-  void write_output(const comfyq::artifact_origin& where, std::string_view bytes) override {
+  std::filesystem::path staging_path(const comfyq::artifact_origin& where) override { return inner_.staging_path(where); }
+  void keep_output(const comfyq::artifact_origin& where) override {
     std::this_thread::sleep_for(each_);
-    inner_.write_output(where, bytes);
+    inner_.keep_output(where);
   }
   void write_manifest(std::string_view tenant, std::string_view job, std::uint32_t attempt,
                       const std::vector<comfyq::manifest_entry>& entries) override {

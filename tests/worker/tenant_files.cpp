@@ -37,7 +37,9 @@ TEST_CASE("an attempt's outputs and manifest go to its own folder, and can be di
   comfyq::testing::contract::scratch_folder scratch;
   tenant_directory files(scratch.path());
   const comfyq::artifact_origin where{.tenant = "alice", .job = "j1", .attempt = 2, .name = "sub/out_00001_.png"};
-  files.write_output(where, "bytes");
+  files.begin_attempt("alice", "j1", 2);
+  std::ofstream(files.staging_path(where), std::ios::binary) << "bytes";
+  files.keep_output(where);
   const comfyq::manifest_entry entry{.name = where.name, .size = 5, .sha256 = "ab", .media_type = "image/png", .node = "9"};
   files.write_manifest("alice", "j1", 2, {entry});
 
@@ -46,10 +48,12 @@ TEST_CASE("an attempt's outputs and manifest go to its own folder, and can be di
   CHECK(comfyq::testing::worker_tests::read_file(folder / "sub" / "out_00001_.png") == "bytes");
   CHECK(nlohmann::json::parse(comfyq::testing::worker_tests::read_file(folder / "manifest.json")) ==
         nlohmann::json::array({entry}));
-  CHECK_FALSE(std::filesystem::exists(folder / "sub" / "out_00001_.png.part"));
   CHECK(expect_error<comfyq::invalid_input>([&] {
-          files.write_output({.tenant = "alice", .job = "j1", .attempt = 2, .name = "../../j2/2/x.png"}, "x");
+          files.staging_path({.tenant = "alice", .job = "j1", .attempt = 2, .name = "../../j2/2/x.png"});
         }).field() == "output name");
+  CHECK_THROWS_AS(files.keep_output({.tenant = "alice", .job = "j1", .attempt = 2, .name = "never-written.png"}),
+                  std::filesystem::filesystem_error);
+  CHECK_THROWS_AS(files.begin_attempt("alice", "j1", 2), std::filesystem::filesystem_error);  // written once
 
   files.discard("alice", "j1", 2);
   CHECK_FALSE(std::filesystem::exists(folder));

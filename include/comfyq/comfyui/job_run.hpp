@@ -14,8 +14,6 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
-#include <fstream>
-#include <iterator>
 #include <optional>
 #include <random>
 #include <string>
@@ -29,6 +27,7 @@
 #include "comfyq/attribution.hpp"
 #include "comfyq/backoff.hpp"
 #include "comfyq/comfyui/detail/base64.hpp"
+#include "comfyq/comfyui/detail/measured_copy.hpp"
 #include "comfyq/comfyui/http_client.hpp"
 #include "comfyq/comfyui/lease_keeper.hpp"
 #include "comfyq/comfyui/prompt_follower.hpp"
@@ -448,14 +447,14 @@ class job_run {
       if (file.type != "output") continue;  // previews (temp) are not outputs
       std::optional<artifact_origin> origin = attribute_to_this_attempt(file);
       if (!origin) continue;
-      std::optional<std::string> bytes = after_run([&] { return fetch(file); });
-      if (!bytes) {
+      std::optional<downloaded_file> kept = fetch(file, c_.outputs.staging_path(*origin));
+      if (!kept) {
         end(run_end::failed_retryable, "output '" + comfyq::detail::artifact_path(file) + "' of node " + file.node +
                                            " is missing from ComfyUI's output folder");
       }
       if (std::optional<std::string> why = keeper.lost()) end(run_end::lease_lost, *why);
-      c_.outputs.write_output(*origin, *bytes);
-      result.outputs.push_back(make_manifest_entry(*origin, file, *bytes));
+      c_.outputs.keep_output(*origin);
+      result.outputs.push_back(make_manifest_entry(*origin, file, kept->size, std::move(kept->sha256)));
     }
     if (std::optional<std::string> why = keeper.lost()) end(run_end::lease_lost, *why);
     c_.outputs.write_manifest(lease_.tenant, lease_.job_id, lease_.attempt, result.outputs);
@@ -485,12 +484,18 @@ class job_run {
     }
   }
 
-  std::optional<std::string> fetch(const artifact& file) const {
-    if (c_.options.comfyui_output_dir.empty()) return c_.comfyui.view(file);
-    std::ifstream in(std::filesystem::path(c_.options.comfyui_output_dir) / comfyq::detail::artifact_path(file), std::ios::binary);
-    if (!in) return std::nullopt;
-    return std::string{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  // Streams the file to `destination` (from /view, or the shared output folder), measuring it.
+  // A file above the client's max_download_bytes fails the job: it would be refused every time.
+  std::optional<downloaded_file> fetch(const artifact& file, const std::filesystem::path& destination) {
+    try {
+      if (c_.options.comfyui_output_dir.empty()) return after_run([&] { return c_.comfyui.download(file, destination); });
+      return detail::measured_copy(std::filesystem::path(c_.options.comfyui_output_dir) / comfyq::detail::artifact_path(file),
+                                   destination);
+    } catch (const invalid_input& e) {
+      end(run_end::failed, e.what());
+    }
   }
+
 
   run_context c_;
   comfyq::lease lease_;

@@ -42,8 +42,12 @@ class output_store {
   /// written once, and never into another run's files. Throws std::filesystem::filesystem_error
   /// (file_exists) when it does.
   virtual void begin_attempt(std::string_view tenant, std::string_view job, std::uint32_t attempt) = 0;
-  /// Keeps `bytes` as `where.name` in the folder of that tenant, job and attempt.
-  virtual void write_output(const artifact_origin& where, std::string_view bytes) = 0;
+  /// Where on this machine the worker writes the file `where` names (after begin_attempt): the
+  /// file's place itself, or a staging file that keep_output() sends on.
+  virtual std::filesystem::path staging_path(const artifact_origin& where) = 0;
+  /// Keeps the file written at staging_path(where) as `where.name` in the folder of that
+  /// tenant, job and attempt.
+  virtual void keep_output(const artifact_origin& where) = 0;
   /// Keeps the attempt's manifest beside its files.
   virtual void write_manifest(std::string_view tenant, std::string_view job, std::uint32_t attempt,
                               const std::vector<manifest_entry>& entries) = 0;
@@ -97,8 +101,20 @@ class tenant_directory final : public input_store, public output_store {
     }
   }
 
-  void write_output(const artifact_origin& where, std::string_view bytes) override {
-    write_whole(outputs_of(where.tenant, where.job, where.attempt) / relative("output name", where.name), bytes);
+  /// The file's place in the attempt folder itself (its subfolders made): written there whole.
+  std::filesystem::path staging_path(const artifact_origin& where) override {
+    const std::filesystem::path file = output_path(where);
+    std::filesystem::create_directories(file.parent_path());
+    return file;
+  }
+
+  /// The file is in place already; says so when it is not.
+  void keep_output(const artifact_origin& where) override {
+    const std::filesystem::path file = output_path(where);
+    if (!std::filesystem::is_regular_file(file)) {
+      throw std::filesystem::filesystem_error("an output was not written before it was kept", file,
+                                              std::make_error_code(std::errc::no_such_file_or_directory));
+    }
   }
 
   void write_manifest(std::string_view tenant, std::string_view job, std::uint32_t attempt,
@@ -111,6 +127,10 @@ class tenant_directory final : public input_store, public output_store {
   }
 
  private:
+  std::filesystem::path output_path(const artifact_origin& where) const {
+    return outputs_of(where.tenant, where.job, where.attempt) / relative("output name", where.name);
+  }
+
   std::filesystem::path tenant_folder(std::string_view tenant) const {
     validate_id("tenant", tenant);
     return root_ / std::string(tenant);
