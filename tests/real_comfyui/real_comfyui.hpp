@@ -167,7 +167,7 @@ class real_comfyui {
     if (!(in >> pid) || pid <= 0) return;
     std::error_code error;
     const auto cwd = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/cwd", error);
-    if (error || cwd != dir_ / "comfyui") return;  // gone, or the pid is someone else's now
+    if (error || cwd != std::filesystem::weakly_canonical(dir_ / "comfyui")) return;  // gone, or someone else's now
     ::kill(pid, SIGKILL);
     wait_gone(pid, std::chrono::seconds(10));
   }
