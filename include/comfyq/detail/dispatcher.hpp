@@ -1,8 +1,9 @@
 #pragma once
 // The scheduling state that decides which queued job starts next: per-tenant queues,
 // the priority lane, virtual clocks and round-robin turns. It holds no job data beyond
-// handles and sequence numbers, so a queue-position forecast can copy it cheaply and run
-// exactly the same picks forward.
+// handles and sequence numbers. A queue-position forecast runs exactly the same picks forward
+// on a lookahead (basic_dispatcher<lookahead_lanes>): a copy of the per-tenant state, O(tenants),
+// that reads the live job lists instead of copying them, since jobs only leave them there.
 //
 // Order rules (docs/policies.md):
 //   priority lane first, in submission order, skipping tenants that are paused or at max_running;
@@ -23,6 +24,7 @@
 #include <compare>
 #include <cstddef>
 #include <cstdint>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -58,14 +60,125 @@ struct queue_entry {
   bool queued = false;
 };
 
-class dispatcher {
+/// What a dispatcher orders eligible tenants by, compared member by member; a policy leaves
+/// the members it does not use at zero.
+struct serve_key {
+  double clock = 0.0;      ///< fair_share: the virtual clock
+  bool busy = false;       ///< fair_share: something running (so a tenant with nothing running goes first)
+  std::uint64_t turn = 0;  ///< round_robin, fair_share: when last served
+  std::uint64_t seq = 0;   ///< the head's sequence number
+  friend auto operator<=>(const serve_key&, const serve_key&) = default;
+};
+
+/// The live queue's lanes: each tenant's normal jobs (from tenant_account::head) and the
+/// priority lane, as lists linked through the entries, in sequence order.
+class linked_lanes {
  public:
-  explicit dispatcher(policy p = policy::fair_share) : policy_(p) {}
+  static constexpr bool accepts_jobs = true;
+
+  const queue_entry& operator[](std::uint32_t h) const { return entries_[h]; }
+  std::uint32_t priority_head() const noexcept { return priority_head_; }
+  std::uint32_t next_priority(std::uint32_t h) const { return entries_[h].next; }
+
+  void place(std::uint32_t h, const queue_entry& entry) {
+    if (h >= entries_.size()) entries_.resize(h + 1);
+    entries_[h] = entry;
+  }
+
+  // Lists are kept in sequence order. New jobs go to the back and a requeued job usually
+  // to the front, so both ends are checked before walking.
+  void link(std::uint32_t h, tenant_account& a) {
+    std::uint32_t& head = entries_[h].priority ? priority_head_ : a.head;
+    std::uint32_t& tail = entries_[h].priority ? priority_tail_ : a.tail;
+    std::uint64_t seq = entries_[h].seq;
+    std::uint32_t after = tail;
+    if (head != no_handle && seq < entries_[head].seq) {
+      after = no_handle;
+    } else {
+      while (after != no_handle && entries_[after].seq > seq) after = entries_[after].prev;
+    }
+    std::uint32_t before = after == no_handle ? head : entries_[after].next;
+    entries_[h].prev = after;
+    entries_[h].next = before;
+    (after == no_handle ? head : entries_[after].next) = h;
+    (before == no_handle ? tail : entries_[before].prev) = h;
+  }
+
+  void unlink(std::uint32_t h, tenant_account& a) {
+    queue_entry& e = entries_[h];
+    std::uint32_t& head = e.priority ? priority_head_ : a.head;
+    std::uint32_t& tail = e.priority ? priority_tail_ : a.tail;
+    (e.prev == no_handle ? head : entries_[e.prev].next) = e.next;
+    (e.next == no_handle ? tail : entries_[e.next].prev) = e.prev;
+    e.prev = e.next = no_handle;
+    e.queued = false;
+  }
+
+ private:
+  std::vector<queue_entry> entries_;
+  std::uint32_t priority_head_ = no_handle;
+  std::uint32_t priority_tail_ = no_handle;
+};
+
+/// A lookahead's lanes: the live lists, read and never written. Jobs only leave them (start),
+/// none joins, so a tenant's next job is the one after its head in the live list, and the
+/// priority lane skips the priority jobs started out of order (a tenant ahead was at its cap).
+/// Valid while the live lanes do not change.
+class lookahead_lanes {
+ public:
+  static constexpr bool accepts_jobs = false;
+
+  explicit lookahead_lanes(const linked_lanes& live) : live_(&live), priority_head_(live.priority_head()) {}
+
+  const queue_entry& operator[](std::uint32_t h) const { return (*live_)[h]; }
+  std::uint32_t priority_head() const noexcept { return priority_head_; }
+  std::uint32_t next_priority(std::uint32_t h) const {
+    for (h = (*live_)[h].next; h != no_handle && started_.contains(h);) h = (*live_)[h].next;
+    return h;
+  }
+
+  void unlink(std::uint32_t h, tenant_account& a) {
+    if (!(*live_)[h].priority) {
+      a.head = (*live_)[h].next;  // normal work starts from its tenant's head
+      return;
+    }
+    if (h != priority_head_) {
+      started_.insert(h);
+      return;
+    }
+    priority_head_ = next_priority(h);
+    // What the head passed over no longer needs remembering.
+    for (std::uint32_t passed = (*live_)[h].next; passed != priority_head_; passed = (*live_)[passed].next) {
+      started_.erase(passed);
+    }
+  }
+
+ private:
+  const linked_lanes* live_;
+  std::uint32_t priority_head_;
+  std::unordered_set<std::uint32_t> started_;  ///< priority jobs started behind the head
+};
+
+template <class Lanes>
+class basic_dispatcher {
+ public:
+  explicit basic_dispatcher(policy p = policy::fair_share) : policy_(p) {}
+
+  /// A lookahead of `live`: its per-tenant state copied, its lanes read in place. Only picks,
+  /// starts and finishes happen in it (nothing joins a lane); valid while `live` does not change.
+  template <class Live>
+  explicit basic_dispatcher(const basic_dispatcher<Live>& live)
+      : policy_(live.policy_),
+        paused_(live.paused_),
+        turns_(live.turns_),
+        tenants_(live.tenants_),
+        lanes_(live.lanes_),
+        eligible_(live.eligible_) {}
 
   policy current_policy() const noexcept { return policy_; }
   bool paused() const noexcept { return paused_; }
   const tenant_account& tenant(std::uint32_t t) const { return tenants_[t]; }
-  const queue_entry& entry(std::uint32_t h) const { return entries_[h]; }
+  const queue_entry& entry(std::uint32_t h) const { return lanes_[h]; }
   std::uint32_t tenant_count() const noexcept { return static_cast<std::uint32_t>(tenants_.size()); }
 
   std::uint32_t add_tenant(double weight, std::uint32_t max_running) {
@@ -84,9 +197,8 @@ class dispatcher {
     return t;
   }
   void restore_job(std::uint32_t h, std::uint32_t t, std::uint64_t seq, bool priority) {
-    if (h >= entries_.size()) entries_.resize(h + 1);
-    entries_[h] = queue_entry{.seq = seq, .tenant = t, .priority = priority, .queued = true};
-    link(h, priority ? priority_head_ : tenants_[t].head, priority ? priority_tail_ : tenants_[t].tail);
+    lanes_.place(h, queue_entry{.seq = seq, .tenant = t, .priority = priority, .queued = true});
+    lanes_.link(h, tenants_[t]);
     ++tenants_[t].queued;
     refresh(t);
   }
@@ -117,15 +229,10 @@ class dispatcher {
 
   /// A job joins its tenant's queue (or the priority lane) in sequence order.
   void enqueue(std::uint32_t h, std::uint32_t t, std::uint64_t seq, bool priority) {
-    if (h >= entries_.size()) entries_.resize(h + 1);
     bool was_competing = competing(t);
-    entries_[h] = queue_entry{.seq = seq, .tenant = t, .priority = priority, .queued = true};
+    lanes_.place(h, queue_entry{.seq = seq, .tenant = t, .priority = priority, .queued = true});
     tenant_account& a = tenants_[t];
-    if (priority) {
-      link(h, priority_head_, priority_tail_);
-    } else {
-      link(h, a.head, a.tail);
-    }
+    lanes_.link(h, a);
     ++a.queued;
     if (was_competing && a.head != h) return;  // nothing the heaps order by has changed
     if (!was_competing) reenter(t);
@@ -134,8 +241,8 @@ class dispatcher {
 
   /// A queued job leaves without running (cancelled).
   void remove(std::uint32_t h) {
-    std::uint32_t t = entries_[h].tenant;
-    unlink(h);
+    std::uint32_t t = lanes_[h].tenant;
+    lanes_.unlink(h, tenants_[t]);
     --tenants_[t].queued;
     refresh(t);
   }
@@ -143,8 +250,8 @@ class dispatcher {
   /// The job that would start next, or no_handle.
   std::uint32_t pick() const {
     if (paused_) return no_handle;
-    for (std::uint32_t h = priority_head_; h != no_handle; h = entries_[h].next) {
-      if (can_run(entries_[h].tenant)) return h;
+    for (std::uint32_t h = lanes_.priority_head(); h != no_handle; h = lanes_.next_priority(h)) {
+      if (can_run(lanes_[h].tenant)) return h;
     }
     return eligible_.empty() ? no_handle : tenants_[eligible_.top()].head;
   }
@@ -156,16 +263,18 @@ class dispatcher {
   /// Queued priority jobs whose tenant may start one now.
   std::size_t priority_waiting() const {
     std::size_t waiting = 0;
-    for (std::uint32_t h = priority_head_; h != no_handle; h = entries_[h].next) waiting += can_run(entries_[h].tenant);
+    for (std::uint32_t h = lanes_.priority_head(); h != no_handle; h = lanes_.next_priority(h)) {
+      waiting += can_run(lanes_[h].tenant);
+    }
     return waiting;
   }
 
   /// A queued job starts; its tenant is charged `charge` of GPU time now.
   void start(std::uint32_t h, duration charge) {
-    std::uint32_t t = entries_[h].tenant;
-    bool priority = entries_[h].priority;
-    unlink(h);
+    std::uint32_t t = lanes_[h].tenant;
+    bool priority = lanes_[h].priority;
     tenant_account& a = tenants_[t];
+    lanes_.unlink(h, a);
     --a.queued;
     ++a.running;
     a.in_flight += static_cast<double>(charge.count()) / a.weight;
@@ -187,25 +296,18 @@ class dispatcher {
 
   /// A run ended without a result and its job goes back to the queue, keeping its place.
   void restart(std::uint32_t h, duration charged, duration cost) {
-    const queue_entry& e = entries_[h];
+    const queue_entry& e = lanes_[h];
     std::uint32_t t = e.tenant;
     enqueue(h, t, e.seq, e.priority);  // still running, so no re-entry: its clock is kept
     finish(t, charged, cost);
   }
 
  private:
-  // What eligible_ orders tenants by, compared member by member; a policy leaves the members
-  // it does not use at zero.
-  struct serve_key {
-    double clock = 0.0;      ///< fair_share: the virtual clock
-    bool busy = false;       ///< fair_share: something running (so a tenant with nothing running goes first)
-    std::uint64_t turn = 0;  ///< round_robin, fair_share: when last served
-    std::uint64_t seq = 0;   ///< the head's sequence number
-    friend auto operator<=>(const serve_key&, const serve_key&) = default;
-  };
+  template <class>
+  friend class basic_dispatcher;
 
   serve_key key(const tenant_account& a) const {
-    std::uint64_t seq = a.head == no_handle ? 0 : entries_[a.head].seq;
+    std::uint64_t seq = a.head == no_handle ? 0 : lanes_[a.head].seq;
     switch (policy_) {
       case policy::fifo: return {.seq = seq};
       case policy::round_robin: return {.turn = a.turn, .seq = seq};
@@ -240,47 +342,26 @@ class dispatcher {
   void refresh(std::uint32_t t) {
     const tenant_account& a = tenants_[t];
     eligible_.set(t, eligible(t), key(a));
-    if (competing(t) != competing_.contains(t)) competing_.set(t, competing(t), {a.settled_clock, t});
-  }
-
-  // Lists are kept in sequence order. New jobs go to the back and a requeued job usually
-  // to the front, so both ends are checked before walking.
-  void link(std::uint32_t h, std::uint32_t& head, std::uint32_t& tail) {
-    std::uint64_t seq = entries_[h].seq;
-    std::uint32_t after = tail;
-    if (head != no_handle && seq < entries_[head].seq) {
-      after = no_handle;
-    } else {
-      while (after != no_handle && entries_[after].seq > seq) after = entries_[after].prev;
+    // Only arrivals re-enter a tenant, and none happen in a lookahead.
+    if constexpr (Lanes::accepts_jobs) {
+      if (competing(t) != competing_.contains(t)) competing_.set(t, competing(t), {a.settled_clock, t});
     }
-    std::uint32_t before = after == no_handle ? head : entries_[after].next;
-    entries_[h].prev = after;
-    entries_[h].next = before;
-    (after == no_handle ? head : entries_[after].next) = h;
-    (before == no_handle ? tail : entries_[before].prev) = h;
-  }
-
-  void unlink(std::uint32_t h) {
-    queue_entry& e = entries_[h];
-    std::uint32_t& head = e.priority ? priority_head_ : tenants_[e.tenant].head;
-    std::uint32_t& tail = e.priority ? priority_tail_ : tenants_[e.tenant].tail;
-    (e.prev == no_handle ? head : entries_[e.prev].next) = e.next;
-    (e.next == no_handle ? tail : entries_[e.next].prev) = e.prev;
-    e.prev = e.next = no_handle;
-    e.queued = false;
   }
 
   policy policy_;
   bool paused_ = false;
   std::uint64_t turns_ = 0;
   std::vector<tenant_account> tenants_;
-  std::vector<queue_entry> entries_;
-  std::uint32_t priority_head_ = no_handle;
-  std::uint32_t priority_tail_ = no_handle;
+  Lanes lanes_;
   indexed_heap<serve_key> eligible_;
   // Tenants that compete, by {settled clock, tenant}, the clock as it was when each joined:
   // settled clocks only grow, so keys are brought up to date lazily, when the smallest is needed.
   indexed_heap<std::pair<double, std::uint32_t>> competing_;
 };
+
+/// The live scheduling state.
+using dispatcher = basic_dispatcher<linked_lanes>;
+/// A forecast's copy of it, made by dispatcher_lookahead(live).
+using dispatcher_lookahead = basic_dispatcher<lookahead_lanes>;
 
 }  // namespace comfyq::detail
