@@ -23,6 +23,7 @@
 #include <deque>
 #include <functional>
 #include <iterator>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -73,6 +74,7 @@ class scheduler {
     std::uint32_t t = tenant_index(tenant.id, tenant);
     tenants_[t].config = tenant;
     dispatch_.configure_tenant(t, tenant.weight, tenant.max_running);
+    changed();
     emit_tenant(t, now);
   }
 
@@ -86,6 +88,7 @@ class scheduler {
   void pause_tenant(std::string_view id, bool paused, time_point now) {
     std::uint32_t t = existing_tenant(id);
     dispatch_.set_tenant_paused(t, paused);
+    changed();
     emit_tenant(t, now);
     plan_preemptions(now);
   }
@@ -93,12 +96,14 @@ class scheduler {
   /// While the queue is paused, jobs are accepted but none starts.
   void pause_queue(bool paused, time_point now) {
     dispatch_.set_paused(paused);
+    changed();
     emit_queue(now);
     plan_preemptions(now);
   }
 
   void set_policy(policy p, time_point now) {
     dispatch_.set_policy(p);
+    changed();
     emit_queue(now);
   }
 
@@ -141,6 +146,7 @@ class scheduler {
     j.submitted_at = now;
     slots_[h].tenant = t;
     dispatch_.enqueue(h, t, j.seq, j.priority);
+    changed();
     ++counts_[index(job_state::queued)];
     emit(event_type::submitted, j, now);
     if (j.priority) plan_preemptions(now);
@@ -161,6 +167,7 @@ class scheduler {
     std::uint32_t t = slots_[h].tenant;
     duration estimate = estimates_.estimate(t, j.shape);
     dispatch_.start(h, estimate);
+    changed();
     prefetch(dispatch_.front());
     move_count(job_state::queued, job_state::running);
     j.state = job_state::running;
@@ -259,6 +266,7 @@ class scheduler {
     job& j = slots_[h].data;
     if (j.state == job_state::queued) {
       dispatch_.remove(h);
+      changed();
       finish(h, job_state::cancelled, "cancelled while queued", now);
       return job_state::cancelled;
     }
@@ -350,31 +358,34 @@ class scheduler {
     }
   }
 
-  /// Where a queued job stands, or nothing if it is not queued or cannot start
-  /// (its tenant or the queue is paused).
+  /// Where a queued job stands, with the workers up now, or nothing if it is not queued or
+  /// cannot start (its tenant or the queue is paused). The same as its entry in forecast().
+  /// Costs O(tenants + k log tenants) for a job at position k the first time after a change of
+  /// the queue, and a lookup after that: one replay of the queue is kept for every query until
+  /// the queue changes (detail/forecast.hpp), so even this const call must not run concurrently
+  /// with another call.
   std::optional<queue_position> position(std::string_view id, time_point now) const {
-    const job* j = find(id);
-    if (j == nullptr || j->state != job_state::queued) return std::nullopt;
-    for (queue_position& p : forecast(now)) {
-      if (p.job == id) return std::move(p);
-    }
-    return std::nullopt;
+    std::uint32_t h = ids_.find(id);
+    if (h == no_slot || slots_[h].data.state != job_state::queued) return std::nullopt;
+    if (dispatch_.paused() || dispatch_.tenant(slots_[h].tenant).paused) return std::nullopt;
+    std::size_t up = live_workers(now);
+    replay_until(now, up, [&] { return forecast_.rank_of(h).has_value(); });
+    std::optional<std::size_t> rank = forecast_.rank_of(h);
+    if (!rank) return std::nullopt;
+    return position_at(*rank, now, up > 0);
   }
 
-  /// Every queued job that can start, in the order they would be leased, with expected start
-  /// times for `workers` workers (0: the workers up now; no ETA when none is up).
-  std::vector<queue_position> forecast(time_point now, std::size_t workers = 0) const {
+  /// The first `limit` queued jobs that can start, in the order they would be leased, with
+  /// expected start times for `workers` workers (0: the workers up now; no ETA when none is
+  /// up). Costs O(tenants + limit log tenants) at most; shares position()'s replay.
+  std::vector<queue_position> forecast(time_point now, std::size_t workers = 0,
+                                       std::size_t limit = std::numeric_limits<std::size_t>::max()) const {
     std::size_t up = workers > 0 ? workers : live_workers(now);
-    std::vector<detail::running_run> running;
-    leases_.for_each([&](std::uint32_t h) {
-      const job& j = slots_[h].data;
-      running.push_back({slots_[h].tenant, j.shape, j.charged, j.started_at + j.charged, j.token});
-    });
-    auto describe = [this](std::uint32_t h) {
-      return std::pair<std::string_view, std::string_view>(slots_[h].data.id, slots_[h].data.shape);
-    };
-    return detail::forecast_starts(dispatch_, estimates_, running, std::max<std::size_t>(up, 1), up > 0, now,
-                                   last_token_, describe);
+    replay_until(now, up, [&] { return forecast_.starts().size() >= limit; });
+    std::vector<queue_position> out;
+    out.reserve(std::min(limit, forecast_.starts().size()));
+    for (std::size_t k = 0; k < forecast_.starts().size() && k < limit; ++k) out.push_back(position_at(k, now, up > 0));
+    return out;
   }
 
   /// Workers heard from within worker_ttl.
@@ -518,6 +529,34 @@ class scheduler {
     return it->second;
   }
 
+  // Something a forecast reads changed: the kept replay is stale.
+  void changed() noexcept { ++generation_; }
+
+  // Takes the kept replay for `up` workers at `now` until `enough()` or its end, starting it
+  // over (at most once: a new replay holds at its own instant) when it no longer holds.
+  template <class Enough>
+  void replay_until(time_point now, std::size_t up, Enough&& enough) const {
+    std::size_t workers = std::max<std::size_t>(up, 1);
+    auto shape_of = [this](std::uint32_t h) -> std::string_view { return slots_[h].data.shape; };
+    auto begin = [&] {
+      std::vector<detail::running_run> running;
+      leases_.for_each([&](std::uint32_t h) {
+        const job& j = slots_[h].data;
+        running.push_back({slots_[h].tenant, j.shape, j.charged, j.started_at + j.charged, j.token});
+      });
+      return std::make_unique<detail::forecast_replay>(dispatch_, estimates_, running, workers, now, last_token_);
+    };
+    do {
+      forecast_.prepare(generation_, workers, now, begin);
+    } while (!forecast_.extend(now, shape_of, enough));
+  }
+
+  queue_position position_at(std::size_t rank, time_point now, bool eta_known) const {
+    const detail::forecast_start& s = forecast_.starts()[rank];
+    return queue_position{slots_[s.job].data.id, rank + 1,
+                          eta_known ? std::optional<time_point>(forecast_.eta(s, now)) : std::nullopt};
+  }
+
   // Asks the CPU to start loading job h, the one the next lease most likely starts: with
   // 100,000 jobs queued it is rarely in cache, and waiting for it dominated a lease.
   void prefetch([[maybe_unused]] std::uint32_t h) const {
@@ -538,6 +577,7 @@ class scheduler {
     job& j = slots_[h].data;
     leases_.erase(h);
     dispatch_.finish(slots_[h].tenant, j.charged, cost);
+    changed();
     tenants_[slots_[h].tenant].gpu_time += cost;
     release_worker(h);
   }
@@ -546,6 +586,7 @@ class scheduler {
     job& j = slots_[h].data;
     leases_.erase(h);
     dispatch_.restart(h, j.charged, cost);
+    changed();
     tenants_[slots_[h].tenant].gpu_time += cost;
     release_worker(h);
     move_count(job_state::running, job_state::queued);
@@ -703,6 +744,8 @@ class scheduler {
   std::uint64_t last_seq_ = 0;
   std::uint64_t last_token_ = 0;
   std::uint64_t last_generated_id_ = 0;
+  std::uint64_t generation_ = 0;  ///< counts changes of what a forecast reads
+  mutable detail::forecast_cache forecast_;  ///< the replay position() and forecast() share
   event_sink sink_;
 };
 

@@ -55,7 +55,9 @@ class delegating_store : public store::contract {
   std::optional<std::string> object_info(std::string_view sha256) override { return inner_->object_info(sha256); }
   std::optional<job> find(std::string_view id) override { return inner_->find(id); }
   std::optional<queue_position> position(std::string_view id) override { return inner_->position(id); }
-  std::vector<queue_position> forecast(std::size_t workers) override { return inner_->forecast(workers); }
+  std::vector<queue_position> forecast(std::size_t workers, std::size_t limit) override {
+    return inner_->forecast(workers, limit);
+  }
   queue_snapshot snapshot() override { return inner_->snapshot(); }
   std::vector<store::logged_event> read_events(std::string_view after, std::size_t max, duration wait) override {
     return inner_->read_events(after, max, wait);

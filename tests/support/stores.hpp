@@ -3,6 +3,7 @@
 // chooses, for every store (memory, Redis). Tests written once against queue_under_test<...>
 // run against each backend with TEMPLATE_LIST_TEST_CASE(..., comfyq::testing::stores).
 
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -84,7 +85,10 @@ class queue_under_test {
   std::optional<std::string> object_info(std::string_view sha256) { return store_->object_info(sha256); }
   std::optional<job> find(std::string_view id) { return store_->find(id); }
   std::optional<queue_position> position(std::string_view id, time_point now) { return at(now).position(id); }
-  std::vector<queue_position> forecast(time_point now, std::size_t workers = 0) { return at(now).forecast(workers); }
+  std::vector<queue_position> forecast(time_point now, std::size_t workers = 0,
+                                       std::size_t limit = std::numeric_limits<std::size_t>::max()) {
+    return at(now).forecast(workers, limit);
+  }
   queue_snapshot snapshot(time_point now) { return at(now).snapshot(); }
   policy current_policy() { return store_->snapshot().policy; }
   /// Calls `visit(const job&)` for every job submitted through this object that the store holds.

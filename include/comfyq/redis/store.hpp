@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -177,13 +178,13 @@ class store final : public comfyq::store::contract {
     return detail::decode_job(id, r);
   }
   std::optional<queue_position> position(std::string_view id) override {
-    for (queue_position& p : forecast(0)) {
+    for (queue_position& p : forecast(0, std::numeric_limits<std::size_t>::max())) {
       if (p.job == id) return std::move(p);
     }
     return std::nullopt;
   }
-  std::vector<queue_position> forecast(std::size_t workers) override {
-    return detail::forecast_from(run(scripts::read_forecast_state, {}), options_.scheduler, workers);
+  std::vector<queue_position> forecast(std::size_t workers, std::size_t limit) override {
+    return detail::forecast_from(run(scripts::read_forecast_state, {}), options_.scheduler, workers, limit);
   }
   queue_snapshot snapshot() override { return detail::decode_snapshot(run(scripts::read_snapshot, {})); }
 

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -101,10 +102,13 @@ class contract {
 
   /// A copy of the job, or nothing if unknown or forgotten.
   virtual std::optional<job> find(std::string_view id) = 0;
-  /// Where a queued job stands, or nothing if it is not queued or cannot start now.
+  /// Where a queued job stands, or nothing if it is not queued or cannot start now. Its entry
+  /// in forecast(); cheap however long the queue is (docs/policies.md says what it costs).
   virtual std::optional<queue_position> position(std::string_view id) = 0;
-  /// Every queued job that can start, in lease order, with ETAs for `workers` (0: those up now).
-  virtual std::vector<queue_position> forecast(std::size_t workers = 0) = 0;
+  /// The first `limit` queued jobs that can start (all of them by default), in lease order,
+  /// with ETAs for `workers` (0: those up now).
+  virtual std::vector<queue_position> forecast(std::size_t workers = 0,
+                                               std::size_t limit = std::numeric_limits<std::size_t>::max()) = 0;
   virtual queue_snapshot snapshot() = 0;
 
   // ---- events ----------------------------------------------------------------------------

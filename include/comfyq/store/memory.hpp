@@ -164,9 +164,9 @@ class memory final : public contract {
     std::lock_guard lock(mutex_);
     return queue_.position(id, clock_());
   }
-  std::vector<queue_position> forecast(std::size_t workers) override {
+  std::vector<queue_position> forecast(std::size_t workers, std::size_t limit) override {
     std::lock_guard lock(mutex_);
-    return queue_.forecast(clock_(), workers);
+    return queue_.forecast(clock_(), workers, limit);
   }
   queue_snapshot snapshot() override {
     std::lock_guard lock(mutex_);

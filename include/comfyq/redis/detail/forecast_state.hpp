@@ -1,9 +1,10 @@
 #pragma once
 // Rebuilds a queue's scheduling state from the forecast_state script's reply, so that the
-// Redis store forecasts with the same code as the memory store (detail::forecast_starts).
+// Redis store forecasts with the same code as the memory store (detail::forecast_replay).
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -18,7 +19,8 @@
 
 namespace comfyq::redis::detail {
 
-inline std::vector<queue_position> forecast_from(reply_view r, const scheduler_config& config, std::size_t workers) {
+inline std::vector<queue_position> forecast_from(reply_view r, const scheduler_config& config, std::size_t workers,
+                                                 std::size_t limit) {
   time_point now = to_time(r.at(0).integer());
   comfyq::detail::dispatcher state(parse_policy(r.at(1).string()).value_or(policy::fair_share));
   state.set_paused(r.at(2).integer() != 0);
@@ -72,11 +74,15 @@ inline std::vector<queue_position> forecast_from(reply_view r, const scheduler_c
     }
   }
   std::size_t up = workers > 0 ? workers : live;
-  auto describe = [&](std::uint32_t h) {
-    return std::pair<std::string_view, std::string_view>(queued[h].id, queued[h].shape);
-  };
-  return comfyq::detail::forecast_starts(state, estimates, running, std::max<std::size_t>(up, 1), up > 0, now,
-                                         last_token, describe);
+  comfyq::detail::forecast_replay replay(state, estimates, running, std::max<std::size_t>(up, 1), now, last_token);
+  std::vector<queue_position> starts;
+  while (starts.size() < limit) {
+    std::optional<comfyq::detail::forecast_start> s =
+        replay.next([&](std::uint32_t h) -> std::string_view { return queued[h].shape; });
+    if (!s) break;
+    starts.push_back({queued[s->job].id, starts.size() + 1, up > 0 ? std::optional<time_point>(s->at) : std::nullopt});
+  }
+  return starts;
 }
 
 }  // namespace comfyq::redis::detail
