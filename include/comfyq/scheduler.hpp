@@ -532,12 +532,10 @@ class scheduler {
   // Something a forecast reads changed: the kept replay is stale.
   void changed() noexcept { ++generation_; }
 
-  // Takes the kept replay for `up` workers at `now` until `enough()` or its end, starting it
-  // over (at most once: a new replay holds at its own instant) when it no longer holds.
+  // Takes the kept replay for `up` workers at `now` until `enough()` or its end.
   template <class Enough>
   void replay_until(time_point now, std::size_t up, Enough&& enough) const {
     std::size_t workers = std::max<std::size_t>(up, 1);
-    auto shape_of = [this](std::uint32_t h) -> std::string_view { return slots_[h].data.shape; };
     auto begin = [&] {
       std::vector<detail::running_run> running;
       leases_.for_each([&](std::uint32_t h) {
@@ -546,9 +544,8 @@ class scheduler {
       });
       return std::make_unique<detail::forecast_replay>(dispatch_, estimates_, running, workers, now, last_token_);
     };
-    do {
-      forecast_.prepare(generation_, workers, now, begin);
-    } while (!forecast_.extend(now, shape_of, enough));
+    auto shape_of = [this](std::uint32_t h) -> std::string_view { return slots_[h].data.shape; };
+    forecast_.replay_until(generation_, workers, now, begin, shape_of, enough);
   }
 
   queue_position position_at(std::size_t rank, time_point now, bool eta_known) const {

@@ -147,14 +147,34 @@ class forecast_replay {
 /// as far as a query needs.
 class forecast_cache {
  public:
-  /// Forgets everything (the queue changed).
-  void clear() noexcept { replay_.reset(); }
+  /// Takes the replay for `generation` of the queue (a number that changes with every change
+  /// of what a forecast reads) and `workers` until `enough()` or its end, asked at `now`: the
+  /// kept replay while it holds at `now`, else a new one from `begin()`, which returns a
+  /// std::unique_ptr<forecast_replay> made at `now`. `shape_of(handle)` as for the replay.
+  template <class Begin, class ShapeOf, class Enough>
+  void replay_until(std::uint64_t generation, std::size_t workers, time_point now, Begin&& begin, ShapeOf&& shape_of,
+                    Enough&& enough) {
+    // At most twice: a new replay holds at its own instant.
+    do {
+      prepare(generation, workers, now, begin);
+    } while (!extend(now, shape_of, enough));
+  }
 
-  /// A replay for `generation` of the queue (a number that changes with every change of it) and
-  /// `workers`, exact at `now`: the one kept, if it is, else one from `begin()`, which returns a
-  /// std::unique_ptr<forecast_replay> made at `now`.
+  /// The index in starts() of job `h`, if the replay started it.
+  std::optional<std::size_t> rank_of(std::uint32_t h) const {
+    if (h >= stamp_.size() || stamp_[h] != epoch_) return std::nullopt;
+    return rank_[h];
+  }
+  const std::vector<forecast_start>& starts() const noexcept { return starts_; }
+
+  /// When start `s` is expected, asked at `now`.
+  time_point eta(const forecast_start& s, time_point now) const {
+    return s.follows_now ? s.at + (now - replay_->now()) : s.at;
+  }
+
+ private:
   template <class Begin>
-  void prepare(std::uint64_t generation, std::size_t workers, time_point now, Begin&& begin) {
+  void prepare(std::uint64_t generation, std::size_t workers, time_point now, Begin& begin) {
     if (replay_ && generation == generation_ && workers == workers_ && replay_->now() <= now &&
         now < replay_->valid_until()) {
       return;
@@ -170,10 +190,9 @@ class forecast_cache {
     }
   }
 
-  /// Extends the replay until `enough()` or its end; false if that made it stop holding at `now`
-  /// (prepare() again, which starts over at `now`).
+  // False if the replay, taken further, no longer holds at `now`.
   template <class ShapeOf, class Enough>
-  bool extend(time_point now, ShapeOf&& shape_of, Enough&& enough) {
+  bool extend(time_point now, ShapeOf& shape_of, Enough& enough) {
     while (!done_ && !enough()) {
       std::optional<forecast_start> s = replay_->next(shape_of);
       if (!s) {
@@ -191,20 +210,6 @@ class forecast_cache {
     return now < replay_->valid_until();
   }
 
-  /// The index in starts() of job `h`, if the replay started it.
-  std::optional<std::size_t> rank_of(std::uint32_t h) const {
-    if (h >= stamp_.size() || stamp_[h] != epoch_) return std::nullopt;
-    return rank_[h];
-  }
-  const std::vector<forecast_start>& starts() const noexcept { return starts_; }
-  bool done() const noexcept { return done_; }
-
-  /// When start `s` is expected, asked at `now`.
-  time_point eta(const forecast_start& s, time_point now) const {
-    return s.follows_now ? s.at + (now - replay_->now()) : s.at;
-  }
-
- private:
   std::unique_ptr<forecast_replay> replay_;
   std::uint64_t generation_ = 0;
   std::size_t workers_ = 0;
