@@ -2,6 +2,7 @@
 // A store::contract that hands every call to another store; a test derives from it and
 // overrides the calls it makes misbehave (a store that fails after applying a call, say).
 
+#include <limits>
 #include <memory>
 #include <utility>
 
@@ -55,7 +56,8 @@ class delegating_store : public store::contract {
   std::optional<std::string> object_info(std::string_view sha256) override { return inner_->object_info(sha256); }
   std::optional<job> find(std::string_view id) override { return inner_->find(id); }
   std::optional<queue_position> position(std::string_view id) override { return inner_->position(id); }
-  std::vector<queue_position> forecast(std::size_t workers, std::size_t limit) override {
+  std::vector<queue_position> forecast(std::size_t workers = 0,
+                                       std::size_t limit = std::numeric_limits<std::size_t>::max()) override {
     return inner_->forecast(workers, limit);
   }
   queue_snapshot snapshot() override { return inner_->snapshot(); }

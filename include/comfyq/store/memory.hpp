@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -164,7 +165,8 @@ class memory final : public contract {
     std::lock_guard lock(mutex_);
     return queue_.position(id, clock_());
   }
-  std::vector<queue_position> forecast(std::size_t workers, std::size_t limit) override {
+  std::vector<queue_position> forecast(std::size_t workers = 0,
+                                       std::size_t limit = std::numeric_limits<std::size_t>::max()) override {
     std::lock_guard lock(mutex_);
     return queue_.forecast(clock_(), workers, limit);
   }
