@@ -203,6 +203,15 @@ class basic_dispatcher {
     refresh(t);
   }
   void restore_turns(std::uint64_t turns) noexcept { turns_ = turns; }
+  /// A tenant's account as saved elsewhere, in place of its own; its queued jobs stay.
+  void restore_account(std::uint32_t t, tenant_account saved) {
+    tenant_account& a = tenants_[t];
+    saved.queued = a.queued;
+    saved.head = a.head;
+    saved.tail = a.tail;
+    a = saved;
+    refresh(t);
+  }
 
   void configure_tenant(std::uint32_t t, double weight, std::uint32_t max_running) {
     tenants_[t].weight = weight;
@@ -239,7 +248,7 @@ class basic_dispatcher {
     refresh(t);
   }
 
-  /// A queued job leaves without running (cancelled).
+  /// A queued job leaves without running (cancelled, or gone from a queue kept elsewhere).
   void remove(std::uint32_t h) {
     std::uint32_t t = lanes_[h].tenant;
     lanes_.unlink(h, tenants_[t]);

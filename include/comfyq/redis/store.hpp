@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,7 +31,7 @@
 #include "comfyq/json.hpp"
 #include "comfyq/redis/connection_options.hpp"
 #include "comfyq/redis/detail/decode.hpp"
-#include "comfyq/redis/detail/forecast_state.hpp"
+#include "comfyq/redis/detail/forecast_mirror.hpp"
 #include "comfyq/redis/detail/refusal.hpp"
 #include "comfyq/redis/pool.hpp"
 #include "comfyq/redis/scripts/all.hpp"
@@ -59,7 +60,10 @@ class store final : public comfyq::store::contract {
       : options_((validate_options(options), std::move(options))),
         prefix_("comfyq:{" + options_.queue + "}:"),
         queue_key_(prefix_ + "q"),
-        connections_(std::move(connect)) {
+        connections_(std::move(connect)),
+        forecasts_({.script = [this](const script& lua, std::span<const std::string_view> args) { return run(lua, args); },
+                    .command = [this](std::span<const std::string_view> argv) { return connection().command(argv); },
+                    .prefix = prefix_}) {
     configure();
   }
 
@@ -177,14 +181,12 @@ class store final : public comfyq::store::contract {
     if (r.is_nil()) return std::nullopt;
     return detail::decode_job(id, r);
   }
-  std::optional<queue_position> position(std::string_view id) override {
-    for (queue_position& p : forecast(0, std::numeric_limits<std::size_t>::max())) {
-      if (p.job == id) return std::move(p);
-    }
-    return std::nullopt;
-  }
-  std::vector<queue_position> forecast(std::size_t workers, std::size_t limit) override {
-    return detail::forecast_from(run(scripts::read_forecast_state, {}), options_.scheduler, workers, limit);
+  /// Made in this process from a copy of the queue that follows its event stream (see
+  /// detail/forecast_mirror.hpp): a call costs Redis one small script, plus reading what changed.
+  std::optional<queue_position> position(std::string_view id) override { return forecasts_.position(id); }
+  std::vector<queue_position> forecast(std::size_t workers = 0,
+                                       std::size_t limit = std::numeric_limits<std::size_t>::max()) override {
+    return forecasts_.forecast(workers, limit);
   }
   queue_snapshot snapshot() override { return detail::decode_snapshot(run(scripts::read_snapshot, {})); }
 
@@ -254,6 +256,9 @@ class store final : public comfyq::store::contract {
   // Runs a transition with ARGV = now, args...; a queue whose settings vanished (a Redis that
   // restarted empty) is configured again and the call retried once.
   reply run(const script& lua, std::initializer_list<std::string_view> args, std::uint64_t token = 0) {
+    return run(lua, std::span(args.begin(), args.size()), token);
+  }
+  reply run(const script& lua, std::span<const std::string_view> args, std::uint64_t token = 0) {
     std::string now = now_argument();
     std::vector<std::string_view> argv{now};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -272,6 +277,7 @@ class store final : public comfyq::store::contract {
   std::string queue_key_;
   pool connections_;
   bool kept_existing_settings_ = false;
+  detail::forecast_mirror forecasts_;
 };
 
 }  // namespace comfyq::redis

@@ -30,6 +30,61 @@ inline double to_double(std::string_view text) { return text.empty() ? 0.0 : std
 
 inline time_point to_time(std::int64_t ms) { return time_point(duration(ms)); }
 
+/// A record the scripts keep as a sequence of `count` MessagePack values (cmsgpack.pack(a, b, ...)),
+/// as a JSON array: the sequence is the body of a MessagePack array, given its header.
+inline nlohmann::json unpack_record(std::string_view packed, std::uint16_t count) {
+  std::string array{'\xdc', static_cast<char>(count >> 8), static_cast<char>(count & 0xff)};  // array 16
+  array.append(packed);
+  return nlohmann::json::from_msgpack(array);
+}
+
+/// What a forecast reads of a tenant's record (scripts/tenants.hpp).
+struct tenant_record {
+  double weight = 1.0;
+  std::uint32_t max_running = 0;
+  bool paused = false;
+  double settled_clock = 0.0;
+  double in_flight = 0.0;
+  std::uint64_t turn = 0;
+  std::uint32_t running = 0;
+};
+
+inline tenant_record decode_tenant_record(std::string_view packed) {
+  const nlohmann::json r = unpack_record(packed, 15);  // w mr mq pz sc inf turn run qd gpu hs hj em es cs
+  return tenant_record{.weight = r.at(0).get<double>(),
+                       .max_running = r.at(1).get<std::uint32_t>(),
+                       .paused = r.at(3).get<bool>(),
+                       .settled_clock = r.at(4).get<double>(),
+                       .in_flight = r.at(5).get<double>(),
+                       .turn = r.at(6).get<std::uint64_t>(),
+                       .running = r.at(7).get<std::uint32_t>()};
+}
+
+/// What a forecast reads of a job's record (scripts/jobs.hpp).
+struct job_record {
+  std::string tenant{};
+  std::string shape{};
+  bool priority = false;
+  bool queued = false;
+  std::uint64_t seq = 0;
+  std::uint64_t token = 0;
+  time_point started_at{};
+  duration charged{};
+};
+
+inline job_record decode_job_record(std::string_view packed) {
+  // t sh pr s seq sub att fl tok wk st hb exp chg cr pre why fin
+  const nlohmann::json r = unpack_record(packed, 18);
+  return job_record{.tenant = r.at(0).get<std::string>(),
+                    .shape = r.at(1).get<std::string>(),
+                    .priority = r.at(2).get<bool>(),
+                    .queued = r.at(3).get<std::string>() == "queued",
+                    .seq = r.at(4).get<std::uint64_t>(),
+                    .token = r.at(8).get<std::uint64_t>(),
+                    .started_at = to_time(r.at(10).get<std::int64_t>()),
+                    .charged = duration(r.at(13).get<std::int64_t>())};
+}
+
 /// The lease array {id, tenant, worker, workflow, token, attempt, priority, expires_at, estimate}.
 inline std::optional<lease> decode_lease(reply_view r) {
   if (r.is_nil()) return std::nullopt;

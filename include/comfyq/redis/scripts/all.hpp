@@ -8,6 +8,7 @@
 #include "comfyq/redis/script.hpp"
 #include "comfyq/redis/scripts/estimates.hpp"
 #include "comfyq/redis/scripts/events.hpp"
+#include "comfyq/redis/scripts/forecast.hpp"
 #include "comfyq/redis/scripts/jobs.hpp"
 #include "comfyq/redis/scripts/join.hpp"
 #include "comfyq/redis/scripts/leases.hpp"
@@ -54,6 +55,7 @@ inline const script set_policy{"set_policy", transition<configuration, set_polic
 inline const script read_job{"get_job", query<get_job_body>};
 inline const script read_tenant_settings{"find_tenant", query<find_tenant_body>};
 inline const script read_snapshot{"snapshot", query<snapshot_body>};
-inline const script read_forecast_state{"forecast_state", query<forecast_state_body>};
+inline const script sync_forecast{"forecast_sync", joined<prelude, forecast_sync_body>::value};
+inline const script read_forecast_lanes{"forecast_lanes", joined<prelude, forecast_lanes_body>::value};
 
 }  // namespace comfyq::redis::scripts

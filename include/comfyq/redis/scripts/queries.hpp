@@ -75,39 +75,4 @@ end
 return {now, S.policy, S.paused and 1 or 0, S.wttl, counts, tenants, workers}
 )lua";
 
-/// ARGV: now. The scheduling state a forecast replays: {now, policy, paused, turns, last token,
-/// live workers, {per tenant: id, weight, max_running, paused, settled, in_flight, turn, running},
-/// {per queued job: id, tenant, seq, priority, shape}, {per running job: tenant, shape, charged,
-/// started_at, token}, {estimate field, average, ...}}.
-inline constexpr std::string_view forecast_state_body = R"lua(
-local v = redis.call('HMGET', Q, 'turns', 'tok')
-local tenants, queued, running = {}, {}, {}
-local function shape_of(id) return load_job(id).sh end
-for _, id in ipairs(redis.call('SMEMBERS', P .. 'tenants')) do
-  local t = read_tenant(id)
-  tenants[#tenants + 1] = {id, fmt(t.w), fmt(t.mr), t.pz and '1' or '0', fmt(t.sc), fmt(t.inf), fmt(t.turn), fmt(t.run)}
-  local jobs = redis.call('ZRANGE', P .. 'tq:' .. id, '0', '-1', 'WITHSCORES')
-  for i = 1, #jobs, 2 do queued[#queued + 1] = {jobs[i], id, jobs[i + 1], 0, shape_of(jobs[i])} end
-end
-local lane = redis.call('ZRANGE', P .. 'pq', '0', '-1', 'WITHSCORES')
-for i = 1, #lane, 2 do
-  local tenant, id = string.match(lane[i], '^([^:]*):(.*)$')
-  queued[#queued + 1] = {id, tenant, lane[i + 1], 1, shape_of(id)}
-end
-for _, member in ipairs(redis.call('ZRANGE', P .. 'leases', '0', '-1')) do
-  local j = load_job(id_in(member, 18))
-  running[#running + 1] = {j.t, j.sh, fmt(j.chg), fmt(j.st), fmt(j.tok)}
-end
-local live = redis.call('ZCOUNT', P .. 'workers', '(' .. (now - S.wttl), '+inf')
-local averages = {}
-local est = redis.call('HGETALL', P .. 'est')
-for i = 1, #est, 2 do
-  if est[i] ~= HASH_TABLE_FIELD then
-    averages[#averages + 1] = est[i]
-    averages[#averages + 1] = est[i + 1]
-  end
-end
-return {now, S.policy, S.paused and 1 or 0, v[1] or '0', v[2] or '0', live, tenants, queued, running, averages}
-)lua";
-
 }  // namespace comfyq::redis::scripts
