@@ -406,6 +406,7 @@ void fields(Io& io, maybe_const<scheduler_config> auto& c) {
   io.optional("estimate_smoothing", c.estimate_smoothing);
   io.optional("preemption", c.preemption);
   io.optional("new_tenant", c.new_tenant);
+  io.optional("forecast_reuse_ms", c.forecast_reuse);
 }
 
 }  // namespace comfyq::detail::json_io

@@ -545,7 +545,7 @@ class scheduler {
       return std::make_unique<detail::forecast_replay>(dispatch_, estimates_, running, workers, now, last_token_);
     };
     auto shape_of = [this](std::uint32_t h) -> std::string_view { return slots_[h].data.shape; };
-    forecast_.replay_until(generation_, workers, now, begin, shape_of, enough);
+    forecast_.replay_until(generation_, workers, now, config_.forecast_reuse, begin, shape_of, enough);
   }
 
   queue_position position_at(std::size_t rank, time_point now, bool eta_known) const {

@@ -22,6 +22,11 @@ struct scheduler_config {
   double estimate_smoothing = 0.3;                    ///< weight of the newest runtime in the moving average
   bool preemption = false;                            ///< priority work may interrupt running normal jobs
   tenant_config new_tenant{};                         ///< settings of a tenant that submits before it was configured
+  /// While the queue does not change, positions and forecasts are answered again from one made up
+  /// to this long ago, its ETAs that follow the clock moved on to now (and from an older one while
+  /// it is still exact, docs/policies.md); 0: each answer is exact at its instant. Each process
+  /// decides for itself: the Redis store keeps it out of Redis.
+  duration forecast_reuse = std::chrono::seconds(1);
 };
 
 /// Throws invalid_input naming `field` unless the tenant settings make sense.
@@ -56,6 +61,9 @@ inline void validate(const scheduler_config& config) {
     throw invalid_input("estimate_smoothing", "must be above 0 and at most 1 (0.3 weighs the newest runtime by 30%)");
   }
   validate_tenant_settings("new_tenant", config.new_tenant);
+  if (config.forecast_reuse < duration::zero()) {
+    throw invalid_input("forecast_reuse", "must not be negative (0 answers every position exactly as of its instant)");
+  }
 }
 
 }  // namespace comfyq

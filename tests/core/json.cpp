@@ -81,9 +81,9 @@ static bool operator==(const queue_position& a, const queue_position& b) {
 static bool operator==(const scheduler_config& a, const scheduler_config& b) {
   return a.new_tenant == b.new_tenant &&
          std::tie(a.policy, a.lease_ttl, a.worker_ttl, a.max_attempts, a.history_limit, a.default_estimate,
-                  a.estimate_smoothing, a.preemption) == std::tie(b.policy, b.lease_ttl, b.worker_ttl, b.max_attempts,
-                                                                   b.history_limit, b.default_estimate,
-                                                                   b.estimate_smoothing, b.preemption);
+                  a.estimate_smoothing, a.preemption, a.forecast_reuse) ==
+             std::tie(b.policy, b.lease_ttl, b.worker_ttl, b.max_attempts, b.history_limit, b.default_estimate,
+                      b.estimate_smoothing, b.preemption, b.forecast_reuse);
 }
 
 }  // namespace comfyq
@@ -203,7 +203,8 @@ comfyq::scheduler_config sample_config() {
           .default_estimate = 90s,
           .estimate_smoothing = 0.5,
           .preemption = true,
-          .new_tenant = {.weight = 0.5, .max_running = 1, .max_queued = 3}};
+          .new_tenant = {.weight = 0.5, .max_running = 1, .max_queued = 3},
+          .forecast_reuse = 2500ms};
 }
 
 // Written, then read back both from the json value and from its text.
@@ -338,6 +339,7 @@ TEST_CASE("durations are integer milliseconds in *_ms fields and instants millis
   json config = sample_config();
   CHECK(config["lease_ttl_ms"] == 30'000);
   CHECK(config["default_estimate_ms"] == 90'000);
+  CHECK(config["forecast_reuse_ms"] == 2'500);
   CHECK(json(sample_lease())["estimate_ms"] == 12'345);
   CHECK(json(sample_snapshot())["tenants"][0]["gpu_time_ms"] == 90'000);
 }

@@ -1,7 +1,8 @@
 // position() and forecast(workers, limit) answer from one replay kept until the queue changes,
-// taken only as far as a question needs: whatever order they are asked in, and however much
-// time passed since the replay was made, they give exactly what a whole forecast made afresh
-// at that moment gives.
+// taken only as far as a question needs: whatever order they are asked in, they give exactly
+// what a whole forecast made afresh at that moment gives; asked later, exactly that too while
+// the replay still holds, and otherwise for up to forecast_reuse what the replay gave, its ETAs
+// that follow the clock moved on.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -24,6 +25,7 @@ using comfyq::testing::at;
 namespace {
 
 constexpr comfyq::scheduler_config config{.lease_ttl = 24h * 30, .worker_ttl = 24h * 30};
+constexpr comfyq::scheduler_config exact{.lease_ttl = 24h * 30, .worker_ttl = 24h * 30, .forecast_reuse = 0ms};
 
 struct random_queue {
   std::vector<std::string> ids;  ///< every job submitted, in any state
@@ -146,7 +148,7 @@ TEMPLATE_LIST_TEST_CASE("a kept forecast answers later as one made then would (r
   comfyq::testing::random rng(20261203);
   for (int round = 0; round < TestType::property_seeds * 30; ++round) {
     const std::uint64_t seed = 9000 + static_cast<std::uint64_t>(round);
-    TestType kept(config), fresh(config);
+    TestType kept(exact), fresh(exact);
     const random_queue queue = build(kept, seed);
     build(fresh, seed);
     comfyq::time_point now = at(queue.now);
@@ -160,5 +162,35 @@ TEMPLATE_LIST_TEST_CASE("a kept forecast answers later as one made then would (r
       CHECK(text(kept.position(job, now)) == positions_in(expected, queue.ids)[job]);
       CHECK(text(kept.forecast(now)) == text(expected));
     }
+  }
+}
+
+TEMPLATE_LIST_TEST_CASE("for forecast_reuse a forecast answers again, its ETAs moved on with the clock where they follow it", "[store]", comfyq::testing::stores) {
+  comfyq::testing::random rng(20261204);
+  for (int round = 0; round < TestType::property_seeds * 30; ++round) {
+    const std::uint64_t seed = 10000 + static_cast<std::uint64_t>(round);
+    TestType kept(config), fresh(exact);
+    const random_queue queue = build(kept, seed);
+    build(fresh, seed);
+    const comfyq::time_point made = at(queue.now);
+    const std::vector<comfyq::queue_position> first = kept.forecast(made);
+    INFO("round " << round);
+
+    const comfyq::duration soon(rng.between(0, 999));
+    const std::vector<comfyq::queue_position> again = kept.forecast(made + soon);
+    REQUIRE(again.size() == first.size());
+    for (std::size_t k = 0; k < first.size(); ++k) {
+      CHECK(again[k].job == first[k].job);
+      CHECK(again[k].position == first[k].position);
+      if (first[k].eta) CHECK((*again[k].eta == *first[k].eta || *again[k].eta == *first[k].eta + soon));
+    }
+    if (!queue.ids.empty()) {
+      const std::string& job = queue.ids[static_cast<std::size_t>(rng.between(0, static_cast<int>(queue.ids.size()) - 1))];
+      CHECK(text(kept.position(job, made + soon)) == positions_in(again, queue.ids)[job]);
+    }
+
+    // Later than that, what a forecast made then gives.
+    const comfyq::time_point later = made + config.forecast_reuse + comfyq::duration(rng.between(0, 200'000));
+    CHECK(text(kept.forecast(later)) == text(fresh.forecast(later)));
   }
 }

@@ -242,6 +242,7 @@ TEMPLATE_LIST_TEST_CASE("a nonsensical configuration is refused at construction"
   CHECK_THROWS_AS(TestType({.max_attempts = 0}), comfyq::invalid_input);
   CHECK_THROWS_AS(TestType({.estimate_smoothing = 0}), comfyq::invalid_input);
   CHECK_THROWS_AS(TestType({.estimate_smoothing = 1.5}), comfyq::invalid_input);
+  CHECK_THROWS_AS(TestType({.forecast_reuse = -1ms}), comfyq::invalid_input);
 }
 
 TEMPLATE_LIST_TEST_CASE("a tenant at max_queued is refused with quota_exceeded and its queue is unchanged", "[store]", comfyq::testing::stores) {

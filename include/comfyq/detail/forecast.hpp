@@ -149,15 +149,16 @@ class forecast_cache {
  public:
   /// Takes the replay for `generation` of the queue (a number that changes with every change
   /// of what a forecast reads) and `workers` until `enough()` or its end, asked at `now`: the
-  /// kept replay while it holds at `now`, else a new one from `begin()`, which returns a
-  /// std::unique_ptr<forecast_replay> made at `now`. `shape_of(handle)` as for the replay.
+  /// kept replay while it holds at `now` or was made less than `reuse` before, else a new one
+  /// from `begin()`, which returns a std::unique_ptr<forecast_replay> made at `now`.
+  /// `shape_of(handle)` as for the replay.
   template <class Begin, class ShapeOf, class Enough>
-  void replay_until(std::uint64_t generation, std::size_t workers, time_point now, Begin&& begin, ShapeOf&& shape_of,
-                    Enough&& enough) {
+  void replay_until(std::uint64_t generation, std::size_t workers, time_point now, duration reuse, Begin&& begin,
+                    ShapeOf&& shape_of, Enough&& enough) {
     // At most twice: a new replay holds at its own instant.
     do {
-      prepare(generation, workers, now, begin);
-    } while (!extend(now, shape_of, enough));
+      prepare(generation, workers, now, reuse, begin);
+    } while (!extend(now, reuse, shape_of, enough));
   }
 
   /// The index in starts() of job `h`, if the replay started it.
@@ -173,12 +174,14 @@ class forecast_cache {
   }
 
  private:
+  // Whether the kept replay may answer at `now`.
+  bool serves(time_point now, duration reuse) const {
+    return replay_->now() <= now && (now < replay_->valid_until() || now - replay_->now() < reuse);
+  }
+
   template <class Begin>
-  void prepare(std::uint64_t generation, std::size_t workers, time_point now, Begin& begin) {
-    if (replay_ && generation == generation_ && workers == workers_ && replay_->now() <= now &&
-        now < replay_->valid_until()) {
-      return;
-    }
+  void prepare(std::uint64_t generation, std::size_t workers, time_point now, duration reuse, Begin& begin) {
+    if (replay_ && generation == generation_ && workers == workers_ && serves(now, reuse)) return;
     replay_ = begin();
     generation_ = generation;
     workers_ = workers;
@@ -190,9 +193,9 @@ class forecast_cache {
     }
   }
 
-  // False if the replay, taken further, no longer holds at `now`.
+  // False if the replay, taken further, may no longer answer at `now`.
   template <class ShapeOf, class Enough>
-  bool extend(time_point now, ShapeOf& shape_of, Enough& enough) {
+  bool extend(time_point now, duration reuse, ShapeOf& shape_of, Enough& enough) {
     while (!done_ && !enough()) {
       std::optional<forecast_start> s = replay_->next(shape_of);
       if (!s) {
@@ -207,7 +210,7 @@ class forecast_cache {
       rank_[s->job] = static_cast<std::uint32_t>(starts_.size());
       starts_.push_back(*s);
     }
-    return now < replay_->valid_until();
+    return serves(now, reuse);
   }
 
   std::unique_ptr<forecast_replay> replay_;

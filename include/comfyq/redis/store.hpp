@@ -63,7 +63,8 @@ class store final : public comfyq::store::contract {
         connections_(std::move(connect)),
         forecasts_({.script = [this](const script& lua, std::span<const std::string_view> args) { return run(lua, args); },
                     .command = [this](std::span<const std::string_view> argv) { return connection().command(argv); },
-                    .prefix = prefix_}) {
+                    .prefix = prefix_},
+                   options_.scheduler.forecast_reuse) {
     configure();
   }
 

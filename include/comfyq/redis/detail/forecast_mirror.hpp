@@ -54,7 +54,8 @@ class forecast_mirror {
   /// Jobs, tenants or averages read in one command or script at most when the copy is made afresh.
   static constexpr std::size_t page = 500;
 
-  explicit forecast_mirror(access redis) : redis_(std::move(redis)) {}
+  /// `reuse`: scheduler_config::forecast_reuse.
+  forecast_mirror(access redis, duration reuse) : redis_(std::move(redis)), reuse_(reuse) {}
 
   std::optional<queue_position> position(std::string_view id) {
     std::lock_guard lock(mutex_);
@@ -435,7 +436,7 @@ class forecast_mirror {
       return std::make_unique<comfyq::detail::forecast_replay>(*state_, *estimates_, running, workers, now_, last_token_);
     };
     auto shape_of = [this](std::uint32_t h) -> std::string_view { return jobs_[h].shape; };
-    forecast_.replay_until(generation_, workers, now_, begin, shape_of, enough);
+    forecast_.replay_until(generation_, workers, now_, reuse_, begin, shape_of, enough);
   }
 
   queue_position position_at(std::size_t rank, bool eta_known) const {
@@ -447,6 +448,7 @@ class forecast_mirror {
   std::string est_key() const { return redis_.prefix + "est"; }
 
   access redis_;
+  duration reuse_;
   std::mutex mutex_;
   // The copy; state_ is null until it is first read (and again when it must be read afresh),
   // settled_ false until a whole instant was applied to it since.
