@@ -267,12 +267,14 @@ class forecast_mirror {
     } while (cursor != "0");
   }
 
-  // Every tenant's normal lane, then the priority lane (""), a page at a time.
+  // Every tenant's normal lane, then the priority lane (""), a page at a time: a script lists
+  // the jobs, then their records are read.
   void read_lanes(std::vector<std::string> lanes) {
     constexpr std::size_t lanes_per_page = 100;
     lanes.emplace_back();
     const std::string most = std::to_string(page);
     std::string after = "0";
+    std::vector<std::string> jobs;
     for (std::size_t next = 0; next < lanes.size();) {
       std::vector<std::string_view> args{most};
       const std::size_t window = std::min(lanes.size() - next, lanes_per_page);
@@ -281,12 +283,10 @@ class forecast_mirror {
         args.push_back(i == next ? std::string_view(after) : std::string_view("0"));
       }
       reply r = redis_.script(scripts::read_forecast_lanes, args);
-      reply_view rows = r.at(2);
-      for (std::size_t i = 0; i + 3 < rows.size(); i += 4) {
-        if (rows.at(i + 3).is_nil()) continue;
-        const job_record j = decode_job_record(rows.at(i + 3).string());
-        enter(rows.at(i + 1).string(), rows.at(i).string(), j.seq, j.priority, j.shape);
-      }
+      jobs.clear();
+      for (reply_view job : r.at(2).elements()) jobs.emplace_back(job.string());
+      // Read after the listing: a job that left its lane in between is named by a later event.
+      read_records("j:", jobs, [&](std::string_view id, reply_view record) { apply_job(id, record); });
       const auto finished = static_cast<std::size_t>(r.at(0).integer());
       next += finished;
       after = finished < window ? std::string(r.at(1).string()) : "0";  // where the unfinished lane stopped

@@ -5,7 +5,8 @@
 // tenant and the job it touched, and reads only what those events name.
 //
 // Jobs and tenants are returned as their records, as stored (MessagePack, see tenant_record and
-// job_record): the client decodes them, which costs Redis nothing.
+// job_record): the client decodes them, which costs Redis nothing. Where a record need not be read
+// in the same instant, the client reads it with MGET, which costs Redis far less than a GET from Lua.
 
 #include <string_view>
 
@@ -108,34 +109,28 @@ return {'now', now, upto, live, S.policy, S.paused and 1 or 0, v[1] or '0', v[2]
         fmt(S.smooth), tenant_rows, job_rows, running, averages}
 )lua";
 
-/// ARGV: now, the most jobs to read, then pairs (tenant, sequence number): the lanes to read in
+/// ARGV: now, the most jobs to list, then pairs (tenant, sequence number): the lanes to list in
 /// turn, each from after that sequence number ('0': from its start); tenant '' is the priority
-/// lane. Returns {lanes read to their end, the sequence number the next one stopped after (0 when
-/// none), {tenant, job, seq, record or false, ...}}.
+/// lane. Returns {lanes listed to their end, the sequence number the next one stopped after (0
+/// when none), {job ...}}. The caller reads the jobs' records itself (MGET, no script).
 inline constexpr std::string_view forecast_lanes_body = R"lua(
 local most = tonumber(ARGV[2])
-local rows, read, finished, stopped = {}, 0, 0, 0
+local jobs, finished, stopped = {}, 0, 0
 for i = 3, #ARGV - 1, 2 do
   local tenant = ARGV[i]
   local key = tenant == '' and P .. 'pq' or P .. 'tq:' .. tenant
   local found = redis.call('ZRANGEBYSCORE', key, '(' .. ARGV[i + 1], '+inf', 'WITHSCORES', 'LIMIT', '0',
-                           tostring(most - read))
+                           tostring(most - #jobs))
   for r = 1, #found, 2 do
-    local owner, id = tenant, found[r]
-    if tenant == '' then owner, id = string.match(found[r], '^([^:]*):(.*)$') end
-    rows[#rows + 1] = owner
-    rows[#rows + 1] = id
-    rows[#rows + 1] = found[r + 1]
-    rows[#rows + 1] = redis.call('GET', P .. 'j:' .. id) or false
+    jobs[#jobs + 1] = tenant == '' and string.match(found[r], '^[^:]*:(.*)$') or found[r]
   end
-  read = read + #found / 2
-  if read >= most then
+  if #jobs >= most then
     stopped = found[#found]
     break
   end
   finished = finished + 1
 end
-return {finished, stopped, rows}
+return {finished, stopped, jobs}
 )lua";
 
 }  // namespace comfyq::redis::scripts
