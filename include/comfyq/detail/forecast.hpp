@@ -17,7 +17,10 @@
 // would, with the ETAs that follow from "free at now" moved by now' - now, as long as no
 // comparison of a free time that follows `now` with one that does not would come out
 // differently, and no run became overdue in between. The replay tracks the latest such
-// `now'` (valid_until), so a cached forecast stays exact while time passes.
+// `now'` (valid_until), so a cached forecast stays exact while time passes. With several
+// workers, some runs overdue and some not, that is often only a millisecond for a deep replay;
+// forecast_cache then answers from it for up to scheduler_config::forecast_reuse anyway, which
+// differs from an exact answer only where two workers free up within that long of each other.
 
 #include <algorithm>
 #include <cstddef>
