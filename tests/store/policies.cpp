@@ -290,3 +290,17 @@ TEMPLATE_LIST_TEST_CASE("estimates learn measured runtimes per tenant and workfl
   CHECK(run("bob", "ltx", 100, 3000) == 125s);    // bob: the shape's average over tenants
   CHECK(run("bob", "sdxl", 10, 4000) == 60s);     // unknown shape
 }
+
+TEMPLATE_LIST_TEST_CASE("a newcomer's job without a shape is estimated at the default, never at another tenant's average", "[store]", comfyq::testing::stores) {
+  TestType q({.lease_ttl = long_lease, .default_estimate = 60s, .estimate_smoothing = 0.5});
+  auto run = [&](const std::string& tenant, double seconds, double t) {
+    submit(q, tenant, t, false, "");
+    auto lease = q.lease("w1", at(t));
+    q.complete(lease->job_id, lease->token, {}, at(t + seconds));
+    return lease->estimate;
+  };
+  CHECK(run("hog", 600, 0) == 60s);
+  CHECK(run("hog", 600, 1000) == 600s);      // its own history
+  CHECK(run("newcomer", 30, 2000) == 60s);   // not the hog's 600 s
+  CHECK(run("newcomer", 30, 3000) == 30s);
+}

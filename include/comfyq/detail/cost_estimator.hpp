@@ -1,7 +1,9 @@
 #pragma once
 // Expected GPU time of a job, learned from measured runtimes: an exponentially weighted
 // moving average per (tenant, workflow shape), falling back to the average of that shape
-// over all tenants, then to a configured default. Never from numbers users type.
+// over all tenants (a newcomer's first job of a known shape), then to a configured default.
+// A job without a shape has no history but its own tenant's: the average of every other
+// tenant's shapeless jobs says nothing about it (a newcomer's 30 s job is no hog's 600 s one).
 
 #include <cmath>
 #include <cstdint>
@@ -21,6 +23,7 @@ class cost_estimator {
     if (tenant < by_tenant_.size()) {
       if (auto it = by_tenant_[tenant].find(shape); it != by_tenant_[tenant].end()) return rounded(it->second);
     }
+    if (shape.empty()) return fallback_;
     if (auto it = by_shape_.find(shape); it != by_shape_.end()) return rounded(it->second);
     return fallback_;
   }
