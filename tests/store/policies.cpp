@@ -304,3 +304,19 @@ TEMPLATE_LIST_TEST_CASE("a newcomer's job without a shape is estimated at the de
   CHECK(run("newcomer", 30, 2000) == 60s);   // not the hog's 600 s
   CHECK(run("newcomer", 30, 3000) == 30s);
 }
+
+TEMPLATE_LIST_TEST_CASE("a priority run is charged to its tenant's clock like any other", "[store]", comfyq::testing::stores) {
+  TestType q({.lease_ttl = long_lease, .default_estimate = 100s});
+  submit(q, "instructor", 0, true);
+  const std::string instructors_normal = submit(q, "instructor", 0);
+  const std::string participants = submit(q, "participant", 0);
+  auto demo = q.lease("w1", at(0));
+  REQUIRE(demo);
+  CHECK(demo->priority);
+  q.complete(demo->job_id, demo->token, {}, at(100));
+  // Uncharged, the instructor's clock would tie with the participant's and its older job go
+  // first; the 100 s demo puts it behind.
+  auto next = q.lease("w1", at(100));
+  REQUIRE(next);
+  CHECK(next->job_id == participants);
+}
