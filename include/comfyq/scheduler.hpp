@@ -212,6 +212,7 @@ class scheduler {
   void complete(std::string_view id, std::uint64_t token, std::vector<manifest_entry> outputs, time_point now) {
     expire(now);
     std::uint32_t h = held(id, token);
+    touch(slots_[h].data.worker, now);  // a worker that reports is alive, busy or not
     job& j = slots_[h].data;
     duration cost = measured(j, now);
     estimates_.record(slots_[h].tenant, j.shape, cost);
@@ -225,6 +226,7 @@ class scheduler {
   void fail(std::string_view id, std::uint64_t token, std::string_view reason, bool retryable, time_point now) {
     expire(now);
     std::uint32_t h = held(id, token);
+    touch(slots_[h].data.worker, now);  // a worker that reports is alive, busy or not
     job& j = slots_[h].data;
     duration cost = measured(j, now);
     if (j.cancel_requested) {
@@ -243,6 +245,7 @@ class scheduler {
   void release(std::string_view id, std::uint64_t token, time_point now) {
     expire(now);
     std::uint32_t h = held(id, token);
+    touch(slots_[h].data.worker, now);  // a worker that reports is alive, busy or not
     job& j = slots_[h].data;
     if (j.cancel_requested) {
       end_run(h, duration::zero());

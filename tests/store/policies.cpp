@@ -320,3 +320,15 @@ TEMPLATE_LIST_TEST_CASE("a priority run is charged to its tenant's clock like an
   REQUIRE(next);
   CHECK(next->job_id == participants);
 }
+
+TEMPLATE_LIST_TEST_CASE("a worker that just completed a job is alive: a priority job waits for it, nothing is preempted", "[store]", comfyq::testing::stores) {
+  TestType q({.lease_ttl = long_lease, .worker_ttl = 60s, .preemption = true});
+  submit(q, "alice");
+  submit(q, "bob");
+  auto finishing = q.lease("w1", at(0));
+  auto running = q.lease("w2", at(0));
+  // w1 says nothing for longer than worker_ttl, then completes: that is a sign of life.
+  q.complete(finishing->job_id, finishing->token, {}, at(100));
+  submit(q, "instructor", 100, true);
+  CHECK_FALSE(q.find(running->job_id)->preempt_requested);
+}

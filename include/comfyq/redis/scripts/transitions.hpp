@@ -101,6 +101,7 @@ return 1
 inline constexpr std::string_view complete_body = R"lua(
 local j, refusal = held(ARGV[2], tonumber(ARGV[3]))
 if refusal then return refusal end
+touch_worker(j.wk)
 local cost = math.max(0, now - j.st)
 record_runtime(j.t, j.sh, cost)
 end_run(j, cost)
@@ -117,6 +118,7 @@ return granted
 inline constexpr std::string_view fail_body = R"lua(
 local j, refusal = held(ARGV[2], tonumber(ARGV[3]))
 if refusal then return refusal end
+touch_worker(j.wk)
 local cost = math.max(0, now - j.st)
 if j.cr then
   end_run(j, cost)
@@ -136,6 +138,7 @@ return 1
 inline constexpr std::string_view release_body = R"lua(
 local j, refusal = held(ARGV[2], tonumber(ARGV[3]))
 if refusal then return refusal end
+touch_worker(j.wk)
 if j.cr then
   end_run(j, 0)
   finish(j, 'cancelled', 'cancelled while running')
