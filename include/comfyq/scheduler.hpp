@@ -177,6 +177,7 @@ class scheduler {
     w.job = h;
     slots_[h].runner = &w;
     emit(event_type::leased, j, now);
+    if (j.priority) plan_preemptions(now);  // one priority job fewer waits
     return lease_of(j);
   }
 
@@ -255,14 +256,14 @@ class scheduler {
     }
   }
 
-  /// A queued job is cancelled at once; a running one is marked and its worker learns it at
-  /// the next heartbeat. Returns the job's state after the call (a finished job is left alone).
+  /// A queued job is cancelled at once; a running one is marked, and its worker told. Returns the job's state after the call (a finished job is left alone).
   job_state cancel(std::string_view id, time_point now) {
     std::uint32_t h = existing_job(id);
     job& j = slots_[h].data;
     if (j.state == job_state::queued) {
       dispatch_.remove(h);
       finish(h, job_state::cancelled, "cancelled while queued", now);
+      if (j.priority) plan_preemptions(now);
       return job_state::cancelled;
     }
     if (j.state == job_state::running && !j.cancel_requested) {
@@ -612,24 +613,31 @@ class scheduler {
 
   // With preemption on, every priority job that no idle worker will take gets one running
   // normal job interrupted for it: the most recently started one, which loses the least work.
+  // Requests no longer needed (the priority job was taken by a worker that freed up first, or
+  // cancelled) are withdrawn, the longest-running first, so their runs are not thrown away.
   void plan_preemptions(time_point now) {
     if (!config_.preemption || dispatch_.paused()) return;
-    std::size_t waiting = dispatch_.priority_waiting();
-    std::size_t covered = 0;
-    for (const auto& [id, w] : workers_) covered += is_live(w, now) && w.job == no_slot;
+    const std::size_t waiting = dispatch_.priority_waiting();
+    std::size_t idle = 0;
+    for (const auto& [id, w] : workers_) idle += is_live(w, now) && w.job == no_slot;
+    const std::size_t needed = waiting > idle ? waiting - idle : 0;
+    std::vector<std::uint32_t> asked;
     std::vector<std::uint32_t> candidates;
     leases_.for_each([&](std::uint32_t h) {
       const job& j = slots_[h].data;
       if (j.preempt_requested) {
-        ++covered;
+        asked.push_back(h);
       } else if (!j.priority && !j.cancel_requested) {
         candidates.push_back(h);
       }
     });
-    std::sort(candidates.begin(), candidates.end(), [this](std::uint32_t a, std::uint32_t b) {
-      return slots_[a].data.token > slots_[b].data.token;  // later lease first
-    });
-    for (std::size_t i = 0; covered + i < waiting && i < candidates.size(); ++i) {
+    const auto later_lease_first = [this](std::uint32_t a, std::uint32_t b) {
+      return slots_[a].data.token > slots_[b].data.token;
+    };
+    std::sort(asked.begin(), asked.end(), later_lease_first);
+    for (std::size_t i = needed; i < asked.size(); ++i) slots_[asked[i]].data.preempt_requested = false;
+    std::sort(candidates.begin(), candidates.end(), later_lease_first);
+    for (std::size_t i = 0; asked.size() + i < needed && i < candidates.size(); ++i) {
       job& j = slots_[candidates[i]].data;
       j.preempt_requested = true;
       emit(event_type::preempt_requested, j, now);

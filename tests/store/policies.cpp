@@ -332,3 +332,18 @@ TEMPLATE_LIST_TEST_CASE("a worker that just completed a job is alive: a priority
   submit(q, "instructor", 100, true);
   CHECK_FALSE(q.find(running->job_id)->preempt_requested);
 }
+
+TEMPLATE_LIST_TEST_CASE("a preempt request is withdrawn when a worker that freed up first takes the priority job", "[store]", comfyq::testing::stores) {
+  TestType q({.lease_ttl = long_lease, .preemption = true});
+  submit(q, "alice");
+  submit(q, "bob");
+  auto first = q.lease("w1", at(0));
+  auto second = q.lease("w2", at(5));
+  const std::string demo = submit(q, "instructor", 10, true);
+  REQUIRE(q.find(second->job_id)->preempt_requested);
+
+  q.complete(first->job_id, first->token, {}, at(12));
+  CHECK(q.lease("w1", at(12))->job_id == demo);
+  CHECK_FALSE(q.heartbeat(second->job_id, second->token, at(13)).preempt_requested);
+  CHECK_FALSE(q.find(second->job_id)->preempt_requested);
+}

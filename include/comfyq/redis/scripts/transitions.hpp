@@ -159,6 +159,7 @@ if j.s == 'queued' then
   unlink(t, j.id, j.seq, j.pr)
   refresh(t)
   finish(j, 'cancelled', 'cancelled while queued')
+  if j.pr then plan_preemptions() end
   hand_off()
   save_tenants()
   return 'cancelled'
