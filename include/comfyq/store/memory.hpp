@@ -100,9 +100,11 @@ class memory final : public contract {
       const lease_status status = queue_.lease_status_of(id, token, clock_());  // may reap, and log
       notify_if_logged(before);
       if (status.cancel_requested || status.preempt_requested) return status;
-      // Requests are logged (cancel_requested, preempt_requested): every one wakes this wait.
+      if (std::chrono::steady_clock::now() >= deadline) return status;
+      // Requests are logged (cancel_requested, preempt_requested): every one wakes this wait. The
+      // check after the deadline reaps a lease that expired meanwhile (lease_lost), as in Redis.
       const std::uint64_t seen = log_.last();
-      if (!changes_.wait_until(lock, deadline, [&] { return log_.last() != seen; })) return status;
+      changes_.wait_until(lock, deadline, [&] { return log_.last() != seen; });
     }
   }
   std::optional<comfyq::lease> held_lease(std::string_view worker) override {

@@ -86,6 +86,28 @@ save_tenants()
 return {expires, j.cr and 1 or 0, j.pre and 1 or 0}
 )lua";
 
+/// ARGV: now, id, token. Returns {expires_at, cancel_requested, preempt_requested} as heartbeat_body
+/// does, without extending the lease: for wait_for_stop_request, before and after each BLPOP on
+/// "stop:<id>". A pending request passes the wake-up on to another waiter; with none pending,
+/// wake-ups left from an earlier run of the job are deleted.
+inline constexpr std::string_view stop_request_body = R"lua(
+local j, refusal = held(ARGV[2], tonumber(ARGV[3]))
+if refusal then return refusal end
+save_tenants()
+if j.cr or j.pre then wake_stop_waiters(j) else redis.call('DEL', P .. 'stop:' .. j.id) end
+return {j.exp, j.cr and 1 or 0, j.pre and 1 or 0}
+)lua";
+
+/// ARGV: now, worker. Reaps expired leases first. Returns the lease the worker holds, as
+/// lease_body does, or nil.
+inline constexpr std::string_view held_lease_body = R"lua(
+if expire_due() > 0 then hand_off() end
+save_tenants()
+local id = redis.call('HGET', P .. 'wjob', ARGV[2])
+if not id then return nil end
+return lease_reply(load_job(id))
+)lua";
+
 /// ARGV: now, id, token, data (JSON). Publishes a progress event.
 inline constexpr std::string_view progress_body = R"lua(
 local j, refusal = held(ARGV[2], tonumber(ARGV[3]))
@@ -164,6 +186,7 @@ if j.s == 'running' and not j.cr then
   j.cr = true
   save_job(j)
   emit('cancel_requested', j)
+  wake_stop_waiters(j)
 end
 return j.s
 )lua";

@@ -34,4 +34,22 @@ append_event({'type', 'worker_changed', 'at', now_text, 'worker', id, 'data', cj
 return 1
 )lua";
 
+/// ARGV: now, worker. Reaps expired leases first. Forgets a worker that holds no lease: its
+/// presence, registration and mailbox, logged as worker_removed. Returns 0 when it holds a lease
+/// (it is kept), else 1 (also for a worker never seen).
+inline constexpr std::string_view remove_worker_body = R"lua(
+if expire_due() > 0 then hand_off() end
+save_tenants()
+local worker = ARGV[2]
+if not redis.call('ZSCORE', P .. 'workers', wide(worker)) then return 1 end
+-- "wjob" names only the worker's latest lease: one that leased twice runs two jobs.
+for _, member in ipairs(redis.call('ZRANGE', P .. 'leases', '0', '-1')) do
+  if load_job(id_in(member, 18)).wk == worker then return 0 end
+end
+redis.call('ZREM', P .. 'workers', wide(worker))
+redis.call('DEL', P .. 'w:' .. worker, P .. 'mb:' .. worker)
+append_event({'type', 'worker_removed', 'at', now_text, 'worker', worker})
+return 1
+)lua";
+
 }  // namespace comfyq::redis::scripts
