@@ -21,6 +21,7 @@
 #include "comfyq/store/clock.hpp"
 #include "comfyq/store/contract.hpp"
 #include "comfyq/store/detail/event_log.hpp"
+#include "comfyq/store/detail/job_ids.hpp"
 #include "comfyq/worker_info.hpp"
 
 namespace comfyq::store {
@@ -72,7 +73,16 @@ class memory final : public contract {
   }
 
   std::string submit(submit_request request) override {
-    return changed([&](time_point now) { return queue_.submit(std::move(request), now); });
+    return changed([&](time_point now) {
+      // The scheduler's own ids count from "j1" in every scheduler: the store's are unique
+      // beyond this queue's life (store/detail/job_ids.hpp).
+      if (request.id.empty()) {
+        do {
+          request.id = detail::generated_job_id(now);
+        } while (queue_.find(request.id) != nullptr);  // taken: draw again
+      }
+      return queue_.submit(std::move(request), now);
+    });
   }
   std::optional<comfyq::lease> lease(std::string_view worker) override {
     return changed([&](time_point now) { return queue_.lease(worker, now); });

@@ -28,7 +28,9 @@ local function held(id, token)
 end
 )lua";
 
-/// ARGV: now, tenant, id ('' to generate), shape, priority ('1'/'0'), workflow. Returns the id.
+/// ARGV: now, tenant, id ('' to generate), shape, priority ('1'/'0'), workflow, the random part
+/// of a generated id. Returns the id. A generated id is "j", now as 11 hex digits and the random
+/// part (store/detail/job_ids.hpp); should it be taken, "-1", "-2"... is appended.
 inline constexpr std::string_view submit_body = R"lua(
 local tenant, id, shape, priority = ARGV[2], ARGV[3], ARGV[4], ARGV[5] == '1'
 if id ~= '' and redis.call('EXISTS', P .. 'j:' .. id) == 1 then return redis.error_reply('COMFYQ duplicate ' .. id) end
@@ -36,7 +38,12 @@ local t = load_tenant(tenant)
 if t and t.qd >= t.mq then return redis.error_reply('COMFYQ quota ' .. tenant .. ' ' .. string.format('%d', t.mq)) end
 if not t then t = create_tenant(tenant, S.nw, S.nmr, S.nmq) end
 if id == '' then
-  repeat id = 'j' .. redis.call('HINCRBY', Q, 'gen', '1') until redis.call('EXISTS', P .. 'j:' .. id) == 0
+  local generated, clashes = 'j' .. string.format('%011x', math.max(now, 0)) .. ARGV[7], 0
+  id = generated
+  while redis.call('EXISTS', P .. 'j:' .. id) == 1 do
+    clashes = clashes + 1
+    id = generated .. '-' .. clashes
+  end
 end
 local seq = redis.call('HINCRBY', Q, 'seq', '1')
 local j = new_job(id, tenant, shape, priority, seq)
