@@ -1,5 +1,6 @@
 #pragma once
-// Lua: what workers publish about themselves, as comfyq::scheduler's register_worker().
+// Lua: what workers publish about themselves, and forgetting a worker that stopped, as
+// comfyq::scheduler's register_worker() and remove_worker().
 //
 // A worker's registration is the hash "<prefix>w:<id>": c comfyui, v comfyui_version, g gpu,
 // cd condition, oi object_info (its sha256); a worker that never registered has none. The
