@@ -505,7 +505,9 @@ class scheduler {
     return h;
   }
 
-  // Ids the scheduler chooses: "j" and a counter, skipping any that a caller chose.
+  // Ids the scheduler chooses: "j" and a counter, skipping any that a caller chose. Unique only
+  // within this scheduler: another one counts from "j1" too. The stores pass ids of their own
+  // that stay unique beyond a queue's life (store/detail/job_ids.hpp).
   void assign_generated_id(std::uint32_t h) {
     std::string& id = slots_[h].data.id;
     do {

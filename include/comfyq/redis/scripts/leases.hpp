@@ -8,6 +8,12 @@
 // that makes work startable leases it to them itself and puts each lease, packed with
 // MessagePack, in the worker's mailbox: the job reaches a waiting worker in one hop, instead of
 // a wake-up followed by a second script to lease.
+//
+// A worker blocked in wait_for_stop_request waits in BLPOP on the job's list "stop:<job>". A
+// script that asks a running job to stop (cancel_requested, preempt_requested) pushes one
+// wake-up there (trimmed to one, gone after a lease's ttl): whoever it wakes reads the flags
+// with a script, and that script passes the wake-up on while a request is pending (for another
+// waiter on the same job) and deletes what is left of an earlier run when none is.
 
 #include <string_view>
 
@@ -17,6 +23,19 @@ namespace comfyq::redis::scripts {
 /// can make work startable needs them.
 inline constexpr std::string_view dispatch = R"lua(
 local function lease_member(j) return pad(j.tok) .. wide(j.id) end
+-- Wakes a worker waiting in wait_for_stop_request on the job.
+local function wake_stop_waiters(j)
+  local key = P .. 'stop:' .. j.id
+  redis.call('LPUSH', key, '1')
+  redis.call('LTRIM', key, '0', '0')
+  redis.call('PEXPIRE', key, S.ttl)
+end
+-- A running job's lease as lease() returns it: {id, tenant, worker, workflow, token, attempt,
+-- priority, expires_at, estimate}.
+local function lease_reply(j)
+  local workflow = j.wf or redis.call('GET', P .. 'wf:' .. j.id) or ''  -- j.wf: submitted by this script
+  return {j.id, j.t, j.wk, workflow, j.tok, j.att, j.pr and 1 or 0, j.exp, j.chg}
+end
 -- With preemption on, every priority job that no idle worker will take gets one running
 -- normal job interrupted for it: the most recently started one, which loses the least work.
 -- Requests no longer needed are withdrawn, the longest-running first.
@@ -54,6 +73,7 @@ local function plan_preemptions()
     j.pre = true
     save_job(j)
     emit('preempt_requested', j)
+    wake_stop_waiters(j)
   end
 end
 -- The job that would start next and its tenant, or nil.
@@ -94,8 +114,7 @@ local function grant_lease(worker)
   redis.call('HSET', P .. 'wjob', HASH_TABLE_FIELD, '', worker, id)
   emit('leased', j)
   if j.pr then plan_preemptions() end  -- one priority job fewer waits
-  local workflow = j.wf or redis.call('GET', P .. 'wf:' .. id) or ''  -- j.wf: submitted by this script
-  return {id, j.t, worker, workflow, j.tok, j.att, j.pr and 1 or 0, expires, charge}
+  return lease_reply(j)
 end
 -- Leases startable work to the waiting workers, the one whose wait ends first first; forgets
 -- waits that ended without a hand-off (their workers have stopped waiting or died). Call it
