@@ -196,6 +196,8 @@ class memory final : public contract {
     return std::to_string(log_.last());
   }
 
+ private:
+  // Wakes waiting workers and event readers when the log grew since `seen`.
   void notify_if_logged(std::uint64_t seen) {
     if (log_.last() != seen) changes_.notify_all();
   }
