@@ -91,8 +91,13 @@ TEST_CASE("the memory and Redis stores give the same results for the same operat
     std::vector<held> leases;
     double now = 0;
     for (int step = 0; step < steps; ++step) {
-      const auto [step_at, tenant, worker, op] = comfyq::testing::next_step(rng, now);
-      now = step_at;
+      // Named, not structured bindings: the lambdas below use them, and clang 14 cannot
+      // capture a structured binding.
+      const comfyq::testing::random_step next = comfyq::testing::next_step(rng, now);
+      const std::string& tenant = next.tenant;
+      const std::string& worker = next.worker;
+      const int op = next.op;
+      now = next.now;
       const comfyq::time_point t = at(now);
       INFO("seed " << seed << " step " << step << " op " << op);
       // Both stores take the same call; the answers must be identical.
