@@ -50,7 +50,7 @@ using comfyq_bench::redis_info;
 using comfyq_bench::redis_work;
 
 // ARGV: tenant, workflow. Returns the job's id.
-inline constexpr comfyq::redis::script minimal_submit{"minimal_submit", R"lua(
+inline const comfyq::redis::script minimal_submit{"minimal_submit", R"lua(
 local P = 'floor:{q}:'
 local tenant = ARGV[1]
 local id = redis.call('HINCRBY', P .. 'meta', 'seq', '1')
@@ -64,7 +64,7 @@ return id
 
 // ARGV: the id of the job to complete ('' for none). Leases the job of the tenant with the
 // smallest clock, charging it one unit; returns {id, workflow}, or nil when nothing is queued.
-inline constexpr comfyq::redis::script minimal_complete_and_lease{"minimal_complete_and_lease", R"lua(
+inline const comfyq::redis::script minimal_complete_and_lease{"minimal_complete_and_lease", R"lua(
 local P = 'floor:{q}:'
 local time = redis.call('TIME')
 local now = time[1] .. string.sub('00000' .. time[2], -6, -4)
@@ -96,7 +96,7 @@ return {id, redis.call('GET', P .. 'wf:' .. id)}
 
 // ARGV: tenant, workflow. Submits a job and, if a worker waits, leases it to that worker and
 // puts "<id> <workflow>" in its mailbox.
-inline constexpr comfyq::redis::script minimal_submit_hand_off{"minimal_submit_hand_off", R"lua(
+inline const comfyq::redis::script minimal_submit_hand_off{"minimal_submit_hand_off", R"lua(
 local P = 'floor:{q}:'
 local tenant = ARGV[1]
 local time = redis.call('TIME')

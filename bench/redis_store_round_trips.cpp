@@ -54,7 +54,7 @@ void store_round_trips(benchmark::State& state) {
 }
 
 constexpr std::string_view return_one = "return 1";
-constexpr comfyq::redis::script no_op{"no_op", return_one};
+const comfyq::redis::script no_op{"no_op", return_one};
 
 void no_op_script(benchmark::State& state) {
   comfyq::redis::connection redis(comfyq_bench::private_redis().connection_options());

@@ -100,7 +100,7 @@ struct submit_request {
   std::string workflow{};  ///< API-format graph as JSON text; opaque to the scheduler
   std::string shape{};     ///< cost-estimation key (see workflow_shape()); empty means "unknown shape"
   bool priority = false; ///< the priority lane (instructor demos): served before all normal work
-  std::string id{};        ///< optional caller-chosen job id; empty lets the scheduler choose
+  std::string id{};        ///< optional caller-chosen job id; empty lets the store (or scheduler) choose
 };
 
 /// A job and everything the queue knows about it.

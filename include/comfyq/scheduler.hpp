@@ -184,6 +184,7 @@ class scheduler {
     w.job = h;
     slots_[h].runner = &w;
     emit(event_type::leased, j, now);
+    if (j.priority) plan_preemptions(now);  // one priority job fewer waits
     return lease_of(j);
   }
 
@@ -219,6 +220,7 @@ class scheduler {
   void complete(std::string_view id, std::uint64_t token, std::vector<manifest_entry> outputs, time_point now) {
     expire(now);
     std::uint32_t h = held(id, token);
+    touch(slots_[h].data.worker, now);  // a worker that reports is alive, busy or not
     job& j = slots_[h].data;
     duration cost = measured(j, now);
     estimates_.record(slots_[h].tenant, j.shape, cost);
@@ -232,6 +234,7 @@ class scheduler {
   void fail(std::string_view id, std::uint64_t token, std::string_view reason, bool retryable, time_point now) {
     expire(now);
     std::uint32_t h = held(id, token);
+    touch(slots_[h].data.worker, now);  // a worker that reports is alive, busy or not
     job& j = slots_[h].data;
     duration cost = measured(j, now);
     if (j.cancel_requested) {
@@ -250,6 +253,7 @@ class scheduler {
   void release(std::string_view id, std::uint64_t token, time_point now) {
     expire(now);
     std::uint32_t h = held(id, token);
+    touch(slots_[h].data.worker, now);  // a worker that reports is alive, busy or not
     job& j = slots_[h].data;
     if (j.cancel_requested) {
       end_run(h, duration::zero());
@@ -259,8 +263,7 @@ class scheduler {
     }
   }
 
-  /// A queued job is cancelled at once; a running one is marked and its worker learns it at
-  /// the next heartbeat. Returns the job's state after the call (a finished job is left alone).
+  /// A queued job is cancelled at once; a running one is marked, and its worker told. Returns the job's state after the call (a finished job is left alone).
   job_state cancel(std::string_view id, time_point now) {
     std::uint32_t h = existing_job(id);
     job& j = slots_[h].data;
@@ -268,6 +271,7 @@ class scheduler {
       dispatch_.remove(h);
       changed();
       finish(h, job_state::cancelled, "cancelled while queued", now);
+      if (j.priority) plan_preemptions(now);
       return job_state::cancelled;
     }
     if (j.state == job_state::running && !j.cancel_requested) {
@@ -512,7 +516,9 @@ class scheduler {
     return h;
   }
 
-  // Ids the scheduler chooses: "j" and a counter, skipping any that a caller chose.
+  // Ids the scheduler chooses: "j" and a counter, skipping any that a caller chose. Unique only
+  // within this scheduler: another one counts from "j1" too. The stores pass ids of their own
+  // that stay unique beyond a queue's life (store/detail/job_ids.hpp).
   void assign_generated_id(std::uint32_t h) {
     std::string& id = slots_[h].data.id;
     do {
@@ -647,24 +653,31 @@ class scheduler {
 
   // With preemption on, every priority job that no idle worker will take gets one running
   // normal job interrupted for it: the most recently started one, which loses the least work.
+  // Requests no longer needed (the priority job was taken by a worker that freed up first, or
+  // cancelled) are withdrawn, the longest-running first, so their runs are not thrown away.
   void plan_preemptions(time_point now) {
     if (!config_.preemption || dispatch_.paused()) return;
-    std::size_t waiting = dispatch_.priority_waiting();
-    std::size_t covered = 0;
-    for (const auto& [id, w] : workers_) covered += is_live(w, now) && w.job == no_slot;
+    const std::size_t waiting = dispatch_.priority_waiting();
+    std::size_t idle = 0;
+    for (const auto& [id, w] : workers_) idle += is_live(w, now) && w.job == no_slot;
+    const std::size_t needed = waiting > idle ? waiting - idle : 0;
+    std::vector<std::uint32_t> asked;
     std::vector<std::uint32_t> candidates;
     leases_.for_each([&](std::uint32_t h) {
       const job& j = slots_[h].data;
       if (j.preempt_requested) {
-        ++covered;
+        asked.push_back(h);
       } else if (!j.priority && !j.cancel_requested) {
         candidates.push_back(h);
       }
     });
-    std::sort(candidates.begin(), candidates.end(), [this](std::uint32_t a, std::uint32_t b) {
-      return slots_[a].data.token > slots_[b].data.token;  // later lease first
-    });
-    for (std::size_t i = 0; covered + i < waiting && i < candidates.size(); ++i) {
+    const auto later_lease_first = [this](std::uint32_t a, std::uint32_t b) {
+      return slots_[a].data.token > slots_[b].data.token;
+    };
+    std::sort(asked.begin(), asked.end(), later_lease_first);
+    for (std::size_t i = needed; i < asked.size(); ++i) slots_[asked[i]].data.preempt_requested = false;
+    std::sort(candidates.begin(), candidates.end(), later_lease_first);
+    for (std::size_t i = 0; asked.size() + i < needed && i < candidates.size(); ++i) {
       job& j = slots_[candidates[i]].data;
       j.preempt_requested = true;
       emit(event_type::preempt_requested, j, now);

@@ -6,6 +6,7 @@
 // whether an output slot exists depend on the ComfyUI instance (its /object_info), so ComfyUI's
 // own validation still has the last word.
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -120,9 +121,33 @@ inline void validate_workflow(const nlohmann::json& graph) {
   for (const auto& [id, node] : graph.items()) detail::validate_node(graph, id, node);
 }
 
-/// A stable 16-hex-digit key of the workflow's structure (node ids, class types, wiring),
-/// blind to literal values: the same workflow with another seed or prompt has the same shape.
-/// Throws what validate_workflow throws.
+namespace detail {
+
+/// Inputs whose numbers set how long a node runs: sampler steps, image size, batch size and
+/// video length, as ComfyUI's core nodes and the common video nodes name them.
+inline bool is_cost_input(std::string_view name) noexcept {
+  for (std::string_view cost : {"steps", "width", "height", "batch_size", "length", "frames", "num_frames",
+                                "frame_count", "video_frames"}) {
+    if (name == cost) return true;
+  }
+  return false;
+}
+
+/// A cost-bearing number as a bucket of about ±20 %: 20 and 22 steps share one, 20 and 30 do
+/// not, so that estimates are kept per size of work without a bucket per exact value.
+inline std::string cost_bucket(const nlohmann::json& value) {
+  const double v = value.get<double>();
+  if (!(v > 0.0)) return "0";
+  return std::to_string(std::lround(std::log2(v) * 2.0));
+}
+
+}  // namespace detail
+
+/// A stable 16-hex-digit key of what a workflow costs to run: its structure (node ids, class
+/// types, wiring) and its cost-bearing numbers (steps, width, height, batch size, video
+/// length; bucketed, see detail::cost_bucket). Blind to every other literal: the same
+/// workflow with another seed or prompt has the same shape, the same workflow at 4x the
+/// frames does not. Estimates are kept per shape. Throws what validate_workflow throws.
 inline std::string workflow_shape(const nlohmann::json& graph) {
   validate_workflow(graph);
   detail::fnv1a64 hash;
@@ -141,6 +166,11 @@ inline std::string workflow_shape(const nlohmann::json& graph) {
       hash.field(name);
       hash.field(detail::link_source(value));
       hash.field(value[1].dump());
+    }
+    for (const auto& [name, value] : inputs.items()) {
+      if (!value.is_number() || !detail::is_cost_input(name)) continue;
+      hash.field(name);
+      hash.field(detail::cost_bucket(value));
     }
   }
   return hash.hex();

@@ -148,20 +148,39 @@ TEST_CASE("a list input is a link of exactly two items") {
 TEST_CASE("a workflow's shape is a stable 16-digit hex key") {
   const std::string shape = workflow_shape(saveimage_workflow());
   // Pinned: shapes key stored runtime estimates, so they must not change between builds or platforms.
-  CHECK(shape == "5a1c44e9123da4f9");
+  CHECK(shape == "f9c873fcfd89da4e");
   CHECK(shape.size() == 16);
   CHECK(shape.find_first_not_of("0123456789abcdef") == std::string::npos);
 }
 
-TEST_CASE("literal values do not change a workflow's shape") {
+TEST_CASE("literal values that do not set the cost do not change a workflow's shape") {
   json graph = saveimage_workflow();
   const std::string shape = workflow_shape(graph);
   graph["1"]["inputs"]["color"] = 0;
-  graph["1"]["inputs"]["width"] = 1024;
   graph["3"]["inputs"]["filename_prefix"] = "a completely different prompt/seed 42";
   CHECK(workflow_shape(graph) == shape);
-  graph["1"]["inputs"].erase("batch_size");
-  CHECK(workflow_shape(graph) == shape);
+}
+
+TEST_CASE("the numbers that set a job's cost change its shape, by about 20 % steps", "[workflow]") {
+  const json sampler = json::parse(R"({
+    "1": {"class_type": "EmptyLatentVideo", "inputs": {"width": 768, "height": 512, "length": 97, "batch_size": 1}},
+    "2": {"class_type": "KSampler", "inputs": {"latent_image": ["1", 0], "steps": 20, "seed": 7, "cfg": 3.0}}})");
+  const std::string shape = workflow_shape(sampler);
+  const auto with = [&](const char* node, const char* input, const json& value) {
+    json changed = sampler;
+    changed[node]["inputs"][input] = value;
+    return workflow_shape(changed);
+  };
+  CHECK(with("2", "steps", 40) != shape);
+  CHECK(with("1", "length", 25) != shape);
+  CHECK(with("1", "width", 1280) != shape);
+  CHECK(with("1", "height", 1024) != shape);
+  CHECK(with("1", "batch_size", 4) != shape);
+  // Close values share a bucket, and numbers that do not set the cost change nothing.
+  CHECK(with("2", "steps", 21) == shape);
+  CHECK(with("1", "length", 101) == shape);
+  CHECK(with("2", "seed", 123456) == shape);
+  CHECK(with("2", "cfg", 7.5) == shape);
 }
 
 TEST_CASE("class types and wiring change a workflow's shape") {
@@ -193,7 +212,7 @@ TEST_CASE("a workflow's shape does not depend on how its JSON was written") {
   const json reordered = json::parse(R"({
     "3": {"inputs": {"filename_prefix": "x", "images": [2, 0]}, "class_type": "SaveImage"},
     "2": {"inputs": {"image": [1, 0]}, "class_type": "ImageInvert", "_meta": {"title": "Invert"}},
-    "1": {"inputs": {"width": 8, "height": 8, "batch_size": 1, "color": 0}, "class_type": "EmptyImage"}})");
+    "1": {"inputs": {"height": 64, "width": 64, "batch_size": 1, "color": 0}, "class_type": "EmptyImage"}})");
   CHECK(workflow_shape(reordered) == workflow_shape(saveimage_workflow()));
 }
 

@@ -24,7 +24,8 @@ using Catch::Matchers::Contains;
 TEST_CASE("a value set is the value read back, byte for byte", "[redis]") {
   connection redis(shared_redis().connection_options());
   const std::string key = unique_queue_name("bytes");
-  const std::string value("nul\0 crlf\r\n bulk $3\r\n high \xff\xfe", 31);
+  using namespace std::string_literals;
+  const std::string value = "nul\0 crlf\r\n bulk $3\r\n high \xff\xfe"s;
 
   redis.command({"SET", key, value}).expect_ok();
   const reply got = redis.command({"GET", key});

@@ -21,12 +21,12 @@ using Catch::Matchers::Contains;
 using namespace std::chrono_literals;
 
 namespace {
-constexpr script echo_counts{"echo_counts", R"lua(
+const script echo_counts{"echo_counts", R"lua(
   -- KEYS[1], ARGV[1] echoed back, with how many keys and arguments came
   return {KEYS[1], ARGV[1], #KEYS, #ARGV}
 )lua"};
 
-constexpr script refuse{"refuse", R"lua(
+const script refuse{"refuse", R"lua(
   return redis.error_reply("QUOTA tenant " .. ARGV[1] .. " has too many queued jobs")
 )lua"};
 
@@ -87,7 +87,7 @@ TEST_CASE("a script's error reply comes back as an error reply for its caller to
 }
 
 TEST_CASE("a script that does not compile comes back as Redis's error reply", "[redis][script]") {
-  static constexpr script broken{"broken", "return {"};
+  static const script broken{"broken", "return {"};
   connection redis(shared_redis().connection_options());
   const reply refused = redis.eval(broken, {}, {});
   REQUIRE(refused.is_error());

@@ -2,7 +2,8 @@
 // worker waiting through one store object gets the lease of a job that another store object, as
 // in another process, submits, handed to it by the submission; with nothing to do it gives up
 // after its timeout, and is then no longer handed anything. A lease handed to a worker whose
-// wait broke off is not lost: it reaches the worker on its next wait.
+// wait broke off is not lost: it reaches the worker on its next wait. wait_for_stop_request
+// blocks the same way, in BLPOP on the job's list of wake-ups.
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -165,4 +166,22 @@ TEST_CASE("a lease that expires during another job's heartbeat is handed to a wa
   REQUIRE(granted.has_value());
   CHECK(granted->job_id == lapsing);
   CHECK(granted->attempt == 2);
+}
+
+TEST_CASE("a worker waiting for a stop request blocks in Redis until another store object cancels its job", "[redis][stop]") {
+  comfyq::testing::redis_server own;  // a server of its own: the only blocked client is the waiter
+  const comfyq::redis::store_options options{.queue = comfyq::testing::unique_queue_name()};
+  store worker_side(own.connection_options(), options);
+  store client_side(own.connection_options(), options);
+  const std::string id = client_side.submit({.tenant = "alice", .workflow = "{}"});
+  const std::optional<comfyq::lease> lease = worker_side.lease("gpu-0");
+  REQUIRE(lease.has_value());
+
+  // Longer than the suite may take: the wait ends only if the cancel wakes it.
+  auto waiting = std::async(std::launch::async,
+                            [&] { return worker_side.wait_for_stop_request(id, lease->token, std::chrono::hours(1)); });
+  REQUIRE(comfyq::testing::eventually([&] { return comfyq::testing::blocked_clients(own) == 1; }));
+  CHECK(client_side.cancel(id) == comfyq::job_state::running);
+  CHECK(waiting.get().cancel_requested);
+  CHECK(comfyq::testing::blocked_clients(own) == 0);
 }

@@ -29,12 +29,13 @@ using comfyq::testing::unique_queue_name;
 namespace {
 
 // Every kind of key a queue has: the part of its name after the prefix, up to a ':'.
-const std::set<std::string> key_kinds{"q",       "j",    "wf", "out", "t",    "tq",  "pq", "elig", "comp",   "leases",
-                                      "workers", "wjob", "w",  "oi",  "hist", "est", "ev", "tenants", "waiting"};
+const std::set<std::string> key_kinds{"q",    "j",  "wf",  "out",  "t",   "tq", "pq",      "elig",    "comp", "leases",
+                                      "workers", "wjob", "w", "oi", "hist", "est", "ev", "tenants", "waiting", "stop"};
 
 // A queue's life that leaves every kind of key behind: jobs queued (normal and priority),
 // running, and finished with outputs; tenants, workers (one registered, with its /object_info),
-// estimates and events. A worker blocked in wait_for_lease adds "waiting" while it waits; its
+// estimates and events; a running job asked to stop, which leaves a wake-up for a worker waiting
+// for stop requests. A worker blocked in wait_for_lease adds "waiting" while it waits; its
 // mailbox "mb:<worker>" holds a lease only between the hand-off and the worker's BLPOP.
 void live_a_queue(comfyq::redis::store& queue) {
   queue.set_tenant({.id = "alice", .weight = 2.0});
@@ -44,7 +45,9 @@ void live_a_queue(comfyq::redis::store& queue) {
   REQUIRE(first.has_value());
   queue.complete(first->job_id, first->token,
                  {{.name = "out_00001_.png", .size = 3, .sha256 = std::string(64, 'a'), .media_type = "image/png", .node = "9"}});
-  REQUIRE(queue.lease("gpu-1").has_value());
+  const std::optional<comfyq::lease> second = queue.lease("gpu-1");
+  REQUIRE(second.has_value());
+  queue.cancel(second->job_id);
   queue.submit({.tenant = "carol", .workflow = "{}", .priority = true});
   queue.touch_worker("gpu-2");
   const std::string nodes = R"({"KSampler":{}})";

@@ -3,7 +3,7 @@
 // with every acknowledged submission and completion: each job whole and in exactly one state,
 // and the leases that were in flight expire and requeue. A call that failed with
 // store_unavailable during the crash may or may not have happened, but never happened halfway.
-// The hidden [measure] test counts what appendfsync everysec loses (see docs/redis-store.md).
+// bench_redis_everysec_loss counts what appendfsync everysec loses.
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "comfyq/redis/store.hpp"
+#include "support/acknowledged_work.hpp"
 #include "support/queue_audit.hpp"
 #include "support/redis_server.hpp"
 #include "support/redis_watch.hpp"
@@ -32,8 +33,13 @@ using namespace std::chrono_literals;
 using comfyq::job_state;
 using comfyq::redis::store;
 using comfyq::redis::store_options;
+using comfyq::testing::acknowledged;
 using comfyq::testing::at;
 using comfyq::testing::eventually;
+using comfyq::testing::submit_until_unavailable;
+using comfyq::testing::tenant_of;
+using comfyq::testing::work_until_unavailable;
+using comfyq::testing::workflow_of;
 using comfyq::testing::quick_to_give_up;
 using comfyq::testing::redis_server;
 using comfyq::testing::redis_server_options;
@@ -43,70 +49,6 @@ using comfyq::testing::unique_queue_name;
 namespace {
 
 constexpr comfyq::duration lease_ttl = 60s;
-
-// Each job's workflow names the job, so a job that came back can be checked to be whole.
-std::string workflow_of(const std::string& id) {
-  return R"({"9":{"class_type":"SaveImage","inputs":{"filename_prefix":")" + id + R"("}}})";
-}
-std::string tenant_of(const std::string& id) { return id.back() % 2 == 0 ? "alice" : "bob"; }
-
-// What the store told the clients before the crash. Clients stop at their first
-// store_unavailable: during the crash, the call that failed may or may not have happened.
-struct acknowledged {
-  std::mutex mutex;
-  std::vector<std::string> submitted;
-  std::vector<std::string> maybe_submitted;
-  std::map<std::string, std::uint64_t> leased;  ///< leased, completion not acknowledged: job -> token
-  std::set<std::string> completed;
-  std::set<std::string> maybe_completed;
-
-  std::size_t submissions() {
-    std::lock_guard lock(mutex);
-    return submitted.size();
-  }
-  std::size_t completions() {
-    std::lock_guard lock(mutex);
-    return completed.size();
-  }
-};
-
-void submit_until_unavailable(std::stop_token stop, store& queue, acknowledged& told, const std::string& stem) {
-  for (int n = 1; !stop.stop_requested(); ++n) {
-    const std::string id = stem + "-" + std::to_string(n);
-    try {
-      queue.submit({.tenant = tenant_of(id), .workflow = workflow_of(id), .id = id});
-      std::lock_guard lock(told.mutex);
-      told.submitted.push_back(id);
-    } catch (const comfyq::store_unavailable&) {
-      std::lock_guard lock(told.mutex);
-      told.maybe_submitted.push_back(id);
-      return;
-    }
-  }
-}
-
-void work_until_unavailable(std::stop_token stop, store& queue, acknowledged& told, const std::string& worker) {
-  while (!stop.stop_requested()) {
-    std::optional<comfyq::lease> granted;
-    try {
-      granted = queue.lease(worker);
-      if (!granted) continue;
-      {
-        std::lock_guard lock(told.mutex);
-        told.leased[granted->job_id] = granted->token;
-      }
-      std::this_thread::yield();  // "runs" the job: other clients' calls come in between
-      queue.complete(granted->job_id, granted->token, {});
-      std::lock_guard lock(told.mutex);
-      told.leased.erase(granted->job_id);
-      told.completed.insert(granted->job_id);
-    } catch (const comfyq::store_unavailable&) {
-      std::lock_guard lock(told.mutex);
-      if (granted) told.maybe_completed.insert(granted->job_id);
-      return;
-    }
-  }
-}
 
 void check_whole(const comfyq::job& j) {
   INFO("job " << j.id);
@@ -194,33 +136,4 @@ TEST_CASE("appendfsync always: after a SIGKILL, every acknowledged call is back 
   while (std::optional<comfyq::lease> next = queue.lease("after-restart")) queue.complete(next->job_id, next->token, {});
   by_state = comfyq::testing::audit_queue(queue, jobs);
   CHECK(by_state[job_state::succeeded] == jobs.size());
-}
-
-// Not a test: run it with `comfyq_tests "[measure]"`; the numbers are in docs/redis-store.md.
-TEST_CASE("measure: acknowledged submissions that appendfsync everysec loses to a SIGKILL", "[.][measure]") {
-  constexpr int rounds = 5;
-  constexpr int producers = 4;
-  for (int round = 1; round <= rounds; ++round) {
-    redis_server server({.appendonly = true, .appendfsync = redis_server_options::fsync::everysec});
-    const store_options options{.queue = unique_queue_name("everysec")};
-    std::vector<std::unique_ptr<store>> queues;
-    for (int p = 0; p < producers; ++p) queues.push_back(std::make_unique<store>(quick_to_give_up(server), options));
-    acknowledged told;
-    {
-      std::vector<std::jthread> clients;
-      for (int p = 0; p < producers; ++p) {
-        clients.emplace_back(submit_until_unavailable, std::ref(*queues[p]), std::ref(told), "p" + std::to_string(p));
-      }
-      std::this_thread::sleep_for(2500ms);  // a few fsync periods, so the kill lands anywhere in one
-      server.kill();
-    }
-    server.restart();
-    store queue(server.connection_options(), options);
-    std::size_t lost = 0, maybe_there = 0;
-    for (const std::string& id : told.submitted) lost += queue.find(id) ? 0 : 1;
-    for (const std::string& id : told.maybe_submitted) maybe_there += queue.find(id) ? 1 : 0;
-    WARN("round " << round << ": " << told.submitted.size() << " submissions acknowledged, " << lost
-                  << " of them lost; " << maybe_there << " of " << told.maybe_submitted.size()
-                  << " unacknowledged ones there");
-  }
 }

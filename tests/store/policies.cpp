@@ -290,3 +290,60 @@ TEMPLATE_LIST_TEST_CASE("estimates learn measured runtimes per tenant and workfl
   CHECK(run("bob", "ltx", 100, 3000) == 125s);    // bob: the shape's average over tenants
   CHECK(run("bob", "sdxl", 10, 4000) == 60s);     // unknown shape
 }
+
+TEMPLATE_LIST_TEST_CASE("a newcomer's job without a shape is estimated at the default, never at another tenant's average", "[store]", comfyq::testing::stores) {
+  TestType q({.lease_ttl = long_lease, .default_estimate = 60s, .estimate_smoothing = 0.5});
+  auto run = [&](const std::string& tenant, double seconds, double t) {
+    submit(q, tenant, t, false, "");
+    auto lease = q.lease("w1", at(t));
+    q.complete(lease->job_id, lease->token, {}, at(t + seconds));
+    return lease->estimate;
+  };
+  CHECK(run("hog", 600, 0) == 60s);
+  CHECK(run("hog", 600, 1000) == 600s);      // its own history
+  CHECK(run("newcomer", 30, 2000) == 60s);   // not the hog's 600 s
+  CHECK(run("newcomer", 30, 3000) == 30s);
+}
+
+TEMPLATE_LIST_TEST_CASE("a priority run is charged to its tenant's clock like any other", "[store]", comfyq::testing::stores) {
+  TestType q({.lease_ttl = long_lease, .default_estimate = 100s});
+  submit(q, "instructor", 0, true);
+  const std::string instructors_normal = submit(q, "instructor", 0);
+  const std::string participants = submit(q, "participant", 0);
+  auto demo = q.lease("w1", at(0));
+  REQUIRE(demo);
+  CHECK(demo->priority);
+  q.complete(demo->job_id, demo->token, {}, at(100));
+  // Uncharged, the instructor's clock would tie with the participant's and its older job go
+  // first; the 100 s demo puts it behind.
+  auto next = q.lease("w1", at(100));
+  REQUIRE(next);
+  CHECK(next->job_id == participants);
+}
+
+TEMPLATE_LIST_TEST_CASE("a worker that just completed a job is alive: a priority job waits for it, nothing is preempted", "[store]", comfyq::testing::stores) {
+  TestType q({.lease_ttl = long_lease, .worker_ttl = 60s, .preemption = true});
+  submit(q, "alice");
+  submit(q, "bob");
+  auto finishing = q.lease("w1", at(0));
+  auto running = q.lease("w2", at(0));
+  // w1 says nothing for longer than worker_ttl, then completes: that is a sign of life.
+  q.complete(finishing->job_id, finishing->token, {}, at(100));
+  submit(q, "instructor", 100, true);
+  CHECK_FALSE(q.find(running->job_id)->preempt_requested);
+}
+
+TEMPLATE_LIST_TEST_CASE("a preempt request is withdrawn when a worker that freed up first takes the priority job", "[store]", comfyq::testing::stores) {
+  TestType q({.lease_ttl = long_lease, .preemption = true});
+  submit(q, "alice");
+  submit(q, "bob");
+  auto first = q.lease("w1", at(0));
+  auto second = q.lease("w2", at(5));
+  const std::string demo = submit(q, "instructor", 10, true);
+  REQUIRE(q.find(second->job_id)->preempt_requested);
+
+  q.complete(first->job_id, first->token, {}, at(12));
+  CHECK(q.lease("w1", at(12))->job_id == demo);
+  CHECK_FALSE(q.heartbeat(second->job_id, second->token, at(13)).preempt_requested);
+  CHECK_FALSE(q.find(second->job_id)->preempt_requested);
+}

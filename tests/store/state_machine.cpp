@@ -215,7 +215,7 @@ TEMPLATE_LIST_TEST_CASE("a lease lost error names the token and says to drop the
 
 TEMPLATE_LIST_TEST_CASE("bad input is refused with the field named, and nothing changes", "[store]", comfyq::testing::stores) {
   TestType q;
-  submit(q, "alice");
+  const std::string taken = submit(q, "alice");
   auto refused = [&](auto&& call, const std::string& field) {
     try {
       call();
@@ -227,7 +227,7 @@ TEMPLATE_LIST_TEST_CASE("bad input is refused with the field named, and nothing 
   refused([&] { q.submit({.tenant = "../etc"}, at(1)); }, "tenant");
   refused([&] { q.submit({.tenant = ""}, at(1)); }, "tenant");
   refused([&] { q.submit({.tenant = "bob", .id = "a/b"}, at(1)); }, "id");
-  refused([&] { q.submit({.tenant = "bob", .id = "j1"}, at(1)); }, "id");
+  refused([&] { q.submit({.tenant = "bob", .id = taken}, at(1)); }, "id");
   refused([&] { q.lease("worker one", at(1)); }, "worker");
   refused([&] { q.set_tenant({.id = "bob", .weight = 0}, at(1)); }, "tenant.weight");
   refused([&] { q.set_tenant({.id = "bob", .weight = -1}, at(1)); }, "tenant.weight");

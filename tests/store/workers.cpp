@@ -218,3 +218,78 @@ TEMPLATE_LIST_TEST_CASE("a registration with a bad field is refused naming it, a
   CHECK(q.snapshot(at(2)).workers.empty());
   CHECK(worker_events(q).empty());
 }
+
+TEMPLATE_LIST_TEST_CASE("a removed worker no longer shows, and its removal is logged as worker_removed", "[store][workers]", comfyq::testing::stores) {
+  TestType q;
+  q.register_worker(gpu0(worker_condition::draining), at(1));
+  q.touch_worker("gpu1", at(1));
+  CHECK(q.remove_worker("gpu0", at(2)));
+  std::vector<comfyq::worker_snapshot> workers = q.snapshot(at(3)).workers;
+  REQUIRE(workers.size() == 1);
+  CHECK(workers[0].id == "gpu1");
+
+  std::vector<comfyq::event> removals;
+  for (comfyq::event& e : q.events()) {
+    if (e.type == comfyq::event_type::worker_removed) removals.push_back(std::move(e));
+  }
+  REQUIRE(removals.size() == 1);
+  CHECK(removals[0].worker == "gpu0");
+  CHECK(removals[0].at == at(2));
+  CHECK(removals[0].job.empty());
+
+  // What it registered went with it: registering again is a first registration.
+  q.register_worker(gpu0(worker_condition::draining), at(4));
+  workers = q.snapshot(at(5)).workers;
+  REQUIRE(workers.size() == 2);
+  CHECK(workers[0].id == "gpu0");
+  CHECK(workers[0].last_seen == at(4));
+  CHECK(worker_events(q).size() == 2);
+}
+
+TEMPLATE_LIST_TEST_CASE("a worker that holds a lease is not removed until its run ends", "[store][workers]", comfyq::testing::stores) {
+  TestType q;
+  q.register_worker(gpu0(), at(1));
+  const std::string id = q.submit({.tenant = "alice", .workflow = "{}"}, at(1));
+  const auto lease = q.lease("gpu0", at(2));
+  REQUIRE(lease);
+  CHECK_FALSE(q.remove_worker("gpu0", at(3)));
+  CHECK(only_worker(q, at(4)).job == id);
+  for (const comfyq::event& e : q.events()) CHECK(e.type != comfyq::event_type::worker_removed);
+
+  q.complete(id, lease->token, {}, at(5));
+  CHECK(q.remove_worker("gpu0", at(6)));
+  CHECK(q.snapshot(at(7)).workers.empty());
+}
+
+TEMPLATE_LIST_TEST_CASE("a worker that runs two jobs is kept until both end", "[store][workers]", comfyq::testing::stores) {
+  TestType q;
+  q.submit({.tenant = "alice", .workflow = "{}"}, at(1));
+  q.submit({.tenant = "bob", .workflow = "{}"}, at(1));
+  const auto first = q.lease("gpu0", at(2));
+  const auto second = q.lease("gpu0", at(2));
+  REQUIRE(first);
+  REQUIRE(second);
+  q.complete(second->job_id, second->token, {}, at(3));
+  CHECK_FALSE(q.remove_worker("gpu0", at(4)));
+  q.complete(first->job_id, first->token, {}, at(5));
+  CHECK(q.remove_worker("gpu0", at(6)));
+}
+
+TEMPLATE_LIST_TEST_CASE("a worker whose lease expired may be removed, and its job is requeued", "[store][workers]", comfyq::testing::stores) {
+  TestType q({.lease_ttl = 60s});
+  const std::string id = q.submit({.tenant = "alice", .workflow = "{}"}, at(0));
+  REQUIRE(q.lease("gpu0", at(0)));
+  CHECK_FALSE(q.remove_worker("gpu0", at(59)));
+  CHECK(q.remove_worker("gpu0", at(60)));
+  CHECK(q.snapshot(at(61)).workers.empty());
+  CHECK(q.find(id)->state == comfyq::job_state::queued);
+}
+
+TEMPLATE_LIST_TEST_CASE("removing a worker the store does not know changes nothing", "[store][workers]", comfyq::testing::stores) {
+  TestType q;
+  q.touch_worker("gpu1", at(1));
+  CHECK(q.remove_worker("gpu0", at(2)));
+  CHECK(q.remove_worker("not a worker id", at(2)));
+  CHECK(only_worker(q, at(3)).id == "gpu1");
+  for (const comfyq::event& e : q.events()) CHECK(e.type != comfyq::event_type::worker_removed);
+}

@@ -70,6 +70,10 @@ class queue_under_test {
   lease_status heartbeat(std::string_view id, std::uint64_t token, time_point now) {
     return at(now).heartbeat(id, token);
   }
+  lease_status wait_for_stop_request(std::string_view id, std::uint64_t token, duration timeout, time_point now) {
+    return at(now).wait_for_stop_request(id, token, timeout);
+  }
+  std::optional<comfyq::lease> held_lease(std::string_view worker, time_point now) { return at(now).held_lease(worker); }
   void complete(std::string_view id, std::uint64_t token, std::vector<manifest_entry> outputs, time_point now) {
     at(now).complete(id, token, std::move(outputs));
   }
@@ -81,6 +85,7 @@ class queue_under_test {
   std::size_t expire(time_point now) { return at(now).expire(); }
   void touch_worker(std::string_view worker, time_point now) { at(now).touch_worker(worker); }
   void register_worker(const worker_info& worker, time_point now) { at(now).register_worker(worker); }
+  bool remove_worker(std::string_view worker, time_point now) { return at(now).remove_worker(worker); }
   void put_object_info(std::string_view sha256, std::string_view document) { store_->put_object_info(sha256, document); }
   std::optional<std::string> object_info(std::string_view sha256) { return store_->object_info(sha256); }
   std::optional<job> find(std::string_view id) { return store_->find(id); }

@@ -1,7 +1,9 @@
 #pragma once
 // Expected GPU time of a job, learned from measured runtimes: an exponentially weighted
 // moving average per (tenant, workflow shape), falling back to the average of that shape
-// over all tenants, then to a configured default. Never from numbers users type.
+// over all tenants (a newcomer's first job of a known shape), then to a configured default.
+// A job without a shape has no history but its own tenant's: the average of every other
+// tenant's shapeless jobs says nothing about it (a newcomer's 30 s job is no hog's 600 s one).
 
 #include <cmath>
 #include <cstdint>
@@ -43,7 +45,9 @@ class cost_estimator {
     auto it = by_tenant_[tenant].find(shape);
     return it == by_tenant_[tenant].end() ? std::nullopt : std::optional(it->second);
   }
+  /// Over all tenants; none for a job without a shape.
   std::optional<double> shape_average(std::string_view shape) const {
+    if (shape.empty()) return std::nullopt;
     auto it = by_shape_.find(shape);
     return it == by_shape_.end() ? std::nullopt : std::optional(it->second);
   }
@@ -100,6 +104,7 @@ class estimate_overlay {
     return live_->tenant_average(tenant, shape);
   }
   std::optional<double> shape_average(std::string_view shape) const {
+    if (shape.empty()) return std::nullopt;
     auto it = by_shape_.find(shape);
     return it != by_shape_.end() ? std::optional(it->second) : live_->shape_average(shape);
   }

@@ -38,6 +38,7 @@
 #include "comfyq/scheduler_config.hpp"
 #include "comfyq/store/clock.hpp"
 #include "comfyq/store/contract.hpp"
+#include "comfyq/store/detail/job_ids.hpp"
 #include "comfyq/worker_info.hpp"
 
 namespace comfyq::redis {
@@ -97,8 +98,10 @@ class store final : public comfyq::store::contract {
     validate_id("tenant", request.tenant);
     if (!request.id.empty()) validate_id("id", request.id);
     if (request.shape.size() > 256) throw invalid_input("shape", "must be at most 256 characters (use workflow_shape())");
+    // The random part of a generated id; Lua adds the time from Redis's clock.
+    const std::string random = request.id.empty() ? comfyq::store::detail::random_id_part() : std::string();
     reply r = run(scripts::submit_job,
-                  {request.tenant, request.id, request.shape, flag(request.priority), request.workflow});
+                  {request.tenant, request.id, request.shape, flag(request.priority), request.workflow, random});
     return std::string(r.string());
   }
   std::optional<comfyq::lease> lease(std::string_view worker) override {
@@ -117,8 +120,7 @@ class store final : public comfyq::store::contract {
       const duration step = std::min(left, longest_registration);
       reply r = run(scripts::lease_job, {worker, std::to_string(step.count())});
       if (!r.is_nil()) return detail::decode_lease(r);
-      const std::string seconds = std::to_string(static_cast<double>(step.count()) / 1000.0);
-      reply handed = connection().command_with_timeout({"BLPOP", mailbox_key(worker), seconds}, step);
+      reply handed = connection().command_with_timeout({"BLPOP", mailbox_key(worker), seconds_text(step)}, step);
       if (!handed.is_nil()) return detail::decode_packed_lease(handed.at(1).string());
     }
     // Timed out: a hand-off that came just before the worker stopped waiting is still its own.
@@ -127,8 +129,24 @@ class store final : public comfyq::store::contract {
     return detail::decode_packed_lease(late.string());
   }
   lease_status heartbeat(std::string_view id, std::uint64_t token) override {
-    reply r = run(scripts::heartbeat_job, {id, std::to_string(token)}, token);
-    return lease_status{detail::to_time(r.at(0).integer()), r.at(1).integer() != 0, r.at(2).integer() != 0};
+    return decode_status(run(scripts::heartbeat_job, {id, std::to_string(token)}, token));
+  }
+  lease_status wait_for_stop_request(std::string_view id, std::uint64_t token, duration timeout) override {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const std::string token_text = std::to_string(token);
+    const std::string wake_ups = prefix_ + "stop:" + std::string(id);
+    for (;;) {
+      // A request pushes a wake-up to the job's list; one that comes after this check and before
+      // the BLPOP waits in the list, so none is missed.
+      const lease_status status = decode_status(run(scripts::read_stop_request, {id, token_text}, token));
+      const auto left = std::chrono::duration_cast<duration>(deadline - std::chrono::steady_clock::now());
+      if (status.cancel_requested || status.preempt_requested || left <= duration::zero()) return status;
+      connection().command_with_timeout({"BLPOP", wake_ups, seconds_text(left)}, left);
+    }
+  }
+  std::optional<comfyq::lease> held_lease(std::string_view worker) override {
+    if (!is_valid_id(worker)) return std::nullopt;  // never seen, as in the memory store
+    return detail::decode_lease(run(scripts::held_lease, {worker}));
   }
   void report_progress(std::string_view id, std::uint64_t token, const nlohmann::json& data) override {
     run(scripts::report_progress, {id, std::to_string(token), data.dump()}, token);
@@ -162,6 +180,10 @@ class store final : public comfyq::store::contract {
     validate_worker_info(worker);
     run(scripts::register_worker, {worker.id, worker.comfyui, worker.comfyui_version, worker.gpu,
                                    to_string(worker.condition), worker.object_info});
+  }
+  bool remove_worker(std::string_view worker) override {
+    if (!is_valid_id(worker)) return true;  // never seen, as in the memory store
+    return run(scripts::remove_worker, {worker}).integer() == 1;
   }
   void put_object_info(std::string_view sha256, std::string_view document) override {
     validate_object_info(sha256, document);
@@ -228,6 +250,12 @@ class store final : public comfyq::store::contract {
   static constexpr duration longest_registration = std::chrono::seconds(1);
 
   static std::string_view flag(bool on) { return on ? "1" : "0"; }
+  /// A blocking command's timeout, in the seconds Redis takes.
+  static std::string seconds_text(duration wait) { return std::to_string(static_cast<double>(wait.count()) / 1000.0); }
+  /// {expires_at, cancel_requested, preempt_requested}, as heartbeat_body returns it.
+  static lease_status decode_status(reply_view r) {
+    return lease_status{detail::to_time(r.at(0).integer()), r.at(1).integer() != 0, r.at(2).integer() != 0};
+  }
   static std::string fmt_double(double x) { return nlohmann::json(x).dump(); }
 
   redis::connection& connection() { return connections_.get(); }

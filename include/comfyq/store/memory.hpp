@@ -22,6 +22,7 @@
 #include "comfyq/store/clock.hpp"
 #include "comfyq/store/contract.hpp"
 #include "comfyq/store/detail/event_log.hpp"
+#include "comfyq/store/detail/job_ids.hpp"
 #include "comfyq/worker_info.hpp"
 
 namespace comfyq::store {
@@ -73,7 +74,16 @@ class memory final : public contract {
   }
 
   std::string submit(submit_request request) override {
-    return changed([&](time_point now) { return queue_.submit(std::move(request), now); });
+    return changed([&](time_point now) {
+      // The scheduler's own ids count from "j1" in every scheduler: the store's are unique
+      // beyond this queue's life (store/detail/job_ids.hpp).
+      if (request.id.empty()) {
+        do {
+          request.id = detail::generated_job_id(now);
+        } while (queue_.find(request.id) != nullptr);  // taken: draw again
+      }
+      return queue_.submit(std::move(request), now);
+    });
   }
   std::optional<comfyq::lease> lease(std::string_view worker) override {
     return changed([&](time_point now) { return queue_.lease(worker, now); });
@@ -101,9 +111,11 @@ class memory final : public contract {
       const lease_status status = queue_.lease_status_of(id, token, clock_());  // may reap, and log
       notify_if_logged(before);
       if (status.cancel_requested || status.preempt_requested) return status;
-      // Requests are logged (cancel_requested, preempt_requested): every one wakes this wait.
+      if (std::chrono::steady_clock::now() >= deadline) return status;
+      // Requests are logged (cancel_requested, preempt_requested): every one wakes this wait. The
+      // check after the deadline reaps a lease that expired meanwhile (lease_lost), as in Redis.
       const std::uint64_t seen = log_.last();
-      if (!changes_.wait_until(lock, deadline, [&] { return log_.last() != seen; })) return status;
+      changes_.wait_until(lock, deadline, [&] { return log_.last() != seen; });
     }
   }
   std::optional<comfyq::lease> held_lease(std::string_view worker) override {
@@ -186,6 +198,8 @@ class memory final : public contract {
     return std::to_string(log_.last());
   }
 
+ private:
+  // Wakes waiting workers and event readers when the log grew since `seen`.
   void notify_if_logged(std::uint64_t seen) {
     if (log_.last() != seen) changes_.notify_all();
   }

@@ -1,5 +1,6 @@
 #pragma once
-// Lua: cost estimates, as detail::cost_estimator. The hash "<prefix>est" holds the moving
+// Lua: cost estimates, as detail::cost_estimator (a job without a shape falls back to the
+// default, never to other tenants' shapeless average). The hash "<prefix>est" holds the moving
 // averages: field "t:<tenant>:<shape>" per tenant and shape, "s:<shape>" per shape (tenant ids
 // cannot contain ':', so the fields cannot collide).
 
@@ -10,7 +11,7 @@ namespace comfyq::redis::scripts {
 inline constexpr std::string_view estimates = R"lua(
 local function estimate(tenant, shape)
   local v = redis.call('HMGET', P .. 'est', 't:' .. tenant .. ':' .. shape, 's:' .. shape)
-  local average = tonumber(v[1]) or tonumber(v[2])
+  local average = tonumber(v[1]) or (shape ~= '' and tonumber(v[2]))
   if not average then return S.est0 end
   return math.floor(average + 0.5)
 end

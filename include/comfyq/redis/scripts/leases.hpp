@@ -8,6 +8,12 @@
 // that makes work startable leases it to them itself and puts each lease, packed with
 // MessagePack, in the worker's mailbox: the job reaches a waiting worker in one hop, instead of
 // a wake-up followed by a second script to lease.
+//
+// A worker blocked in wait_for_stop_request waits in BLPOP on the job's list "stop:<job>". A
+// script that asks a running job to stop (cancel_requested, preempt_requested) pushes one
+// wake-up there (trimmed to one, gone after a lease's ttl): whoever it wakes reads the flags
+// with a script, and that script passes the wake-up on while a request is pending (for another
+// waiter on the same job) and deletes what is left of an earlier run when none is.
 
 #include <string_view>
 
@@ -17,36 +23,57 @@ namespace comfyq::redis::scripts {
 /// can make work startable needs them.
 inline constexpr std::string_view dispatch = R"lua(
 local function lease_member(j) return pad(j.tok) .. wide(j.id) end
+-- Wakes a worker waiting in wait_for_stop_request on the job.
+local function wake_stop_waiters(j)
+  local key = P .. 'stop:' .. j.id
+  redis.call('LPUSH', key, '1')
+  redis.call('LTRIM', key, '0', '0')
+  redis.call('PEXPIRE', key, S.ttl)
+end
+-- A running job's lease as lease() returns it: {id, tenant, worker, workflow, token, attempt,
+-- priority, expires_at, estimate}.
+local function lease_reply(j)
+  local workflow = j.wf or redis.call('GET', P .. 'wf:' .. j.id) or ''  -- j.wf: submitted by this script
+  return {j.id, j.t, j.wk, workflow, j.tok, j.att, j.pr and 1 or 0, j.exp, j.chg}
+end
 -- With preemption on, every priority job that no idle worker will take gets one running
 -- normal job interrupted for it: the most recently started one, which loses the least work.
+-- Requests no longer needed are withdrawn, the longest-running first.
 local function plan_preemptions()
   if not S.preempt or S.paused then return end
   local waiting = 0  -- priority jobs whose tenant may start one
   for _, member in ipairs(redis.call('ZRANGE', P .. 'pq', '0', '-1')) do
     if can_run(load_tenant(string.match(member, '^([^:]*):'))) then waiting = waiting + 1 end
   end
-  if waiting == 0 then return end
-  local covered = 0  -- by live workers that hold no lease, then by preemptions already asked for
+  local idle = 0  -- live workers that hold no lease
   for _, member in ipairs(redis.call('ZRANGEBYSCORE', P .. 'workers', '(' .. (now - S.wttl), '+inf')) do
-    if not redis.call('HGET', P .. 'wjob', id_in(member, 1)) then covered = covered + 1 end
+    if not redis.call('HGET', P .. 'wjob', id_in(member, 1)) then idle = idle + 1 end
   end
-  local candidates = {}
+  local needed = math.max(0, waiting - idle)
+  local asked, candidates = {}, {}
   for _, member in ipairs(redis.call('ZRANGE', P .. 'leases', '0', '-1')) do
     local j = load_job(id_in(member, 18))
     if j.pre then
-      covered = covered + 1
+      asked[#asked + 1] = j
     elseif not j.pr and not j.cr then
       candidates[#candidates + 1] = j
     end
   end
-  table.sort(candidates, function(a, b) return a.tok > b.tok end)
+  local function later_lease_first(a, b) return a.tok > b.tok end
+  table.sort(asked, later_lease_first)
+  for k = needed + 1, #asked do
+    asked[k].pre = false
+    save_job(asked[k])
+  end
+  table.sort(candidates, later_lease_first)
   local i = 0
-  while covered + i < waiting and i < #candidates do
+  while #asked + i < needed and i < #candidates do
     i = i + 1
     local j = candidates[i]
     j.pre = true
     save_job(j)
     emit('preempt_requested', j)
+    wake_stop_waiters(j)
   end
 end
 -- The job that would start next and its tenant, or nil.
@@ -86,8 +113,8 @@ local function grant_lease(worker)
   redis.call('ZADD', P .. 'leases', expires, lease_member(j))
   redis.call('HSET', P .. 'wjob', HASH_TABLE_FIELD, '', worker, id)
   emit('leased', j)
-  local workflow = j.wf or redis.call('GET', P .. 'wf:' .. id) or ''  -- j.wf: submitted by this script
-  return {id, j.t, worker, workflow, j.tok, j.att, j.pr and 1 or 0, expires, charge}
+  if j.pr then plan_preemptions() end  -- one priority job fewer waits
+  return lease_reply(j)
 end
 -- Leases startable work to the waiting workers, the one whose wait ends first first; forgets
 -- waits that ended without a hand-off (their workers have stopped waiting or died). Call it

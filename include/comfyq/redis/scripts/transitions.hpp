@@ -28,7 +28,9 @@ local function held(id, token)
 end
 )lua";
 
-/// ARGV: now, tenant, id ('' to generate), shape, priority ('1'/'0'), workflow. Returns the id.
+/// ARGV: now, tenant, id ('' to generate), shape, priority ('1'/'0'), workflow, the random part
+/// of a generated id. Returns the id. A generated id is "j", now as 11 hex digits and the random
+/// part (store/detail/job_ids.hpp); should it be taken, "-1", "-2"... is appended.
 inline constexpr std::string_view submit_body = R"lua(
 local tenant, id, shape, priority = ARGV[2], ARGV[3], ARGV[4], ARGV[5] == '1'
 if id ~= '' and redis.call('EXISTS', P .. 'j:' .. id) == 1 then return redis.error_reply('COMFYQ duplicate ' .. id) end
@@ -36,7 +38,12 @@ local t = load_tenant(tenant)
 if t and t.qd >= t.mq then return redis.error_reply('COMFYQ quota ' .. tenant .. ' ' .. string.format('%d', t.mq)) end
 if not t then t = create_tenant(tenant, S.nw, S.nmr, S.nmq) end
 if id == '' then
-  repeat id = 'j' .. redis.call('HINCRBY', Q, 'gen', '1') until redis.call('EXISTS', P .. 'j:' .. id) == 0
+  local generated, clashes = 'j' .. string.format('%011x', math.max(now, 0)) .. ARGV[7], 0
+  id = generated
+  while redis.call('EXISTS', P .. 'j:' .. id) == 1 do
+    clashes = clashes + 1
+    id = generated .. '-' .. clashes
+  end
 end
 local seq = redis.call('HINCRBY', Q, 'seq', '1')
 local j = new_job(id, tenant, shape, priority, seq)
@@ -86,6 +93,28 @@ save_tenants()
 return {expires, j.cr and 1 or 0, j.pre and 1 or 0}
 )lua";
 
+/// ARGV: now, id, token. Returns {expires_at, cancel_requested, preempt_requested} as heartbeat_body
+/// does, without extending the lease: for wait_for_stop_request, before and after each BLPOP on
+/// "stop:<id>". A pending request passes the wake-up on to another waiter; with none pending,
+/// wake-ups left from an earlier run of the job are deleted.
+inline constexpr std::string_view stop_request_body = R"lua(
+local j, refusal = held(ARGV[2], tonumber(ARGV[3]))
+if refusal then return refusal end
+save_tenants()
+if j.cr or j.pre then wake_stop_waiters(j) else redis.call('DEL', P .. 'stop:' .. j.id) end
+return {j.exp, j.cr and 1 or 0, j.pre and 1 or 0}
+)lua";
+
+/// ARGV: now, worker. Reaps expired leases first. Returns the lease the worker holds, as
+/// lease_body does, or nil.
+inline constexpr std::string_view held_lease_body = R"lua(
+if expire_due() > 0 then hand_off() end
+save_tenants()
+local id = redis.call('HGET', P .. 'wjob', ARGV[2])
+if not id then return nil end
+return lease_reply(load_job(id))
+)lua";
+
 /// ARGV: now, id, token, data (JSON). Publishes a progress event.
 inline constexpr std::string_view progress_body = R"lua(
 local j, refusal = held(ARGV[2], tonumber(ARGV[3]))
@@ -101,6 +130,7 @@ return 1
 inline constexpr std::string_view complete_body = R"lua(
 local j, refusal = held(ARGV[2], tonumber(ARGV[3]))
 if refusal then return refusal end
+touch_worker(j.wk)
 local cost = math.max(0, now - j.st)
 record_runtime(j.t, j.sh, cost)
 end_run(j, cost)
@@ -117,6 +147,7 @@ return granted
 inline constexpr std::string_view fail_body = R"lua(
 local j, refusal = held(ARGV[2], tonumber(ARGV[3]))
 if refusal then return refusal end
+touch_worker(j.wk)
 local cost = math.max(0, now - j.st)
 if j.cr then
   end_run(j, cost)
@@ -136,6 +167,7 @@ return 1
 inline constexpr std::string_view release_body = R"lua(
 local j, refusal = held(ARGV[2], tonumber(ARGV[3]))
 if refusal then return refusal end
+touch_worker(j.wk)
 if j.cr then
   end_run(j, 0)
   finish(j, 'cancelled', 'cancelled while running')
@@ -156,6 +188,7 @@ if j.s == 'queued' then
   unlink(t, j.id, j.seq, j.pr)
   refresh(t)
   finish(j, 'cancelled', 'cancelled while queued')
+  if j.pr then plan_preemptions() end
   hand_off()
   save_tenants()
   return 'cancelled'
@@ -164,6 +197,7 @@ if j.s == 'running' and not j.cr then
   j.cr = true
   save_job(j)
   emit('cancel_requested', j)
+  wake_stop_waiters(j)
 end
 return j.s
 )lua";

@@ -1,5 +1,6 @@
 #pragma once
-// Lua: what workers publish about themselves, as comfyq::scheduler's register_worker().
+// Lua: what workers publish about themselves, and forgetting a worker that stopped, as
+// comfyq::scheduler's register_worker() and remove_worker().
 //
 // A worker's registration is the hash "<prefix>w:<id>": c comfyui, v comfyui_version, g gpu,
 // cd condition, oi object_info (its sha256); a worker that never registered has none. The
@@ -31,6 +32,24 @@ if same then return 0 end
 redis.call('HSET', key, 'c', ARGV[3], 'v', ARGV[4], 'g', ARGV[5], 'cd', ARGV[6], 'oi', ARGV[7])
 append_event({'type', 'worker_changed', 'at', now_text, 'worker', id, 'data', cjson.encode({comfyui = ARGV[3],
   comfyui_version = ARGV[4], gpu = ARGV[5], condition = ARGV[6], object_info = ARGV[7]})})
+return 1
+)lua";
+
+/// ARGV: now, worker. Reaps expired leases first. Forgets a worker that holds no lease: its
+/// presence, registration and mailbox, logged as worker_removed. Returns 0 when it holds a lease
+/// (it is kept), else 1 (also for a worker never seen).
+inline constexpr std::string_view remove_worker_body = R"lua(
+if expire_due() > 0 then hand_off() end
+save_tenants()
+local worker = ARGV[2]
+if not redis.call('ZSCORE', P .. 'workers', wide(worker)) then return 1 end
+-- "wjob" names only the worker's latest lease: one that leased twice runs two jobs.
+for _, member in ipairs(redis.call('ZRANGE', P .. 'leases', '0', '-1')) do
+  if load_job(id_in(member, 18)).wk == worker then return 0 end
+end
+redis.call('ZREM', P .. 'workers', wide(worker))
+redis.call('DEL', P .. 'w:' .. worker, P .. 'mb:' .. worker)
+append_event({'type', 'worker_removed', 'at', now_text, 'worker', worker})
 return 1
 )lua";
 
