@@ -60,6 +60,13 @@ struct twins {
     return prefix.substr(8, prefix.size() - 10);
   }
 
+  // Submits to both under one id: each store would draw its own.
+  void submit(comfyq::submit_request request) {
+    request.id = "j" + std::to_string(ids.size() + 1);
+    ids.push_back(memory.submit(request));
+    REQUIRE(redis.submit(request) == ids.back());
+  }
+
   // Random calls, the same on both: submissions, leases, completions after a while, failures,
   // cancellations, pauses and policy changes. Each is refused by both or by neither.
   void churn(comfyq::testing::random& rng, int steps) {
@@ -68,9 +75,7 @@ struct twins {
       const std::string tenant = "t" + std::to_string(rng.between(0, 5));
       const int op = rng.between(0, 99);
       if (op < 40) {
-        comfyq::submit_request request{.tenant = tenant, .shape = rng.chance(50) ? "image" : "video", .priority = rng.chance(10)};
-        ids.push_back(memory.submit(request));
-        REQUIRE(redis.submit(request) == ids.back());
+        submit({.tenant = tenant, .shape = rng.chance(50) ? "image" : "video", .priority = rng.chance(10)});
       } else if (op < 60) {
         const std::string worker = "w" + std::to_string(rng.between(0, 2));
         const std::optional<comfyq::lease> granted = memory.lease(worker);
@@ -179,10 +184,7 @@ TEST_CASE("a queue longer than a page is read in pages, every lane whole", "[red
   queues.redis.touch_worker("w0");
   for (std::size_t i = 0; i < mirror::page * 5 / 2; ++i) {
     // Most jobs with one tenant, so that its lane takes several pages; some in the priority lane.
-    comfyq::submit_request request{.tenant = rng.chance(70) ? "big" : "t" + std::to_string(rng.between(0, 3)),
-                                   .priority = rng.chance(3)};
-    queues.ids.push_back(queues.memory.submit(request));
-    queues.redis.submit(request);
+    queues.submit({.tenant = rng.chance(70) ? "big" : "t" + std::to_string(rng.between(0, 3)), .priority = rng.chance(3)});
     queues.clock.advance(1ms);
   }
   queues.churn(rng, 40);
@@ -215,9 +217,7 @@ TEST_CASE("averages learned from jobs forgotten before the copy caught up are re
     // Completions whose jobs leave the history before the copy reads them, fewer and more than
     // the events one step reads.
     for (int i = 0, n = round % 2 == 0 ? 12 : static_cast<int>(mirror::events_per_step) / 2; i < n; ++i) {
-      comfyq::submit_request request{.tenant = "t" + std::to_string(i % 3), .shape = i % 2 ? "image" : "video"};
-      queues.ids.push_back(queues.memory.submit(request));
-      queues.redis.submit(request);
+      queues.submit({.tenant = "t" + std::to_string(i % 3), .shape = i % 2 ? "image" : "video"});
       const std::optional<comfyq::lease> granted = queues.memory.lease("w0");
       REQUIRE(granted);
       REQUIRE(queues.redis.lease("w0")->token == granted->token);

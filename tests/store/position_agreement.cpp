@@ -53,8 +53,12 @@ random_queue build(Queue& q, std::uint64_t seed) {
                  at(now));
   }
   auto submit = [&](bool may_be_priority) {
-    out.ids.push_back(q.submit(
-        {.tenant = tenant(), .shape = shapes[rng.between(0, 3)], .priority = may_be_priority && rng.chance(15)}, at(now)));
+    // Ids chosen here, so that two queues built from one seed name their jobs alike.
+    out.ids.push_back(q.submit({.tenant = tenant(),
+                                .shape = shapes[rng.between(0, 3)],
+                                .priority = may_be_priority && rng.chance(15),
+                                .id = "j" + std::to_string(out.ids.size() + 1)},
+                               at(now)));
   };
   const bool anyone_up = !rng.chance(10);
   for (int i = 0, n = anyone_up ? rng.between(0, 30) : 0; i < n; ++i) {
