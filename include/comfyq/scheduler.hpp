@@ -579,7 +579,7 @@ class scheduler {
   void end_run(std::uint32_t h, duration cost) {
     job& j = slots_[h].data;
     leases_.erase(h);
-    dispatch_.finish(slots_[h].tenant, j.charged, cost);
+    dispatch_.finish(slots_[h].tenant, h, j.charged, cost);
     changed();
     tenants_[slots_[h].tenant].gpu_time += cost;
     release_worker(h);

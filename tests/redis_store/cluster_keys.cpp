@@ -29,7 +29,7 @@ using comfyq::testing::unique_queue_name;
 namespace {
 
 // Every kind of key a queue has: the part of its name after the prefix, up to a ':'.
-const std::set<std::string> key_kinds{"q",    "j",  "wf",  "out",  "t",   "tq", "pq",      "elig",    "comp", "leases",
+const std::set<std::string> key_kinds{"q",    "j",  "wf",  "out",  "t",   "tq", "pq",      "elig",    "backlog", "tags", "leases",
                                       "workers", "wjob", "w", "oi", "hist", "est", "ev", "tenants", "waiting", "stop"};
 
 // A queue's life that leaves every kind of key behind: jobs queued (normal and priority),

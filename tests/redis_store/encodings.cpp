@@ -29,7 +29,7 @@ TEST_CASE("the sets and hashes that grow with a queue never use Redis's listpack
 
   comfyq::redis::connection admin(server.connection_options());
   const std::string prefix = "comfyq:{" + name + "}:";
-  const std::pair<const char*, const char*> expected[] = {{"elig", "skiplist"},    {"comp", "skiplist"},
+  const std::pair<const char*, const char*> expected[] = {{"elig", "skiplist"},    {"backlog", "skiplist"}, {"tags", "skiplist"},
                                                           {"leases", "skiplist"},  {"workers", "skiplist"},
                                                           {"est", "hashtable"},    {"wjob", "hashtable"}};
   for (const auto& [key, encoding] : expected) {

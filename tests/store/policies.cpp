@@ -119,6 +119,23 @@ TEMPLATE_LIST_TEST_CASE("a newcomer is not overtaken by a tenant whose running j
   CHECK(q.lease("w1", at(30))->tenant == "newcomer");
 }
 
+TEMPLATE_LIST_TEST_CASE("with two workers a newcomer re-enters at the start tag of the work in service", "[store]", comfyq::testing::stores) {
+  TestType q({.lease_ttl = long_lease, .default_estimate = 60s});
+  for (int i = 0; i < 5; ++i) submit(q, "hog", 0, false, "h");
+  auto first = q.lease("w1", at(0));   // start tag 0, the hog's clock 60
+  auto second = q.lease("w2", at(0));  // start tag 60, the hog's clock 120
+  REQUIRE((first && second));
+  q.complete(first->job_id, first->token, {}, at(20));  // 20 s of 60 charged: the hog's clock is 80
+  for (int i = 0; i < 3; ++i) submit(q, "newcomer", 21);
+  // The virtual time is the second run's start tag, 60 (the hog's settled clock is only 20).
+  auto newcomer = q.lease("w1", at(21));
+  REQUIRE(newcomer->tenant == "newcomer");  // 60 against 80
+  q.complete(newcomer->job_id, newcomer->token, {}, at(81));
+  // The newcomer's clock is 120, the hog's 80: entering at 20 instead, it would be level at 80
+  // and, with nothing running, go again.
+  CHECK(q.lease("w1", at(81))->tenant == "hog");
+}
+
 TEMPLATE_LIST_TEST_CASE("a newcomer among 19 backlogged tenants starts at the next completion", "[store]", comfyq::testing::stores) {
   TestType q({.lease_ttl = long_lease});
   for (int u = 0; u < 19; ++u) {

@@ -15,10 +15,12 @@
 //                  newcomer that entered level with a hog go before the hog's next job even when the
 //                  hog's running job has just completed (both have nothing running at that instant).
 // A tenant's virtual clock is its settled clock (measured cost of finished runs) plus the
-// estimates charged for its runs in progress. A tenant that starts competing again (idle, or
-// resumed) re-enters at the smallest settled clock of the tenants still competing: idleness
-// banks no credit, and a newcomer gets the start tag of the work in service (start-time fair
-// queuing), so a job that ends sooner than estimated cannot drop its tenant below the newcomer.
+// estimates charged for its runs in progress; a run's start tag is its tenant's virtual clock
+// when it started. A tenant that starts competing again (idle, or resumed) re-enters at the
+// virtual time of start-time fair queuing: the smallest start tag of the work in service and
+// of the work waiting (a waiting tenant with nothing running starts its next job at its settled
+// clock). Idleness banks no credit, and with several workers a newcomer cannot start below the
+// tags of work already started, whatever the runs that ended since cost.
 
 #include <algorithm>
 #include <compare>
@@ -286,14 +288,17 @@ class basic_dispatcher {
     lanes_.unlink(h, a);
     --a.queued;
     ++a.running;
+    if constexpr (Lanes::accepts_jobs) started_.push(h, {a.virtual_clock(), h});
     a.in_flight += static_cast<double>(charge.count()) / a.weight;
     if (!priority) a.turn = ++turns_;
     refresh(t);
   }
 
-  /// A run ended; its charge is replaced by what it really cost (0 refunds it entirely; never
-  /// negative: settled clocks only grow).
-  void finish(std::uint32_t t, duration charged, duration cost) {
+  /// Job h's run ended; its charge is replaced by what it really cost (0 refunds it entirely;
+  /// never negative: settled clocks only grow). A lookahead's runs that were under way when it
+  /// was made have no handle in it: no_handle.
+  void finish(std::uint32_t t, std::uint32_t h, duration charged, duration cost) {
+    if constexpr (Lanes::accepts_jobs) started_.set(h, false, {});
     tenant_account& a = tenants_[t];
     --a.running;
     // With nothing left in progress the estimates are gone exactly, whatever rounding or
@@ -308,7 +313,7 @@ class basic_dispatcher {
     const queue_entry& e = lanes_[h];
     std::uint32_t t = e.tenant;
     enqueue(h, t, e.seq, e.priority);  // still running, so no re-entry: its clock is kept
-    finish(t, charged, cost);
+    finish(t, h, charged, cost);
   }
 
  private:
@@ -337,14 +342,16 @@ class basic_dispatcher {
 
   // Only called for a tenant with nothing running, so its clock is all settled.
   void reenter(std::uint32_t t) {
-    if (competing_.empty()) return;
-    // A key lags behind its clock only if the clock grew since: once the top's key is brought
-    // up to date, every other clock is at least its key, which is at least the top's.
-    for (std::uint32_t top = competing_.top(); competing_.top_key().first != tenants_[top].settled_clock;
-         top = competing_.top()) {
-      competing_.update(top, {tenants_[top].settled_clock, top});
-    }
-    tenants_[t].settled_clock = std::max(tenants_[t].settled_clock, competing_.top_key().first);
+    if (started_.empty() && backlogged_.empty()) return;
+    double virtual_time = started_.empty()      ? backlogged_.top_key().first
+                          : backlogged_.empty() ? started_.top_key().first
+                                                : std::min(started_.top_key().first, backlogged_.top_key().first);
+    tenants_[t].settled_clock = std::max(tenants_[t].settled_clock, virtual_time);
+  }
+  // Waiting with nothing running: its next job's start tag is its settled clock.
+  bool backlogged(std::uint32_t t) const {
+    const tenant_account& a = tenants_[t];
+    return a.running == 0 && a.queued > 0 && !a.paused;
   }
 
   // Called after every change of a tenant's state.
@@ -352,9 +359,7 @@ class basic_dispatcher {
     const tenant_account& a = tenants_[t];
     eligible_.set(t, eligible(t), key(a));
     // Only arrivals re-enter a tenant, and none happen in a lookahead.
-    if constexpr (Lanes::accepts_jobs) {
-      if (competing(t) != competing_.contains(t)) competing_.set(t, competing(t), {a.settled_clock, t});
-    }
+    if constexpr (Lanes::accepts_jobs) backlogged_.set(t, backlogged(t), {a.settled_clock, t});
   }
 
   policy policy_;
@@ -363,9 +368,10 @@ class basic_dispatcher {
   std::vector<tenant_account> tenants_;
   Lanes lanes_;
   indexed_heap<serve_key> eligible_;
-  // Tenants that compete, by {settled clock, tenant}, the clock as it was when each joined:
-  // settled clocks only grow, so keys are brought up to date lazily, when the smallest is needed.
-  indexed_heap<std::pair<double, std::uint32_t>> competing_;
+  // What sets the virtual time a tenant re-enters at: the runs in progress by {start tag, job},
+  // and the backlogged tenants by {settled clock, tenant}.
+  indexed_heap<std::pair<double, std::uint32_t>> started_;
+  indexed_heap<std::pair<double, std::uint32_t>> backlogged_;
 };
 
 /// The live scheduling state.

@@ -98,7 +98,7 @@ class forecast_replay {
       current_ = frees_.top();
       frees_.pop();
       if (current_.ends_run) {
-        state_.finish(current_.tenant, current_.charged, current_.charged);
+        state_.finish(current_.tenant, no_handle, current_.charged, current_.charged);
         estimates_.record(current_.tenant, current_.shape, current_.charged);
       }
       ++idle_;

@@ -74,7 +74,7 @@ end
 local function end_run(j, cost)
   redis.call('ZREM', P .. 'leases', lease_member(j))
   local t = load_tenant(j.t)
-  settle(t, j.chg, cost)
+  settle(t, j, cost)
   t.gpu = t.gpu + cost
   release_worker(j)
 end
@@ -82,7 +82,7 @@ local function requeue(j, cost, reason)
   redis.call('ZREM', P .. 'leases', lease_member(j))
   local t = load_tenant(j.t)
   enqueue(t, j.id, j.seq, j.pr)  -- still running, so no re-entry: its clock is kept
-  settle(t, j.chg, cost)
+  settle(t, j, cost)
   t.gpu = t.gpu + cost
   release_worker(j)
   j.s, j.why, j.cr, j.pre = 'queued', reason, false, false

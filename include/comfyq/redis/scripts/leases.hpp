@@ -102,6 +102,7 @@ local function grant_lease(worker)
   local charge = estimate(t.id, j.sh)
   unlink(t, id, j.seq, j.pr)
   t.run = t.run + 1
+  redis.call('ZADD', P .. 'tags', t.sc + t.inf, wide(id))  -- its start tag
   t.inf = t.inf + charge / t.w
   if not j.pr then t.turn = redis.call('HINCRBY', Q, 'turns', '1') end
   refresh(t)

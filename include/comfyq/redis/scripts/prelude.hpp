@@ -40,7 +40,7 @@ end
 local now = tonumber(now_text)
 local function fmt(x) return string.format('%.17g', x) end
 local function pad(n) return string.format('%017d', n) end
--- Members of the sorted sets that grow with the tenants, workers and running jobs ("elig", "comp",
+-- Members of the sorted sets that grow with the tenants, workers and running jobs ("elig", "backlog", "tags",
 -- "leases", "workers") end in the id followed by WIDE. Longer than zset-max-listpack-value (64
 -- bytes unless Redis is set otherwise), they keep each set a skip list for good, where ZADD is
 -- O(log n): a listpack re-reads every score on each insert, which at 50-100 members costs

@@ -5,7 +5,7 @@
 // exactly and cost no formatting): w weight, mr max_running, mq max_queued, pz paused, sc settled
 // clock, inf in-flight charges, turn, run running, qd queued (both lanes), gpu measured GPU ms,
 // hs and hj the sequence number and id of the head of its normal queue (0 and '' when empty),
-// and em/es/cs: its current member and score in "elig" and its score in "comp" ('' and false
+// and em/es/cs: its current member and score in "elig" and its score in "backlog" ('' and false
 // when absent), so an update that changes nothing costs no command. One GET and one SET rather
 // than a hash: each field a script reads or writes costs about as much as a small command.
 // Its queued normal jobs are the sorted set "tq:<id>" (score seq, member job id); priority jobs
@@ -16,8 +16,9 @@
 //   round_robin  score turn, member pad(head seq) .. wide(tenant)
 //   fair_share   score virtual clock, member (running > 0 and '1' or '0') .. pad(turn) ..
 //                pad(head seq) .. wide(tenant)
-// "comp" holds the competing tenants (member wide(tenant)) by settled clock: its minimum is the
-// re-entry floor. (wide(): see the prelude.)
+// The virtual time a tenant re-enters at (dispatcher::reenter) is the smallest score of two sets:
+// "tags", the running jobs (member wide(job id)) by start tag, and "backlog", the tenants with
+// work waiting and nothing running (member wide(tenant)) by settled clock. (wide(): see the prelude.)
 
 #include <string_view>
 
@@ -63,6 +64,7 @@ local function save_tenants()
 end
 local function can_run(t) return not t.pz and t.run < t.mr end
 local function competing(t) return t.run > 0 or (t.qd > 0 and not t.pz) end
+local function backlogged(t) return t.run == 0 and t.qd > 0 and not t.pz end
 local function refresh(t)
   t.dirty = true
   if can_run(t) and t.hs then
@@ -86,18 +88,21 @@ local function refresh(t)
     redis.call('ZREM', P .. 'elig', t.em)
     t.em, t.es = '', false
   end
-  if competing(t) then
-    if t.sc ~= t.cs then redis.call('ZADD', P .. 'comp', t.sc, wide(t.id)) end
+  if backlogged(t) then
+    if t.sc ~= t.cs then redis.call('ZADD', P .. 'backlog', t.sc, wide(t.id)) end
     t.cs = t.sc
   elseif t.cs then
-    redis.call('ZREM', P .. 'comp', wide(t.id))
+    redis.call('ZREM', P .. 'backlog', wide(t.id))
     t.cs = false
   end
 end
 -- Only for a tenant with nothing running, so its clock is all settled.
 local function reenter(t)
-  local floor = redis.call('ZRANGE', P .. 'comp', '0', '0', 'WITHSCORES')[2]
-  if floor then t.sc = math.max(t.sc, tonumber(floor)) end
+  local started = redis.call('ZRANGE', P .. 'tags', '0', '0', 'WITHSCORES')[2]
+  local waiting = redis.call('ZRANGE', P .. 'backlog', '0', '0', 'WITHSCORES')[2]
+  if not started and not waiting then return end
+  local virtual_time = math.min(tonumber(started or waiting), tonumber(waiting or started))
+  t.sc = math.max(t.sc, virtual_time)
 end
 -- The new head of the tenant's normal queue: its sequence number (nil when empty) and id.
 local function head_of(t)
@@ -134,8 +139,10 @@ local function set_tenant_paused(t, paused)
   if not was_competing and competing(t) then reenter(t) end
   refresh(t)
 end
--- A run ended; its charge is replaced by what it really cost (dispatcher::finish).
-local function settle(t, charged, cost)
+-- Job j's run ended; its charge is replaced by what it really cost (dispatcher::finish).
+local function settle(t, j, cost)
+  redis.call('ZREM', P .. 'tags', wide(j.id))
+  local charged = j.chg
   t.run = t.run - 1
   if t.run == 0 then t.inf = 0 else t.inf = t.inf - charged / t.w end
   t.sc = t.sc + cost / t.w
