@@ -8,9 +8,9 @@
 
 #include "comfyq/artifact.hpp"
 #include "comfyq/attribution.hpp"
-#include "comfyq/detail/sha256.hpp"
 #include "comfyq/media_types.hpp"
 #include "comfyq/model.hpp"
+#include "comfyq/util/sha256.hpp"
 
 namespace comfyq {
 
@@ -30,7 +30,7 @@ inline manifest_entry make_manifest_entry(const artifact_origin& origin, const a
 
 /// The same for a file whose content is `bytes`.
 inline manifest_entry make_manifest_entry(const artifact_origin& origin, const artifact& file, std::string_view bytes) {
-  return make_manifest_entry(origin, file, bytes.size(), detail::sha256_hex(bytes));
+  return make_manifest_entry(origin, file, bytes.size(), util::sha256_hex(bytes));
 }
 
 }  // namespace comfyq

@@ -31,19 +31,19 @@
 #include <utility>
 #include <vector>
 
-#include "comfyq/detail/cost_estimator.hpp"
-#include "comfyq/detail/dispatcher.hpp"
 #include "comfyq/detail/flat_id_index.hpp"
-#include "comfyq/detail/forecast.hpp"
 #include "comfyq/detail/indexed_heap.hpp"
-#include "comfyq/detail/refusals.hpp"
-#include "comfyq/detail/string_map.hpp"
+#include "comfyq/engine/cost_estimator.hpp"
+#include "comfyq/engine/dispatcher.hpp"
+#include "comfyq/engine/forecast.hpp"
 #include "comfyq/errors.hpp"
 #include "comfyq/events.hpp"
 #include "comfyq/ids.hpp"
 #include "comfyq/model.hpp"
 #include "comfyq/scheduler_config.hpp"
 #include "comfyq/snapshot.hpp"
+#include "comfyq/store/refusals.hpp"
+#include "comfyq/util/string_map.hpp"
 #include "comfyq/worker_info.hpp"
 
 namespace comfyq {
@@ -119,13 +119,13 @@ class scheduler {
     if (known == tenant_ids_.end()) validate_id("tenant", request.tenant);  // known ids were checked when added
     if (!request.id.empty()) {
       validate_id("id", request.id);
-      if (ids_.contains(request.id)) throw detail::duplicate_job_id(request.id);
+      if (ids_.contains(request.id)) throw store::duplicate_job_id(request.id);
     }
     if (request.shape.size() > 256) throw invalid_input("shape", "must be at most 256 characters (use workflow_shape())");
     if (known != tenant_ids_.end()) {
       const tenant_record& tenant = tenants_[known->second];
       if (dispatch_.tenant(known->second).queued >= tenant.config.max_queued) {
-        throw detail::queue_full(request.tenant, tenant.config.max_queued);
+        throw store::queue_full(request.tenant, tenant.config.max_queued);
       }
     }
     std::uint32_t t = known != tenant_ids_.end() ? known->second : add_tenant(request.tenant, config_.new_tenant);
@@ -162,7 +162,7 @@ class scheduler {
         known != workers_.end() ? known->second : workers_.emplace(std::string(worker), worker_record{}).first->second;
     w.last_seen = std::max(w.last_seen, now);
     std::uint32_t h = dispatch_.pick();
-    if (h == detail::no_handle) return std::nullopt;
+    if (h == engine::no_handle) return std::nullopt;
     job& j = slots_[h].data;
     std::uint32_t t = slots_[h].tenant;
     duration estimate = estimates_.estimate(t, j.shape);
@@ -412,7 +412,7 @@ class scheduler {
     s.dead = counts_[index(job_state::dead)];
     for (const tenant_record& t : tenants_) s.gpu_time += t.gpu_time;
     for (std::uint32_t t = 0; t < tenants_.size(); ++t) {
-      const detail::tenant_account& a = dispatch_.tenant(t);
+      const engine::tenant_account& a = dispatch_.tenant(t);
       double share = s.gpu_time.count() > 0
                          ? static_cast<double>(tenants_[t].gpu_time.count()) / static_cast<double>(s.gpu_time.count())
                          : 0.0;
@@ -484,22 +484,22 @@ class scheduler {
 
   std::uint32_t existing_tenant(std::string_view id) const {
     auto it = tenant_ids_.find(id);
-    if (it == tenant_ids_.end()) throw detail::unknown_tenant(id);
+    if (it == tenant_ids_.end()) throw store::unknown_tenant(id);
     return it->second;
   }
 
   std::uint32_t existing_job(std::string_view id) const {
     std::uint32_t h = ids_.find(id);
-    if (h == no_slot) throw detail::unknown_job(id);
+    if (h == no_slot) throw store::unknown_job(id);
     return h;
   }
 
   // The slot of a job running under `token`; anything else is a lost lease.
   std::uint32_t held(std::string_view id, std::uint64_t token) const {
     std::uint32_t h = ids_.find(id);
-    if (h == no_slot) throw detail::unknown_lease(id);
+    if (h == no_slot) throw store::unknown_lease(id);
     const job& j = slots_[h].data;
-    if (j.state != job_state::running || j.token != token) throw detail::lost_lease(j.id, token, j.state, j.token);
+    if (j.state != job_state::running || j.token != token) throw store::lost_lease(j.id, token, j.state, j.token);
     return h;
   }
 
@@ -543,19 +543,19 @@ class scheduler {
   void replay_until(time_point now, std::size_t up, Enough&& enough) const {
     std::size_t workers = std::max<std::size_t>(up, 1);
     auto begin = [&] {
-      std::vector<detail::running_run> running;
+      std::vector<engine::running_run> running;
       leases_.for_each([&](std::uint32_t h) {
         const job& j = slots_[h].data;
         running.push_back({slots_[h].tenant, j.shape, j.charged, j.started_at + j.charged, j.token});
       });
-      return std::make_unique<detail::forecast_replay>(dispatch_, estimates_, running, workers, now, last_token_);
+      return std::make_unique<engine::forecast_replay>(dispatch_, estimates_, running, workers, now, last_token_);
     };
     auto shape_of = [this](std::uint32_t h) -> std::string_view { return slots_[h].data.shape; };
     forecast_.replay_until(generation_, workers, now, config_.forecast_reuse, begin, shape_of, enough);
   }
 
   queue_position position_at(std::size_t rank, time_point now, bool eta_known) const {
-    const detail::forecast_start& s = forecast_.starts()[rank];
+    const engine::forecast_start& s = forecast_.starts()[rank];
     return queue_position{slots_[s.job].data.id, rank + 1,
                           eta_known ? std::optional<time_point>(forecast_.eta(s, now)) : std::nullopt};
   }
@@ -564,7 +564,7 @@ class scheduler {
   // 100,000 jobs queued it is rarely in cache, and waiting for it dominated a lease.
   void prefetch([[maybe_unused]] std::uint32_t h) const {
 #if defined(__GNUC__)
-    if (h == detail::no_handle) return;
+    if (h == engine::no_handle) return;
     const char* bytes = reinterpret_cast<const char*>(&slots_[h]);
     for (std::size_t at = 0; at < sizeof(slot); at += 64) __builtin_prefetch(bytes + at);  // 64-byte cache lines
     __builtin_prefetch(&dispatch_.entry(h));
@@ -740,14 +740,14 @@ class scheduler {
   }
 
   scheduler_config config_;
-  detail::dispatcher dispatch_;
-  detail::cost_estimator estimates_;
+  engine::dispatcher dispatch_;
+  engine::cost_estimator estimates_;
   std::vector<slot> slots_;
   std::vector<std::uint32_t> free_slots_;
   id_index ids_{slot_id{&slots_}};
   std::vector<tenant_record> tenants_;
-  detail::string_map<std::uint32_t> tenant_ids_;
-  detail::string_map<worker_record> workers_;
+  util::string_map<std::uint32_t> tenant_ids_;
+  util::string_map<worker_record> workers_;
   detail::indexed_heap<std::pair<time_point, std::uint64_t>> leases_;  // by {expiry, token}: ties go in lease order
   std::deque<std::uint32_t> history_;
   std::array<std::size_t, 6> counts_{};
@@ -755,7 +755,7 @@ class scheduler {
   std::uint64_t last_token_ = 0;
   std::uint64_t last_generated_id_ = 0;
   std::uint64_t generation_ = 0;  ///< counts changes of what a forecast reads
-  mutable detail::forecast_cache forecast_;  ///< the replay position() and forecast() share
+  mutable engine::forecast_cache forecast_;  ///< the replay position() and forecast() share
   event_sink sink_;
 };
 

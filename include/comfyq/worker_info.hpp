@@ -10,9 +10,9 @@
 #include <string>
 #include <string_view>
 
-#include "comfyq/detail/sha256.hpp"
 #include "comfyq/errors.hpp"
 #include "comfyq/ids.hpp"
+#include "comfyq/util/sha256.hpp"
 
 namespace comfyq {
 
@@ -98,7 +98,7 @@ inline void validate_worker_info(const worker_info& worker) {
 /// Throws invalid_input unless `sha256` is a digest and the digest of `document`.
 inline void validate_object_info(std::string_view sha256, std::string_view document) {
   detail::validate_sha256("sha256", sha256);
-  std::string actual = detail::sha256_hex(document);
+  std::string actual = util::sha256_hex(document);
   if (actual == sha256) return;
   throw invalid_input("document", "its sha256 is " + actual + ", not " + std::string(sha256) +
                                       "; put the document under the sha256 of its bytes");

@@ -6,12 +6,12 @@
 #include <catch2/catch.hpp>
 
 #include "comfyq/attribution.hpp"
-#include "comfyq/detail/sha256.hpp"
 #include "comfyq/media_types.hpp"
+#include "comfyq/util/sha256.hpp"
 #include "support/fixtures.hpp"
 
-using comfyq::detail::sha256;
-using comfyq::detail::sha256_hex;
+using comfyq::util::sha256;
+using comfyq::util::sha256_hex;
 
 TEST_CASE("sha256 matches the FIPS 180-4 test vectors") {
   CHECK(sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");

@@ -10,7 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include "comfyq/comfyui/http_client.hpp"
-#include "comfyq/detail/sha256.hpp"
+#include "comfyq/util/sha256.hpp"
 #include "comfyui/impostor.hpp"
 #include "comfyui/standin_clients.hpp"
 #include "support/expect_error.hpp"
@@ -65,7 +65,7 @@ TEST_CASE("a download writes the file whole at its destination, with its size an
   const auto got = comfyui.download(stored, f.folder / "big.bin");
   REQUIRE(got.has_value());
   CHECK(got->size == bytes.size());
-  CHECK(got->sha256 == comfyq::detail::sha256_hex(bytes));
+  CHECK(got->sha256 == comfyq::util::sha256_hex(bytes));
   CHECK(file_text(f.folder / "big.bin") == bytes);
   CHECK(names_in(f.folder) == std::vector<std::string>{"big.bin"});
 
@@ -74,7 +74,7 @@ TEST_CASE("a download writes the file whole at its destination, with its size an
     const auto nothing = comfyui.download(empty, f.folder / "empty.bin");
     REQUIRE(nothing.has_value());
     CHECK(nothing->size == 0);
-    CHECK(nothing->sha256 == comfyq::detail::sha256_hex(""));
+    CHECK(nothing->sha256 == comfyq::util::sha256_hex(""));
     CHECK(fs::exists(f.folder / "empty.bin"));
   }
 }

@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "comfyq/attribution.hpp"
-#include "comfyq/detail/sha256.hpp"
+#include "comfyq/util/sha256.hpp"
 #include "real_comfyui/in_process_fixture.hpp"
 #include "real_comfyui/workflows.hpp"
 
@@ -51,7 +51,7 @@ TEST_CASE("an image job on real ComfyUI succeeds, its output in the attempt's fo
   const std::string bytes = real::read_file(attempt / name);
   CHECK(bytes.substr(0, png_signature.size()) == png_signature);
   CHECK(entry.at("size").get<std::uint64_t>() == bytes.size());
-  CHECK(entry.at("sha256").get<std::string>() == comfyq::detail::sha256_hex(bytes));
+  CHECK(entry.at("sha256").get<std::string>() == comfyq::util::sha256_hex(bytes));
   CHECK(entry.at("media_type").get<std::string>() == "image/png");
   CHECK(entry.at("node").get<std::string>() == "3");
 

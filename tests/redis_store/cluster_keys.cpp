@@ -13,9 +13,9 @@
 #include <string_view>
 #include <vector>
 
-#include "comfyq/detail/sha256.hpp"
 #include "comfyq/redis/connection.hpp"
 #include "comfyq/redis/store.hpp"
+#include "comfyq/util/sha256.hpp"
 #include "support/redis_server.hpp"
 #include "support/redis_watch.hpp"
 #include "support/unique_name.hpp"
@@ -51,8 +51,8 @@ void live_a_queue(comfyq::redis::store& queue) {
   queue.submit({.tenant = "carol", .workflow = "{}", .priority = true});
   queue.touch_worker("gpu-2");
   const std::string nodes = R"({"KSampler":{}})";
-  queue.put_object_info(comfyq::detail::sha256_hex(nodes), nodes);
-  queue.register_worker({.id = "gpu-3", .comfyui = "127.0.0.1:8188", .object_info = comfyq::detail::sha256_hex(nodes)});
+  queue.put_object_info(comfyq::util::sha256_hex(nodes), nodes);
+  queue.register_worker({.id = "gpu-3", .comfyui = "127.0.0.1:8188", .object_info = comfyq::util::sha256_hex(nodes)});
 }
 
 std::vector<std::string> keys_of_server(connection& redis) {

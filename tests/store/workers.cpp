@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "comfyq/comfyq.hpp"
-#include "comfyq/detail/sha256.hpp"
+#include "comfyq/util/sha256.hpp"
 #include "support/expect_invalid.hpp"
 #include "support/stores.hpp"
 #include "support/time.hpp"
@@ -31,7 +31,7 @@ comfyq::worker_info gpu0(worker_condition condition = worker_condition::ready) {
           .comfyui_version = "0.8.0",
           .gpu = "cuda:0 NVIDIA H100 80GB HBM3 : cudaMallocAsync",
           .condition = condition,
-          .object_info = comfyq::detail::sha256_hex(nodes)};
+          .object_info = comfyq::util::sha256_hex(nodes)};
 }
 
 // The one worker of the snapshot at `now`.
@@ -61,7 +61,7 @@ TEMPLATE_LIST_TEST_CASE("a registered worker shows what it published, idle until
   CHECK(w.comfyui == "127.0.0.1:8188");
   CHECK(w.comfyui_version == "0.8.0");
   CHECK(w.gpu == "cuda:0 NVIDIA H100 80GB HBM3 : cudaMallocAsync");
-  CHECK(w.object_info == comfyq::detail::sha256_hex(nodes));
+  CHECK(w.object_info == comfyq::util::sha256_hex(nodes));
   CHECK(w.job.empty());
 
   std::string id = q.submit({.tenant = "alice", .workflow = "{}"}, at(3));
@@ -136,7 +136,7 @@ TEMPLATE_LIST_TEST_CASE("a changed registration is logged once as worker_changed
                                          {"comfyui_version", "0.8.0"},
                                          {"gpu", "cuda:0 NVIDIA H100 80GB HBM3 : cudaMallocAsync"},
                                          {"condition", "ready"},
-                                         {"object_info", comfyq::detail::sha256_hex(nodes)}});
+                                         {"object_info", comfyq::util::sha256_hex(nodes)}});
   CHECK(events[1].at == at(4));
   CHECK(events[1].data["comfyui_version"] == "0.8.1");
   CHECK(events[2].at == at(5));
@@ -157,26 +157,26 @@ TEMPLATE_LIST_TEST_CASE("the first registration of a worker that already leased 
 
 TEMPLATE_LIST_TEST_CASE("an object_info document is kept once under its sha256 and read back whole", "[store][workers]", comfyq::testing::stores) {
   TestType q;
-  std::string sha = comfyq::detail::sha256_hex(nodes);
+  std::string sha = comfyq::util::sha256_hex(nodes);
   CHECK_FALSE(q.object_info(sha));
   q.put_object_info(sha, nodes);
   q.put_object_info(sha, nodes);  // a second worker with the same nodes
   CHECK(q.object_info(sha) == nodes);
-  CHECK_FALSE(q.object_info(comfyq::detail::sha256_hex("{}")));
+  CHECK_FALSE(q.object_info(comfyq::util::sha256_hex("{}")));
   CHECK_FALSE(q.object_info("not-a-sha"));
 
   // A real /object_info is a few megabytes, and binary-safe storage keeps every byte.
   std::string big(3 * 1024 * 1024, 'x');
   for (std::size_t i = 0; i < big.size(); i += 4093) big[i] = static_cast<char>(i % 251);
-  std::string big_sha = comfyq::detail::sha256_hex(big);
+  std::string big_sha = comfyq::util::sha256_hex(big);
   q.put_object_info(big_sha, big);
   CHECK(q.object_info(big_sha) == big);
 }
 
 TEMPLATE_LIST_TEST_CASE("an object_info document under a wrong or malformed sha256 is refused and nothing is kept", "[store][workers]", comfyq::testing::stores) {
   TestType q;
-  std::string sha = comfyq::detail::sha256_hex(nodes);
-  std::string other = comfyq::detail::sha256_hex("{}");
+  std::string sha = comfyq::util::sha256_hex(nodes);
+  std::string other = comfyq::util::sha256_hex("{}");
 
   comfyq::invalid_input mismatch = expect_invalid([&] { q.put_object_info(other, nodes); });
   CHECK(mismatch.field() == "document");

@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "comfyq/attribution.hpp"
-#include "comfyq/detail/sha256.hpp"
 #include "comfyq/redis/store.hpp"
+#include "comfyq/util/sha256.hpp"
 #include "comfyui_contract/standin_process.hpp"
 #include "support/child_process.hpp"
 #include "support/redis_server.hpp"
@@ -151,7 +151,7 @@ TEST_CASE("chaos: workers and ComfyUIs SIGKILLed at random lose no job and mix n
     const comfyq::comfyui::tenant_directory files(tenants_folder);
     REQUIRE(j.outputs.size() == 1);
     for (const auto& entry : j.outputs) {
-      CHECK(comfyq::detail::sha256_hex(comfyq::testing::worker_tests::read_file(files.outputs_of(tenant, id, j.attempt) /
+      CHECK(comfyq::util::sha256_hex(comfyq::testing::worker_tests::read_file(files.outputs_of(tenant, id, j.attempt) /
                                                                                 entry.name)) == entry.sha256);
     }
   }

@@ -11,8 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "comfyq/detail/sha256.hpp"
 #include "comfyq/json.hpp"
+#include "comfyq/util/sha256.hpp"
 #include "comfyui_standin/png.hpp"
 #include "worker/worker_fixture.hpp"
 
@@ -58,7 +58,7 @@ TEMPLATE_LIST_TEST_CASE("a job's outputs land in its tenant's folder, with the m
   const std::string bytes = read_file(folder / entry.name);
   CHECK(png::looks_like_image(bytes));
   CHECK(entry.size == bytes.size());
-  CHECK(entry.sha256 == comfyq::detail::sha256_hex(bytes));
+  CHECK(entry.sha256 == comfyq::util::sha256_hex(bytes));
   CHECK(nlohmann::json::parse(read_file(folder / "manifest.json")) == nlohmann::json(done.outputs));
   // ComfyUI wrote it under the job's tagged folder, nowhere else.
   CHECK(std::filesystem::exists(f.standin.folders().output + "/comfyq/alice/" + id + "/1/portraits/me_00001_.png"));
@@ -112,7 +112,7 @@ TEMPLATE_LIST_TEST_CASE("every file the save nodes write is collected, whatever 
   CHECK(done.outputs[1].media_type == "image/webp");
   CHECK(done.outputs[1].node == "4");
   for (const auto& entry : done.outputs) {
-    CHECK(comfyq::detail::sha256_hex(read_file(f.attempt_folder("alice", id, 1) / entry.name)) == entry.sha256);
+    CHECK(comfyq::util::sha256_hex(read_file(f.attempt_folder("alice", id, 1) / entry.name)) == entry.sha256);
   }
 }
 

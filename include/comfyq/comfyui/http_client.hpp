@@ -23,8 +23,8 @@
 #include "comfyq/comfyui/history.hpp"
 #include "comfyq/comfyui/instance_state.hpp"
 #include "comfyq/comfyui/prompt.hpp"
-#include "comfyq/detail/sha256.hpp"
 #include "comfyq/errors.hpp"
+#include "comfyq/util/sha256.hpp"
 
 namespace comfyq::comfyui {
 
@@ -112,7 +112,7 @@ class http_client {
     if (status != 200) throw_view_refused(file, status);
 
     detail::partial_file part(destination);
-    comfyq::detail::sha256 hash;
+    comfyq::util::sha256 hash;
     downloaded_file done;
     std::string piece(64 * 1024, '\0');
     while (!parser.is_done()) {

@@ -35,11 +35,11 @@
 #include "comfyq/comfyui/tenant_files.hpp"
 #include "comfyq/comfyui/worker_log.hpp"
 #include "comfyq/comfyui/worker_options.hpp"
-#include "comfyq/detail/sha256.hpp"
 #include "comfyq/errors.hpp"
 #include "comfyq/input_staging.hpp"
 #include "comfyq/model.hpp"
 #include "comfyq/store/contract.hpp"
+#include "comfyq/util/sha256.hpp"
 
 namespace comfyq::comfyui {
 
@@ -200,7 +200,7 @@ class worker {
   void publish_object_info(const nlohmann::json& object_info) {
     upload_inputs_ = upload_inputs_of(object_info);
     const std::string document = object_info.dump();
-    const std::string sha256 = comfyq::detail::sha256_hex(document);
+    const std::string sha256 = comfyq::util::sha256_hex(document);
     if (sha256 == info_.object_info) return;
     store_.put_object_info(sha256, document);
     info_.object_info = sha256;

@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "comfyq/detail/string_map.hpp"
+#include "comfyq/util/string_map.hpp"
 
 namespace comfyq::detail {
 
@@ -67,7 +67,7 @@ class flat_id_index {
   static std::uint32_t hash_of(std::string_view id) {
     char last = id.empty() ? '\0' : id.back();
     bool digit = last >= '0' && last <= '9';
-    auto rest = static_cast<std::uint32_t>(string_hash::hash64(digit ? id.substr(0, id.size() - 1) : id) >> 32);
+    auto rest = static_cast<std::uint32_t>(util::string_hash::hash64(digit ? id.substr(0, id.size() - 1) : id) >> 32);
     return (rest & ~std::uint32_t{15}) | (digit ? static_cast<std::uint32_t>(last - '0' + 1) : 0);
   }
   std::size_t mask() const noexcept { return entries_.size() - 1; }

@@ -17,12 +17,12 @@
 #include <utility>
 #include <vector>
 
-#include "comfyq/detail/string_map.hpp"
 #include "comfyq/scheduler.hpp"
 #include "comfyq/store/clock.hpp"
 #include "comfyq/store/contract.hpp"
 #include "comfyq/store/detail/event_log.hpp"
 #include "comfyq/store/detail/job_ids.hpp"
+#include "comfyq/util/string_map.hpp"
 #include "comfyq/worker_info.hpp"
 
 namespace comfyq::store {
@@ -209,7 +209,7 @@ class memory final : public contract {
   std::condition_variable changes_;
   scheduler queue_;
   detail::event_log log_;
-  comfyq::detail::string_map<std::string> object_infos_;  ///< /object_info documents by sha256
+  comfyq::util::string_map<std::string> object_infos_;  ///< /object_info documents by sha256
 };
 
 }  // namespace comfyq::store

@@ -13,7 +13,7 @@
 
 #include "comfyq/comfyui/detail/partial_file.hpp"
 #include "comfyq/comfyui/http_client.hpp"
-#include "comfyq/detail/sha256.hpp"
+#include "comfyq/util/sha256.hpp"
 
 namespace comfyq::comfyui::detail {
 
@@ -24,7 +24,7 @@ inline std::optional<downloaded_file> measured_copy(const std::filesystem::path&
   std::ifstream in(source, std::ios::binary);
   if (!in) return std::nullopt;
   partial_file out(destination);
-  comfyq::detail::sha256 hash;
+  comfyq::util::sha256 hash;
   downloaded_file copied;
   std::array<char, 64 * 1024> piece{};
   while (in) {

@@ -3,7 +3,7 @@
 // account, the jobs queued in each lane with their shapes, the averages of the estimates, the
 // runs in progress and the queue's policy, pause and counters. It is changed record by record,
 // from the records as Redis stores them, and answers positions and forecasts with the memory
-// store's replay (detail::forecast_cache), kept until the copy changes. forecast_mirror.hpp
+// store's replay (engine::forecast_cache), kept until the copy changes. forecast_mirror.hpp
 // keeps it up to date.
 
 #include <algorithm>
@@ -16,13 +16,13 @@
 #include <utility>
 #include <vector>
 
-#include "comfyq/detail/cost_estimator.hpp"
-#include "comfyq/detail/dispatcher.hpp"
-#include "comfyq/detail/forecast.hpp"
-#include "comfyq/detail/string_map.hpp"
+#include "comfyq/engine/cost_estimator.hpp"
+#include "comfyq/engine/dispatcher.hpp"
+#include "comfyq/engine/forecast.hpp"
 #include "comfyq/redis/detail/decode.hpp"
 #include "comfyq/redis/reply.hpp"
 #include "comfyq/snapshot.hpp"
+#include "comfyq/util/string_map.hpp"
 
 namespace comfyq::redis::detail {
 
@@ -33,8 +33,8 @@ class queue_copy {
 
   /// Empty, as before anything was read.
   void clear() {
-    state_ = std::make_unique<comfyq::detail::dispatcher>();
-    estimates_ = std::make_unique<comfyq::detail::cost_estimator>(duration(60'000), 0.3);  // set_estimating() settles it
+    state_ = std::make_unique<comfyq::engine::dispatcher>();
+    estimates_ = std::make_unique<comfyq::engine::cost_estimator>(duration(60'000), 0.3);  // set_estimating() settles it
     tenant_ids_.clear();
     tenant_records_.clear();
     jobs_.clear();
@@ -55,7 +55,7 @@ class queue_copy {
     if (record.is_nil()) return;  // tenants are never removed
     const std::string_view packed = record.string();
     const tenant_record saved = decode_tenant_record(packed);
-    const comfyq::detail::tenant_account account{.weight = saved.weight,
+    const comfyq::engine::tenant_account account{.weight = saved.weight,
                                                  .max_running = saved.max_running,
                                                  .paused = saved.paused,
                                                  .settled_clock = saved.settled_clock,
@@ -134,7 +134,7 @@ class queue_copy {
   /// The queue's default_estimate and estimate_smoothing.
   void set_estimating(duration fallback, double smoothing) {
     if (fallback == estimates_->fallback() && smoothing == estimates_->smoothing()) return;
-    estimates_ = std::make_unique<comfyq::detail::cost_estimator>(fallback, smoothing);
+    estimates_ = std::make_unique<comfyq::engine::cost_estimator>(fallback, smoothing);
     for (const auto& [field, average] : averages_) restore_average(field, average);
     ++generation_;
   }
@@ -228,38 +228,38 @@ class queue_copy {
   void replay_until(time_point now, std::size_t up, Enough&& enough) {
     const std::size_t workers = std::max<std::size_t>(up, 1);
     auto begin = [&] {
-      std::vector<comfyq::detail::running_run> running;
+      std::vector<comfyq::engine::running_run> running;
       for (const running_job& r : running_) {
         running.push_back({r.tenant, r.shape, r.charged, r.started_at + r.charged, r.token});
       }
-      return std::make_unique<comfyq::detail::forecast_replay>(*state_, *estimates_, running, workers, now, last_token_);
+      return std::make_unique<comfyq::engine::forecast_replay>(*state_, *estimates_, running, workers, now, last_token_);
     };
     auto shape_of = [this](std::uint32_t h) -> std::string_view { return jobs_[h].shape; };
     forecast_.replay_until(generation_, workers, now, reuse_, begin, shape_of, enough);
   }
 
   queue_position position_at(std::size_t rank, time_point now, bool eta_known) const {
-    const comfyq::detail::forecast_start& s = forecast_.starts()[rank];
+    const comfyq::engine::forecast_start& s = forecast_.starts()[rank];
     return queue_position{jobs_[s.job].id, rank + 1,
                           eta_known ? std::optional<time_point>(forecast_.eta(s, now)) : std::nullopt};
   }
 
   duration reuse_;
-  std::unique_ptr<comfyq::detail::dispatcher> state_;
-  std::unique_ptr<comfyq::detail::cost_estimator> estimates_;
-  comfyq::detail::string_map<std::uint32_t> tenant_ids_;
+  std::unique_ptr<comfyq::engine::dispatcher> state_;
+  std::unique_ptr<comfyq::engine::cost_estimator> estimates_;
+  comfyq::util::string_map<std::uint32_t> tenant_ids_;
   std::vector<std::string> tenant_records_;  ///< as last read, by tenant index: what changed
   std::vector<mirrored_job> jobs_;           ///< by handle
-  comfyq::detail::string_map<std::uint32_t> job_handles_;  ///< queued jobs only
+  comfyq::util::string_map<std::uint32_t> job_handles_;  ///< queued jobs only
   std::vector<std::uint32_t> free_handles_;
-  comfyq::detail::string_map<double> averages_;  ///< estimate fields as last read
+  comfyq::util::string_map<double> averages_;  ///< estimate fields as last read
   std::vector<running_job> running_;
   policy policy_ = policy::fair_share;
   bool paused_ = false;
   std::uint64_t turns_ = 0;
   std::uint64_t last_token_ = 0;
   std::uint64_t generation_ = 0;  ///< counts changes of the copy
-  comfyq::detail::forecast_cache forecast_;
+  comfyq::engine::forecast_cache forecast_;
 };
 
 }  // namespace comfyq::redis::detail

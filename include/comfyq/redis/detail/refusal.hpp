@@ -1,6 +1,6 @@
 #pragma once
 // Turns a script's refusal ("COMFYQ <what> <details>") into the exception the memory store
-// throws for the same call, with the same words (comfyq/detail/refusals.hpp); and a queue
+// throws for the same call, with the same words (comfyq/store/refusals.hpp); and a queue
 // written in another key layout, which only Redis can hold, into invalid_input on "queue".
 
 #include <charconv>
@@ -9,11 +9,11 @@
 #include <string_view>
 #include <vector>
 
-#include "comfyq/detail/refusals.hpp"
 #include "comfyq/errors.hpp"
 #include "comfyq/model.hpp"
 #include "comfyq/redis/reply.hpp"
 #include "comfyq/redis/script.hpp"
+#include "comfyq/store/refusals.hpp"
 
 namespace comfyq::redis::detail {
 
@@ -37,12 +37,12 @@ inline std::uint64_t number(std::string_view text) {
 [[noreturn]] inline void throw_refusal(const script& s, reply_view r, std::uint64_t token = 0) {
   std::vector<std::string_view> w = words(r.error_message());
   if (w.size() >= 2 && w[0] == "COMFYQ") {
-    if (w[1] == "duplicate" && w.size() == 3) throw comfyq::detail::duplicate_job_id(w[2]);
+    if (w[1] == "duplicate" && w.size() == 3) throw comfyq::store::duplicate_job_id(w[2]);
     if (w[1] == "quota" && w.size() == 4) {
-      throw comfyq::detail::queue_full(w[2], static_cast<std::uint32_t>(number(w[3])));
+      throw comfyq::store::queue_full(w[2], static_cast<std::uint32_t>(number(w[3])));
     }
-    if (w[1] == "nojob" && w.size() == 3) throw comfyq::detail::unknown_job(w[2]);
-    if (w[1] == "notenant" && w.size() == 3) throw comfyq::detail::unknown_tenant(w[2]);
+    if (w[1] == "nojob" && w.size() == 3) throw comfyq::store::unknown_job(w[2]);
+    if (w[1] == "notenant" && w.size() == 3) throw comfyq::store::unknown_tenant(w[2]);
     if (w[1] == "layout" && w.size() == 5) {
       throw invalid_input("queue", "its keys in Redis (" + std::string(w[4]) + ") were written by a comfyq with layout " +
                                        std::string(w[2]) + ", and this comfyq reads layout " + std::string(w[3]) +
@@ -50,8 +50,8 @@ inline std::uint64_t number(std::string_view text) {
                                        "use another queue name");
     }
     if (w[1] == "lost" && w.size() == 5) {
-      if (w[3] == "unknown") throw comfyq::detail::unknown_lease(w[2]);
-      if (auto state = parse_job_state(w[3])) throw comfyq::detail::lost_lease(w[2], token, *state, number(w[4]));
+      if (w[3] == "unknown") throw comfyq::store::unknown_lease(w[2]);
+      if (auto state = parse_job_state(w[3])) throw comfyq::store::lost_lease(w[2], token, *state, number(w[4]));
     }
   }
   throw store_unavailable("Redis script '" + std::string(s.name()) + "' failed: " + std::string(r.error_message()) + "; check the Redis server and its logs");

@@ -1,5 +1,5 @@
 #pragma once
-// Lua: cost estimates, as detail::cost_estimator (a job without a shape falls back to the
+// Lua: cost estimates, as engine::cost_estimator (a job without a shape falls back to the
 // default, never to other tenants' shapeless average). The hash "<prefix>est" holds the moving
 // averages: field "t:<tenant>:<shape>" per tenant and shape, "s:<shape>" per shape (tenant ids
 // cannot contain ':', so the fields cannot collide).

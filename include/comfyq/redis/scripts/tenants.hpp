@@ -1,5 +1,5 @@
 #pragma once
-// Lua: tenants and the scheduling order, the same rules as detail::dispatcher.
+// Lua: tenants and the scheduling order, the same rules as engine::dispatcher.
 //
 // A tenant is the string "<prefix>t:<id>", a MessagePack sequence (binary, so numbers read back
 // exactly and cost no formatting): w weight, mr max_running, mq max_queued, pz paused, sc settled

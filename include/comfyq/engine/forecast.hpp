@@ -32,11 +32,11 @@
 #include <string_view>
 #include <vector>
 
-#include "comfyq/detail/cost_estimator.hpp"
-#include "comfyq/detail/dispatcher.hpp"
+#include "comfyq/engine/cost_estimator.hpp"
+#include "comfyq/engine/dispatcher.hpp"
 #include "comfyq/model.hpp"
 
-namespace comfyq::detail {
+namespace comfyq::engine {
 
 /// A run in progress when the forecast starts.
 struct running_run {
@@ -227,4 +227,4 @@ class forecast_cache {
   std::uint32_t epoch_ = 0;
 };
 
-}  // namespace comfyq::detail
+}  // namespace comfyq::engine

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace comfyq::detail {
+namespace comfyq::util {
 
 /// Incremental SHA-256: feed bytes with update(), read the digest with hex_digest().
 class sha256 {
@@ -117,4 +117,4 @@ inline std::string sha256_hex(std::string_view bytes) {
   return hash.hex_digest();
 }
 
-}  // namespace comfyq::detail
+}  // namespace comfyq::util

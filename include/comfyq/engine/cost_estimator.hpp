@@ -12,10 +12,10 @@
 #include <string_view>
 #include <vector>
 
-#include "comfyq/detail/string_map.hpp"
 #include "comfyq/model.hpp"
+#include "comfyq/util/string_map.hpp"
 
-namespace comfyq::detail {
+namespace comfyq::engine {
 
 class cost_estimator {
  public:
@@ -61,7 +61,7 @@ class cost_estimator {
   static duration rounded(double ms) { return duration{static_cast<std::int64_t>(std::floor(ms + 0.5))}; }
 
  private:
-  void blend(string_map<double>& averages, std::string_view shape, double sample) const {
+  void blend(util::string_map<double>& averages, std::string_view shape, double sample) const {
     auto it = averages.find(shape);
     if (it == averages.end()) {
       averages.emplace(std::string(shape), sample);
@@ -72,8 +72,8 @@ class cost_estimator {
 
   duration fallback_;
   double smoothing_;
-  std::vector<string_map<double>> by_tenant_;
-  string_map<double> by_shape_;
+  std::vector<util::string_map<double>> by_tenant_;
+  util::string_map<double> by_shape_;
 };
 
 /// What a forecast's simulated runs teach the estimator, kept on top of the live averages so
@@ -110,7 +110,7 @@ class estimate_overlay {
   }
   // `live()` is the live average, which the first record of this overlay blends into.
   template <class Live>
-  void blend(string_map<double>& averages, std::string_view shape, double sample, Live&& live) const {
+  void blend(util::string_map<double>& averages, std::string_view shape, double sample, Live&& live) const {
     auto it = averages.find(shape);
     if (it == averages.end()) {
       averages.emplace(std::string(shape), cost_estimator::blended(live(), sample, live_->smoothing()));
@@ -120,8 +120,8 @@ class estimate_overlay {
   }
 
   const cost_estimator* live_;
-  std::vector<string_map<double>> by_tenant_;
-  string_map<double> by_shape_;
+  std::vector<util::string_map<double>> by_tenant_;
+  util::string_map<double> by_shape_;
 };
 
-}  // namespace comfyq::detail
+}  // namespace comfyq::engine

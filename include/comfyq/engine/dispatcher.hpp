@@ -33,7 +33,7 @@
 #include "comfyq/detail/indexed_heap.hpp"
 #include "comfyq/model.hpp"
 
-namespace comfyq::detail {
+namespace comfyq::engine {
 
 inline constexpr std::uint32_t no_handle = 0xffffffffu;
 
@@ -367,11 +367,11 @@ class basic_dispatcher {
   std::uint64_t turns_ = 0;
   std::vector<tenant_account> tenants_;
   Lanes lanes_;
-  indexed_heap<serve_key> eligible_;
+  detail::indexed_heap<serve_key> eligible_;
   // What sets the virtual time a tenant re-enters at: the runs in progress by {start tag, job},
   // and the backlogged tenants by {settled clock, tenant}.
-  indexed_heap<std::pair<double, std::uint32_t>> started_;
-  indexed_heap<std::pair<double, std::uint32_t>> backlogged_;
+  detail::indexed_heap<std::pair<double, std::uint32_t>> started_;
+  detail::indexed_heap<std::pair<double, std::uint32_t>> backlogged_;
 };
 
 /// The live scheduling state.
@@ -379,4 +379,4 @@ using dispatcher = basic_dispatcher<linked_lanes>;
 /// A forecast's copy of it, made by dispatcher_lookahead(live).
 using dispatcher_lookahead = basic_dispatcher<lookahead_lanes>;
 
-}  // namespace comfyq::detail
+}  // namespace comfyq::engine

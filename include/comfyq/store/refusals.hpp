@@ -10,7 +10,7 @@
 #include "comfyq/ids.hpp"
 #include "comfyq/model.hpp"
 
-namespace comfyq::detail {
+namespace comfyq::store {
 
 inline invalid_input duplicate_job_id(std::string_view id) {
   return invalid_input("id", "job id '" + std::string(id) + "' is already used; leave id empty to let comfyq choose one");
@@ -22,15 +22,15 @@ inline quota_exceeded queue_full(std::string_view tenant, std::uint32_t max_queu
 }
 
 inline not_found unknown_tenant(std::string_view id) {
-  return not_found("tenant", "no tenant '" + printable(id) + "'; configure it with set_tenant first");
+  return not_found("tenant", "no tenant '" + detail::printable(id) + "'; configure it with set_tenant first");
 }
 
 inline not_found unknown_job(std::string_view id) {
-  return not_found("job", "no job '" + printable(id) + "' (unknown, or finished long enough ago to be forgotten)");
+  return not_found("job", "no job '" + detail::printable(id) + "' (unknown, or finished long enough ago to be forgotten)");
 }
 
 inline lease_lost unknown_lease(std::string_view id) {
-  return lease_lost("token", "job '" + printable(id) + "' is unknown; drop the work");
+  return lease_lost("token", "job '" + detail::printable(id) + "' is unknown; drop the work");
 }
 
 /// `token` does not hold the job, which is `state` now (under `current_token` if running).
@@ -41,4 +41,4 @@ inline lease_lost lost_lease(std::string_view id, std::uint64_t token, job_state
                                  " (it is " + now_state + "); drop the work");
 }
 
-}  // namespace comfyq::detail
+}  // namespace comfyq::store

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <unordered_map>
 
-namespace comfyq::detail {
+namespace comfyq::util {
 
 // The keys are short (ids, workflow shapes), so they are hashed inline, eight bytes at a time:
 // std::hash's out-of-line hash was a tenth of the instructions of a job's lifecycle.
@@ -43,4 +43,4 @@ struct string_hash {
 template <class Value>
 using string_map = std::unordered_map<std::string, Value, string_hash, std::equal_to<>>;
 
-}  // namespace comfyq::detail
+}  // namespace comfyq::util
