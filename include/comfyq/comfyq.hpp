@@ -10,5 +10,6 @@
 #include "comfyq/scheduler.hpp"
 #include "comfyq/scheduler_config.hpp"
 #include "comfyq/snapshot.hpp"
+#include "comfyq/submission.hpp"
 #include "comfyq/version.hpp"
 #include "comfyq/worker_info.hpp"

@@ -290,6 +290,7 @@ void fields(Io& io, maybe_const<submit_request> auto& r) {
   io.optional("shape", r.shape);
   io.optional("priority", r.priority);
   io.optional("id", r.id);
+  io.optional("estimate_ms", r.estimate);
 }
 
 template <class Io>
@@ -299,6 +300,7 @@ void fields(Io& io, maybe_const<job> auto& j) {
   io.required("workflow", j.workflow);
   io.required("shape", j.shape);
   io.required("priority", j.priority);
+  io.optional("estimate_ms", j.estimate);
   io.required("state", j.state);
   io.required("seq", j.seq);
   io.required("submitted_at_ms", j.submitted_at);

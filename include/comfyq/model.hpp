@@ -101,6 +101,10 @@ struct submit_request {
   std::string shape{};     ///< cost-estimation key (see workflow_shape()); empty means "unknown shape"
   bool priority = false; ///< the priority lane (instructor demos): served before all normal work
   std::string id{};        ///< optional caller-chosen job id; empty lets the store (or scheduler) choose
+  /// The submitter's own estimate of the job's GPU time, charged when it starts and used for
+  /// forecasts in place of what comfyq learned (a tool that knows its workload); 0 lets comfyq
+  /// estimate from measured runs. The measured runtime still teaches the averages.
+  duration estimate{};
 };
 
 /// A job and everything the queue knows about it.
@@ -110,6 +114,7 @@ struct job {
   std::string workflow{};
   std::string shape{};
   bool priority = false;
+  duration estimate{};                 ///< the submitter's estimate; 0: none
   job_state state = job_state::queued;
   std::uint64_t seq = 0;               ///< submission order, unique within a queue
   time_point submitted_at{};

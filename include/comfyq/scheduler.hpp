@@ -43,6 +43,7 @@
 #include "comfyq/scheduler_config.hpp"
 #include "comfyq/snapshot.hpp"
 #include "comfyq/store/refusals.hpp"
+#include "comfyq/submission.hpp"
 #include "comfyq/util/string_map.hpp"
 #include "comfyq/worker_info.hpp"
 
@@ -117,11 +118,8 @@ class scheduler {
   std::string submit(submit_request request, time_point now) {
     auto known = tenant_ids_.find(request.tenant);
     if (known == tenant_ids_.end()) validate_id("tenant", request.tenant);  // known ids were checked when added
-    if (!request.id.empty()) {
-      validate_id("id", request.id);
-      if (ids_.contains(request.id)) throw store::duplicate_job_id(request.id);
-    }
-    if (request.shape.size() > 256) throw invalid_input("shape", "must be at most 256 characters (use workflow_shape())");
+    validate_submission(request);
+    if (!request.id.empty() && ids_.contains(request.id)) throw store::duplicate_job_id(request.id);
     if (known != tenant_ids_.end()) {
       const tenant_record& tenant = tenants_[known->second];
       if (dispatch_.tenant(known->second).queued >= tenant.config.max_queued) {
@@ -141,6 +139,7 @@ class scheduler {
     j.workflow = std::move(request.workflow);
     j.shape = std::move(request.shape);
     j.priority = request.priority;
+    j.estimate = request.estimate;
     j.state = job_state::queued;
     j.seq = ++last_seq_;
     j.submitted_at = now;
@@ -165,7 +164,7 @@ class scheduler {
     if (h == engine::no_handle) return std::nullopt;
     job& j = slots_[h].data;
     std::uint32_t t = slots_[h].tenant;
-    duration estimate = estimates_.estimate(t, j.shape);
+    duration estimate = engine::charge_for(estimates_, t, {j.shape, j.estimate});
     dispatch_.start(h, estimate);
     changed();
     prefetch(dispatch_.front());
@@ -550,8 +549,8 @@ class scheduler {
       });
       return std::make_unique<engine::forecast_replay>(dispatch_, estimates_, running, workers, now, last_token_);
     };
-    auto shape_of = [this](std::uint32_t h) -> std::string_view { return slots_[h].data.shape; };
-    forecast_.replay_until(generation_, workers, now, config_.forecast_reuse, begin, shape_of, enough);
+    auto cost_of = [this](std::uint32_t h) { return engine::job_cost{slots_[h].data.shape, slots_[h].data.estimate}; };
+    forecast_.replay_until(generation_, workers, now, config_.forecast_reuse, begin, cost_of, enough);
   }
 
   queue_position position_at(std::size_t rank, time_point now, bool eta_known) const {

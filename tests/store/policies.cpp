@@ -308,6 +308,20 @@ TEMPLATE_LIST_TEST_CASE("estimates learn measured runtimes per tenant and workfl
   CHECK(run("bob", "sdxl", 10, 4000) == 60s);     // unknown shape
 }
 
+TEMPLATE_LIST_TEST_CASE("a submitter's estimate is charged at lease and forecast with, and the measured runtime still teaches", "[store]", comfyq::testing::stores) {
+  TestType q({.lease_ttl = long_lease, .default_estimate = 60s});
+  const std::string first = q.submit({.tenant = "alice", .shape = "ltx", .estimate = 300s}, at(0));
+  CHECK(q.find(first)->estimate == 300s);
+  const std::string second = q.submit({.tenant = "alice", .shape = "ltx"}, at(0));
+  q.touch_worker("w1", at(0));
+  CHECK(q.position(second, at(0))->eta == at(300));  // behind 300 s, not the default's 60
+  auto lease = q.lease("w1", at(0));
+  CHECK(lease->estimate == 300s);
+  CHECK(q.snapshot(at(0)).tenants.at(0).virtual_clock == 300'000.0);
+  q.complete(lease->job_id, lease->token, {}, at(200));
+  CHECK(q.lease("w1", at(200))->estimate == 200s);  // learned from the run, not from the estimate
+}
+
 TEMPLATE_LIST_TEST_CASE("a newcomer's job without a shape is estimated at the default, never at another tenant's average", "[store]", comfyq::testing::stores) {
   TestType q({.lease_ttl = long_lease, .default_estimate = 60s, .estimate_smoothing = 0.5});
   auto run = [&](const std::string& tenant, double seconds, double t) {

@@ -228,6 +228,8 @@ TEMPLATE_LIST_TEST_CASE("bad input is refused with the field named, and nothing 
   refused([&] { q.submit({.tenant = ""}, at(1)); }, "tenant");
   refused([&] { q.submit({.tenant = "bob", .id = "a/b"}, at(1)); }, "id");
   refused([&] { q.submit({.tenant = "bob", .id = taken}, at(1)); }, "id");
+  refused([&] { q.submit({.tenant = "bob", .estimate = -1s}, at(1)); }, "estimate");
+  refused([&] { q.submit({.tenant = "bob", .estimate = 24h * 8}, at(1)); }, "estimate");
   refused([&] { q.lease("worker one", at(1)); }, "worker");
   refused([&] { q.set_tenant({.id = "bob", .weight = 0}, at(1)); }, "tenant.weight");
   refused([&] { q.set_tenant({.id = "bob", .weight = -1}, at(1)); }, "tenant.weight");

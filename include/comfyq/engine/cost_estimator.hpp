@@ -124,4 +124,17 @@ class estimate_overlay {
   util::string_map<double> by_shape_;
 };
 
+/// What sets a job's charge when it starts: its shape, and the estimate its submitter gave (0: none).
+struct job_cost {
+  std::string_view shape;
+  duration submitted{};
+};
+
+/// A job's charge at lease: its submitter's estimate when it gave one, else what `estimates`
+/// (a cost_estimator or an estimate_overlay) learned.
+template <class Estimates>
+duration charge_for(const Estimates& estimates, std::uint32_t tenant, job_cost cost) {
+  return cost.submitted > duration::zero() ? cost.submitted : estimates.estimate(tenant, cost.shape);
+}
+
 }  // namespace comfyq::engine

@@ -78,17 +78,18 @@ class forecast_replay {
   /// The starts yielded so far are exact for every now' in [now(), valid_until()).
   time_point valid_until() const noexcept { return valid_until_; }
 
-  /// The next job to start, or nothing when every job that can start has. `shape_of(handle)`
-  /// is the shape of a queued job.
-  template <class ShapeOf>
-  std::optional<forecast_start> next(ShapeOf&& shape_of) {
+  /// The next job to start, or nothing when every job that can start has. `cost_of(handle)`
+  /// is what sets the charge of a queued job: a job_cost.
+  template <class CostOf>
+  std::optional<forecast_start> next(CostOf&& cost_of) {
     for (;;) {
       if (idle_ > 0) {
         if (std::uint32_t h = state_.pick(); h != no_handle) {
           --idle_;
           std::uint32_t tenant = state_.entry(h).tenant;
-          std::string_view shape = shape_of(h);
-          duration estimate = estimates_.estimate(tenant, shape);
+          const job_cost cost = cost_of(h);
+          std::string_view shape = cost.shape;
+          duration estimate = charge_for(estimates_, tenant, cost);
           state_.start(h, estimate);
           frees_.push({current_.at + estimate, ++last_token_, tenant, shape, estimate, true, current_.follows_now});
           return forecast_start{h, current_.at, current_.follows_now};
@@ -154,14 +155,14 @@ class forecast_cache {
   /// of what a forecast reads) and `workers` until `enough()` or its end, asked at `now`: the
   /// kept replay while it holds at `now` or was made less than `reuse` before, else a new one
   /// from `begin()`, which returns a std::unique_ptr<forecast_replay> made at `now`.
-  /// `shape_of(handle)` as for the replay.
-  template <class Begin, class ShapeOf, class Enough>
+  /// `cost_of(handle)` as for the replay.
+  template <class Begin, class CostOf, class Enough>
   void replay_until(std::uint64_t generation, std::size_t workers, time_point now, duration reuse, Begin&& begin,
-                    ShapeOf&& shape_of, Enough&& enough) {
+                    CostOf&& cost_of, Enough&& enough) {
     // At most twice: a new replay holds at its own instant.
     do {
       prepare(generation, workers, now, reuse, begin);
-    } while (!extend(now, reuse, shape_of, enough));
+    } while (!extend(now, reuse, cost_of, enough));
   }
 
   /// The index in starts() of job `h`, if the replay started it.
@@ -197,10 +198,10 @@ class forecast_cache {
   }
 
   // False if the replay, taken further, may no longer answer at `now`.
-  template <class ShapeOf, class Enough>
-  bool extend(time_point now, duration reuse, ShapeOf& shape_of, Enough& enough) {
+  template <class CostOf, class Enough>
+  bool extend(time_point now, duration reuse, CostOf& cost_of, Enough& enough) {
     while (!done_ && !enough()) {
-      std::optional<forecast_start> s = replay_->next(shape_of);
+      std::optional<forecast_start> s = replay_->next(cost_of);
       if (!s) {
         done_ = true;
         break;

@@ -39,6 +39,7 @@
 #include "comfyq/store/clock.hpp"
 #include "comfyq/store/contract.hpp"
 #include "comfyq/store/detail/job_ids.hpp"
+#include "comfyq/submission.hpp"
 #include "comfyq/worker_info.hpp"
 
 namespace comfyq::redis {
@@ -96,12 +97,12 @@ class store final : public comfyq::store::contract {
 
   std::string submit(submit_request request) override {
     validate_id("tenant", request.tenant);
-    if (!request.id.empty()) validate_id("id", request.id);
-    if (request.shape.size() > 256) throw invalid_input("shape", "must be at most 256 characters (use workflow_shape())");
+    validate_submission(request);
     // The random part of a generated id; Lua adds the time from Redis's clock.
     const std::string random = request.id.empty() ? comfyq::store::detail::random_id_part() : std::string();
     reply r = run(scripts::submit_job,
-                  {request.tenant, request.id, request.shape, flag(request.priority), request.workflow, random});
+                  {request.tenant, request.id, request.shape, flag(request.priority), request.workflow, random,
+                   std::to_string(request.estimate.count())});
     return std::string(r.string());
   }
   std::optional<comfyq::lease> lease(std::string_view worker) override {

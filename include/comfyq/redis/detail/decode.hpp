@@ -70,11 +70,12 @@ struct job_record {
   std::uint64_t token = 0;
   time_point started_at{};
   duration charged{};
+  duration estimate{};  ///< the submitter's; 0: none
 };
 
 inline job_record decode_job_record(std::string_view packed) {
-  // t sh pr s seq sub att fl tok wk st hb exp chg cr pre why fin
-  const nlohmann::json r = unpack_record(packed, 18);
+  // t sh pr s seq sub att fl tok wk st hb exp chg cr pre why fin est
+  const nlohmann::json r = unpack_record(packed, 19);
   return job_record{.tenant = r.at(0).get<std::string>(),
                     .shape = r.at(1).get<std::string>(),
                     .priority = r.at(2).get<bool>(),
@@ -82,7 +83,8 @@ inline job_record decode_job_record(std::string_view packed) {
                     .seq = r.at(4).get<std::uint64_t>(),
                     .token = r.at(8).get<std::uint64_t>(),
                     .started_at = to_time(r.at(10).get<std::int64_t>()),
-                    .charged = duration(r.at(13).get<std::int64_t>())};
+                    .charged = duration(r.at(13).get<std::int64_t>()),
+                    .estimate = duration(r.at(18).get<std::int64_t>())};
 }
 
 /// The lease array {id, tenant, worker, workflow, token, attempt, priority, expires_at, estimate}.
@@ -135,6 +137,7 @@ inline job decode_job(std::string_view id, reply_view r) {
     else if (name == "hb") j.last_heartbeat = to_time(to_int(value));
     else if (name == "exp") j.lease_expires_at = to_time(to_int(value));
     else if (name == "chg") j.charged = duration(to_int(value));
+    else if (name == "est") j.estimate = duration(to_int(value));
     else if (name == "cr") j.cancel_requested = value == "1";
     else if (name == "pre") j.preempt_requested = value == "1";
     else if (name == "why") j.reason = std::string(value);

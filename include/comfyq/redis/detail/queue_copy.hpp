@@ -83,7 +83,7 @@ class queue_copy {
     }
     const job_record j = decode_job_record(record.string());
     if (j.queued) {
-      enter(id, j.tenant, j.seq, j.priority, j.shape);
+      enter(id, j.tenant, j.seq, j.priority, {j.shape, j.estimate});
     } else {
       leave(id);
     }
@@ -167,6 +167,7 @@ class queue_copy {
   struct mirrored_job {
     std::string id;
     std::string shape;
+    duration estimate{};  ///< the submitter's; 0: none
     std::uint64_t seq = 0;
     std::uint32_t tenant = 0;
     bool priority = false;
@@ -180,7 +181,7 @@ class queue_copy {
     bool operator==(const running_job&) const = default;
   };
 
-  void enter(std::string_view id, std::string_view tenant, std::uint64_t seq, bool priority, std::string_view shape) {
+  void enter(std::string_view id, std::string_view tenant, std::uint64_t seq, bool priority, comfyq::engine::job_cost cost) {
     auto t = tenant_ids_.find(tenant);
     if (t == tenant_ids_.end()) return;  // a tenant not read yet: the events that name the job name it too
     if (auto found = job_handles_.find(id); found != job_handles_.end()) {
@@ -196,7 +197,7 @@ class queue_copy {
       h = free_handles_.back();
       free_handles_.pop_back();
     }
-    jobs_[h] = mirrored_job{std::string(id), std::string(shape), seq, t->second, priority};
+    jobs_[h] = mirrored_job{std::string(id), std::string(cost.shape), cost.submitted, seq, t->second, priority};
     job_handles_.emplace(jobs_[h].id, h);
     state_->restore_job(h, t->second, seq, priority);
     ++generation_;
@@ -234,8 +235,8 @@ class queue_copy {
       }
       return std::make_unique<comfyq::engine::forecast_replay>(*state_, *estimates_, running, workers, now, last_token_);
     };
-    auto shape_of = [this](std::uint32_t h) -> std::string_view { return jobs_[h].shape; };
-    forecast_.replay_until(generation_, workers, now, reuse_, begin, shape_of, enough);
+    auto cost_of = [this](std::uint32_t h) { return comfyq::engine::job_cost{jobs_[h].shape, jobs_[h].estimate}; };
+    forecast_.replay_until(generation_, workers, now, reuse_, begin, cost_of, enough);
   }
 
   queue_position position_at(std::size_t rank, time_point now, bool eta_known) const {

@@ -14,7 +14,8 @@ namespace comfyq::redis::scripts {
 
 /// The job record: t tenant, sh shape, pr priority, s state, seq, sub submitted_at, att attempt,
 /// fl failures, tok token, wk worker, st started_at, hb last heartbeat, exp lease expiry, chg
-/// charged estimate, cr cancel requested, pre preempt requested, why reason, fin finished_at;
+/// charged estimate, cr cancel requested, pre preempt requested, why reason, fin finished_at, est
+/// the submitter's estimate (0: none);
 /// one GET and one SET however many of them a transition touches. A script reads each job once:
 /// later loads return the same table (so a job submitted and leased in one script is not read
 /// back). Shared with the read-only scripts.
@@ -25,20 +26,20 @@ local function load_job(id)
   if j then return j end
   local packed = redis.call('GET', P .. 'j:' .. id)
   if not packed then return nil end
-  local t, sh, pr, s, seq, sub, att, fl, tok, wk, st, hb, exp, chg, cr, pre, why, fin = cmsgpack.unpack(packed)
+  local t, sh, pr, s, seq, sub, att, fl, tok, wk, st, hb, exp, chg, cr, pre, why, fin, est = cmsgpack.unpack(packed)
   j = {id = id, t = t, sh = sh, pr = pr, s = s, seq = seq, sub = sub, att = att, fl = fl, tok = tok, wk = wk, st = st,
-       hb = hb, exp = exp, chg = chg, cr = cr, pre = pre, why = why, fin = fin}
+       hb = hb, exp = exp, chg = chg, cr = cr, pre = pre, why = why, fin = fin, est = est}
   job_cache[id] = j
   return j
 end
-local function new_job(id, tenant, shape, priority, seq)
+local function new_job(id, tenant, shape, priority, seq, estimate)
   return {id = id, t = tenant, sh = shape, pr = priority, s = 'queued', seq = seq, sub = now, att = 0, fl = 0,
-          tok = 0, wk = '', st = 0, hb = 0, exp = 0, chg = 0, cr = false, pre = false, why = '', fin = 0}
+          tok = 0, wk = '', st = 0, hb = 0, exp = 0, chg = 0, cr = false, pre = false, why = '', fin = 0, est = estimate}
 end
 local function save_job(j)
   job_cache[j.id] = j
   redis.call('SET', P .. 'j:' .. j.id, cmsgpack.pack(j.t, j.sh, j.pr, j.s, j.seq, j.sub, j.att, j.fl, j.tok, j.wk,
-                                                    j.st, j.hb, j.exp, j.chg, j.cr, j.pre, j.why, j.fin))
+                                                    j.st, j.hb, j.exp, j.chg, j.cr, j.pre, j.why, j.fin, j.est))
 end
 )lua";
 

@@ -99,7 +99,7 @@ local function grant_lease(worker)
   local id, t = pick()
   if not id then return nil end
   local j = load_job(id)
-  local charge = estimate(t.id, j.sh)
+  local charge = j.est > 0 and j.est or estimate(t.id, j.sh)  -- the submitter's, else the learned one
   unlink(t, id, j.seq, j.pr)
   t.run = t.run + 1
   redis.call('ZADD', P .. 'tags', t.sc + t.inf, wide(id))  -- its start tag

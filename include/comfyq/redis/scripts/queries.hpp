@@ -15,7 +15,7 @@ namespace comfyq::redis::scripts {
 /// <key pattern>". LAYOUT changes whenever a key or record is read differently.
 /// Returns 1 when it wrote the settings, 0 when it kept those the queue had.
 inline constexpr std::string_view configure = R"lua(
-local LAYOUT = '1'
+local LAYOUT = '2'
 local Q = KEYS[1]
 local stored, layout = unpack(redis.call('HMGET', Q, 'cfg', 'layout'))
 if layout ~= LAYOUT and redis.call('EXISTS', Q) == 1 then
@@ -40,7 +40,7 @@ if not j then return nil end
 local function flag(on) return on and '1' or '0' end
 return {{'t', j.t, 'sh', j.sh, 'pr', flag(j.pr), 's', j.s, 'seq', fmt(j.seq), 'sub', fmt(j.sub), 'att', fmt(j.att),
          'fl', fmt(j.fl), 'tok', fmt(j.tok), 'wk', j.wk, 'st', fmt(j.st), 'hb', fmt(j.hb), 'exp', fmt(j.exp),
-         'chg', fmt(j.chg), 'cr', flag(j.cr), 'pre', flag(j.pre), 'why', j.why, 'fin', fmt(j.fin)},
+         'chg', fmt(j.chg), 'cr', flag(j.cr), 'pre', flag(j.pre), 'why', j.why, 'fin', fmt(j.fin), 'est', fmt(j.est)},
         redis.call('GET', P .. 'wf:' .. j.id) or '', redis.call('GET', P .. 'out:' .. j.id) or ''}
 )lua";
 

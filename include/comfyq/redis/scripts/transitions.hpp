@@ -29,10 +29,10 @@ end
 )lua";
 
 /// ARGV: now, tenant, id ('' to generate), shape, priority ('1'/'0'), workflow, the random part
-/// of a generated id. Returns the id. A generated id is "j", now as 11 hex digits and the random
+/// of a generated id, the submitter's estimate in ms ('0': none). Returns the id. A generated id is "j", now as 11 hex digits and the random
 /// part (store/detail/job_ids.hpp); should it be taken, "-1", "-2"... is appended.
 inline constexpr std::string_view submit_body = R"lua(
-local tenant, id, shape, priority = ARGV[2], ARGV[3], ARGV[4], ARGV[5] == '1'
+local tenant, id, shape, priority, estimate = ARGV[2], ARGV[3], ARGV[4], ARGV[5] == '1', tonumber(ARGV[8])
 if id ~= '' and redis.call('EXISTS', P .. 'j:' .. id) == 1 then return redis.error_reply('COMFYQ duplicate ' .. id) end
 local t = load_tenant(tenant)
 if t and t.qd >= t.mq then return redis.error_reply('COMFYQ quota ' .. tenant .. ' ' .. string.format('%d', t.mq)) end
@@ -46,7 +46,7 @@ if id == '' then
   end
 end
 local seq = redis.call('HINCRBY', Q, 'seq', '1')
-local j = new_job(id, tenant, shape, priority, seq)
+local j = new_job(id, tenant, shape, priority, seq, estimate)
 j.wf = ARGV[6]  -- kept for a hand-off in this script; not part of the record
 save_job(j)
 redis.call('SET', P .. 'wf:' .. id, ARGV[6])
