@@ -47,6 +47,17 @@ TEST_CASE("fifo gives a hog ten times the GPU time of a light user: Jain 0.599")
   CHECK(r.utilization == Approx(1.0));
 }
 
+TEST_CASE("Jain's index per window: each fifo cycle of 990 s is one window at 0.599") {
+  comfyq::sim::scenario s = hog_and_light(policy::fifo);
+  s.jain_window = 990s;
+  comfyq::sim::result r = comfyq::sim::simulate(s);
+  REQUIRE(r.fairness.windows.size() == 10);
+  const double cycle = 990.0 * 990 / (2 * (900.0 * 900 + 90.0 * 90));
+  for (double jain : r.fairness.windows) CHECK(jain == Approx(cycle));
+  CHECK(*r.fairness.windows_mean == Approx(cycle));
+  CHECK(*r.fairness.windows_min == Approx(cycle));
+}
+
 TEST_CASE("a job still running at the end counts for the part that ran") {
   // 150 s past the tenth cycle user01's next job has run 150 of its 300 s.
   comfyq::sim::result r = comfyq::sim::simulate(hog_and_light(policy::fifo, 10'050));

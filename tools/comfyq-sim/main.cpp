@@ -34,6 +34,9 @@ struct options {
   double demo_every_min = 60.0;
   std::uint32_t outstanding = 3;
   std::vector<std::string> profiles{};
+  std::vector<std::string> estimates{"cost_literals"};
+  double jain_window_min = 30.0;
+  bool mixed_sizes = false;
   bool json = false;
   bool tenants = false;
 };
@@ -65,7 +68,9 @@ std::optional<comfyq::sim::job_profile> parse_profile(const std::string& text) {
 comfyq::duration minutes(double m) { return comfyq::duration{std::llround(m * 60'000.0)}; }
 
 std::string label(const comfyq::sim::scenario& s) {
-  return std::string(comfyq::to_string(s.policy)) + (s.preemption ? " + preemption" : "");
+  std::string text = std::string(comfyq::to_string(s.policy)) + (s.preemption ? " + preemption" : "");
+  if (s.estimates != comfyq::sim::scenario{}.estimates) text += ", " + std::string(comfyq::sim::to_string(s.estimates));
+  return text;
 }
 
 // The rows of one table: every policy asked for, and fair_share with preemption when asked for all.
@@ -77,16 +82,21 @@ std::vector<comfyq::sim::scenario> runs_for(const options& o, std::uint32_t work
                              .seed = o.seed,
                              .outstanding = o.outstanding,
                              .late_join_at = minutes(o.late_join_at_min),
-                             .demo_every = minutes(o.demo_every_min)};
+                             .demo_every = minutes(o.demo_every_min),
+                             .mixed_sizes = o.mixed_sizes,
+                             .jain_window = minutes(o.jain_window_min)};
   if (!o.profiles.empty()) {
     base.profiles.clear();
     for (const std::string& p : o.profiles) base.profiles.push_back(*parse_profile(p));
   }
   std::vector<comfyq::sim::scenario> runs;
   auto add = [&](comfyq::policy p, bool preemption) {
-    runs.push_back(base);
-    runs.back().policy = p;
-    runs.back().preemption = preemption;
+    for (const std::string& e : o.estimates) {
+      runs.push_back(base);
+      runs.back().policy = p;
+      runs.back().preemption = preemption;
+      runs.back().estimates = *comfyq::sim::parse_job_estimates(e);
+    }
   };
   if (o.policy == "all") {
     for (comfyq::policy p : {comfyq::policy::fifo, comfyq::policy::round_robin, comfyq::policy::fair_share}) add(p, false);
@@ -134,16 +144,19 @@ std::string demos_cell(const comfyq::sim::demo_result& d) {
 
 void print_table(std::uint32_t workers, const std::vector<comfyq::sim::result>& results) {
   fmt::print("\n{} worker{}\n\n", workers, workers == 1 ? "" : "s");
-  fmt::print("| {:<24} | {:<11} | {:>9} | {:>13} | {:<22} | {:>11} | {:>9} | {:<33} | {:<36} |\n", "policy", "Jain (n)",
-             "max lag s", "longest job s", "wait p50 / p95 / max s", "utilization", "jobs done",
-             "late joiner (completions, wait s)", "demos (max completions, max wait s)");
-  fmt::print("|{:-<26}|{:-<13}|{:->11}|{:->15}|{:-<24}|{:->13}|{:->11}|{:-<35}|{:-<38}|\n", "", "", ":", ":", "", ":", ":",
-             "", "");
+  fmt::print("| {:<24} | {:<11} | {:<17} | {:>9} | {:>13} | {:<22} | {:>11} | {:>9} | {:<33} | {:<36} |\n", "policy",
+             "Jain (n)", "Jain windows mean / min", "max lag s", "longest job s", "wait p50 / p95 / max s", "utilization",
+             "jobs done", "late joiner (completions, wait s)", "demos (max completions, max wait s)");
+  fmt::print("|{:-<26}|{:-<13}|{:-<19}|{:->11}|{:->15}|{:-<24}|{:->13}|{:->11}|{:-<35}|{:-<38}|\n", "", "", "", ":", ":", "",
+             ":", ":", "", "");
   for (const comfyq::sim::result& r : results) {
     std::string jain = r.fairness.jain ? fmt::format("{:.4f} ({})", *r.fairness.jain, r.fairness.jain_tenants) : "n/a (0)";
+    std::string windows = r.fairness.windows_mean
+                              ? fmt::format("{:.4f} / {:.4f}", *r.fairness.windows_mean, *r.fairness.windows_min)
+                              : "n/a";
     std::string wait = fmt::format("{:.0f} / {:.0f} / {:.0f}", r.wait.p50, r.wait.p95, r.wait.max);
-    fmt::print("| {:<24} | {:<11} | {:>9.1f} | {:>13.1f} | {:<22} | {:>10.1f}% | {:>9} | {:<33} | {:<36} |\n", label(r.setup), jain,
-               r.fairness.max_lag_s, r.fairness.longest_job_s, wait, r.utilization * 100.0, r.jobs_completed,
+    fmt::print("| {:<24} | {:<11} | {:<17} | {:>9.1f} | {:>13.1f} | {:<22} | {:>10.1f}% | {:>9} | {:<33} | {:<36} |\n",
+               label(r.setup), jain, windows, r.fairness.max_lag_s, r.fairness.longest_job_s, wait, r.utilization * 100.0, r.jobs_completed,
                late_joiner_cell(r.late_joiner), demos_cell(r.demos));
   }
 }
@@ -234,6 +247,19 @@ int main(int argc, char** argv) {
                                                              "0 < MIN <= MAX <= 86400), e.g. ltx:80-100";
           },
           "NAME:MIN-MAX", "profile"));
+  app.add_flag("--mixed-sizes", o.mixed_sizes,
+               "every job draws its profile at random (one workflow at several sizes) instead of each participant "
+               "keeping to one");
+  app.add_option("--estimates", o.estimates,
+                 "what the scheduler is told of a job's cost: structure_only (one average per profile), "
+                 "cost_literals (the profile and the job's size, as workflow_shape() keys real workflows), exact "
+                 "(each job's length as its submitter's estimate); a comma list runs each")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"structure_only", "cost_literals", "exact"}))
+      ->capture_default_str();
+  app.add_option("--jain-window-min", o.jain_window_min, "length of the windows of the per-window Jain's index, minutes")
+      ->check(CLI::Range(1.0, 6'000'000.0))
+      ->capture_default_str();
   app.add_flag("--json", o.json, "print the results as JSON");
   app.add_flag("--tenants", o.tenants, "also print a per-tenant table for every run");
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "comfyq/errors.hpp"
@@ -22,6 +23,35 @@ struct job_profile {
 
   friend bool operator==(const job_profile&, const job_profile&) = default;
 };
+
+/// What the scheduler is told of a job's cost when it is submitted.
+enum class job_estimates : std::uint8_t {
+  /// The shape is the profile's name: the workflow's structure, as if its cost-bearing numbers
+  /// (steps, frames, size) were left out, so all of a profile's lengths share one average.
+  structure_only,
+  /// The shape is the profile's name and the job's length in buckets of about 20 %: what
+  /// workflow_shape() gives workflows whose cost-bearing numbers set their length.
+  cost_literals,
+  /// Every job is submitted with its exact length as the submitter's estimate: fair queuing
+  /// with exact estimates, the ideal the learned estimates are measured against.
+  exact,
+};
+
+constexpr std::string_view to_string(job_estimates e) noexcept {
+  switch (e) {
+    case job_estimates::structure_only: return "structure_only";
+    case job_estimates::cost_literals: return "cost_literals";
+    case job_estimates::exact: return "exact";
+  }
+  return "?";
+}
+
+inline std::optional<job_estimates> parse_job_estimates(std::string_view text) noexcept {
+  for (job_estimates e : {job_estimates::structure_only, job_estimates::cost_literals, job_estimates::exact}) {
+    if (text == to_string(e)) return e;
+  }
+  return std::nullopt;
+}
 
 /// A workshop: participants who each keep a few jobs in the queue, a late joiner, an
 /// instructor's demos, and the workers. The defaults are the default workshop.
@@ -44,6 +74,11 @@ struct scenario {
   duration demo_every = std::chrono::minutes(60);  ///< the instructor's priority demos; 0: none
   duration demo_shortest = std::chrono::seconds(60);
   duration demo_longest = std::chrono::seconds(120);
+  /// Every participant's jobs draw their profile at random, each job its own (one workflow run
+  /// at several sizes, the shape's structure "mixed"), instead of each participant keeping to one.
+  bool mixed_sizes = false;
+  job_estimates estimates = job_estimates::cost_literals;
+  duration jain_window = std::chrono::minutes(30);  ///< the length of the windows of fairness_result::windows
 
   friend bool operator==(const scenario&, const scenario&) = default;
 };
@@ -81,6 +116,11 @@ struct fairness_result {
   std::string max_lag_tenant{};   ///< who, and when (empty when no lag was positive)
   double max_lag_at_s = 0.0;
   double longest_job_s = 0.0;     ///< the longest job that ran (demos included): the bound for max_lag_s
+  /// Jain's index in each window of scenario::jain_window from the start (over the participants
+  /// backlogged throughout it), for the windows with at least two such participants.
+  std::vector<double> windows{};
+  std::optional<double> windows_mean{};  ///< their mean; empty without any
+  std::optional<double> windows_min{};
 
   friend bool operator==(const fairness_result&, const fairness_result&) = default;
 };
@@ -157,6 +197,7 @@ inline void validate(const scenario& s) {
   check_duration("demo_every", s.demo_every, false);
   check_duration("demo_shortest", s.demo_shortest, true);
   check_duration("demo_longest", s.demo_longest, true);
+  check_duration("jain_window", s.jain_window, true);
   if (s.demo_longest < s.demo_shortest) throw invalid_input("demo_longest", "must not be below demo_shortest");
 }
 

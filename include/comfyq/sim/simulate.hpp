@@ -55,7 +55,10 @@ inline void to_json(nlohmann::json& j, const scenario& s) {
        {"first_demo_at_ms", s.first_demo_at.count()},
        {"demo_every_ms", s.demo_every.count()},
        {"demo_shortest_ms", s.demo_shortest.count()},
-       {"demo_longest_ms", s.demo_longest.count()}};
+       {"demo_longest_ms", s.demo_longest.count()},
+       {"mixed_sizes", s.mixed_sizes},
+       {"estimates", to_string(s.estimates)},
+       {"jain_window_ms", s.jain_window.count()}};
 }
 
 inline void to_json(nlohmann::json& j, const wait_stats& w) {
@@ -80,8 +83,11 @@ inline void to_json(nlohmann::json& j, const fairness_result& f) {
        {"max_lag_s", f.max_lag_s},
        {"max_lag_tenant", f.max_lag_tenant},
        {"max_lag_at_s", f.max_lag_at_s},
-       {"longest_job_s", f.longest_job_s}};
+       {"longest_job_s", f.longest_job_s},
+       {"windows", f.windows}};
   if (f.jain) j["jain"] = *f.jain;
+  if (f.windows_mean) j["windows_mean"] = *f.windows_mean;
+  if (f.windows_min) j["windows_min"] = *f.windows_min;
 }
 
 inline void to_json(nlohmann::json& j, const late_joiner_result& l) {

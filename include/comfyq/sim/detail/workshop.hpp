@@ -22,6 +22,7 @@
 #include "comfyq/sim/scenario.hpp"
 #include "comfyq/events.hpp"
 #include "comfyq/scheduler.hpp"
+#include "comfyq/workflow.hpp"
 
 namespace comfyq::sim::detail {
 
@@ -74,8 +75,10 @@ class workshop {
 
     const std::int64_t report_every = std::max<std::int64_t>(horizon_ / 100, 1);
     std::int64_t next_report = report_every;
+    window_services_.assign(setup_.users, 0);
     while (!pending_.empty() && pending_.top().at < horizon_) {
       const std::int64_t now = pending_.top().at;
+      close_windows(now);
       lag_.observe(now, ledger_);
       while (!pending_.empty() && pending_.top().at == now) {
         happening h = pending_.top();
@@ -92,6 +95,7 @@ class workshop {
         next_report = (now / report_every + 1) * report_every;
       }
     }
+    close_windows(horizon_);
     lag_.observe(horizon_, ledger_);
     if (progress_) progress_(1.0);
     return summary();
@@ -190,15 +194,52 @@ class workshop {
       p.completions_at_join = completions_;
     }
     jobs_.push_back(sim_job{.tenant = tenant,
-                            .length = p.lengths.uniform_int(p.shortest, p.longest),
+                            .length = draw_length(p),
                             .submitted = now,
                             .completions_at_submit = completions_});
-    std::string id = queue_.submit({.tenant = p.id, .workflow = "{}", .shape = p.shape, .priority = priority}, at(now));
+    std::string id = queue_.submit(request_for(p, jobs_.back().length, priority), at(now));
     job_index_.emplace(std::move(id), jobs_.size() - 1);
     ++p.submitted;
     if (!p.instructor) ++outstanding_[tenant];
     answer_preemptions(now);
     lease_idle(now);
+  }
+
+  // The next job's length: from the participant's profile, or from one drawn for the job.
+  std::int64_t draw_length(person& p) const {
+    if (!setup_.mixed_sizes || p.instructor) return p.lengths.uniform_int(p.shortest, p.longest);
+    const auto last = static_cast<std::int64_t>(setup_.profiles.size()) - 1;
+    const sim::job_profile& profile = setup_.profiles[static_cast<std::size_t>(p.lengths.uniform_int(0, last))];
+    return p.lengths.uniform_int(profile.shortest.count(), profile.longest.count());
+  }
+
+  // What the scheduler is told of a job of `length` ms (scenario::estimates).
+  submit_request request_for(const person& p, std::int64_t length, bool priority) const {
+    const std::string structure = setup_.mixed_sizes && !p.instructor ? "mixed" : p.shape;
+    submit_request r{.tenant = p.id, .workflow = "{}", .shape = structure, .priority = priority};
+    switch (setup_.estimates) {
+      case sim::job_estimates::structure_only: break;
+      case sim::job_estimates::cost_literals: r.shape += "/" + comfyq::detail::cost_bucket(length); break;
+      case sim::job_estimates::exact: r.estimate = duration{length}; break;
+    }
+    return r;
+  }
+
+  // Jain's index of every window of jain_window that ended by `now`: the state since the last
+  // instant holds until now, so the windows' ends see it as it was.
+  void close_windows(std::int64_t now) {
+    const std::int64_t length = setup_.jain_window.count();
+    for (std::int64_t end = window_begin_ + length; end <= now; end = window_begin_ + length) {
+      std::vector<double> received;
+      for (std::uint32_t i = 0; i < setup_.users; ++i) {
+        if (lag_.backlogged(i) && lag_.backlogged_since(i) <= window_begin_) {
+          received.push_back(static_cast<double>(ledger_.service(i, end) - window_services_[i]) / people_[i].weight);
+        }
+      }
+      if (received.size() >= 2) windows_.push_back(*jain_index(received));
+      for (std::uint32_t i = 0; i < setup_.users; ++i) window_services_[i] = ledger_.service(i, end);
+      window_begin_ = end;
+    }
   }
 
   // The workers of runs the scheduler wants interrupted give them back at once.
@@ -327,6 +368,13 @@ class workshop {
       f.max_lag_at_s = seconds(peak.at);
     }
     f.longest_job_s = seconds(longest_job_);
+    f.windows = windows_;
+    if (!windows_.empty()) {
+      double sum = 0.0;
+      for (double w : windows_) sum += w;
+      f.windows_mean = sum / static_cast<double>(windows_.size());
+      f.windows_min = *std::min_element(windows_.begin(), windows_.end());
+    }
     return f;
   }
 
@@ -378,6 +426,9 @@ class workshop {
   std::vector<std::uint32_t> outstanding_;  ///< participants' jobs queued or running
   std::int64_t window_start_ = -1;
   std::vector<std::int64_t> window_snapshot_;
+  std::int64_t window_begin_ = 0;  ///< of the jain_window being measured
+  std::vector<std::int64_t> window_services_;  ///< S_i at window_begin_
+  std::vector<double> windows_;
   std::uint64_t completions_ = 0;
   std::size_t preemptions_ = 0;
   std::int64_t longest_job_ = 0;
