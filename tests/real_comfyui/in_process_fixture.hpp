@@ -23,6 +23,7 @@
 #include "comfyq/comfyui/worker.hpp"
 #include "comfyq/store/memory.hpp"
 #include "real_comfyui/comfyui_probe.hpp"
+#include "real_comfyui/job_wait.hpp"
 #include "real_comfyui/real_comfyui.hpp"
 
 namespace comfyq::testing::real {
@@ -111,17 +112,9 @@ class in_process_fixture {
   /// Waits until job `id` is finished; the test fails after `timeout`, naming the logs to read.
   /// The default covers the blocker on 2 busy cores (about 35 s) twice over.
   comfyq::job wait_until_finished(const std::string& id, std::chrono::seconds timeout = 90s) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      const comfyq::job j = *queue.find(id);
-      if (comfyq::is_finished(j.state)) return j;
-      if (std::chrono::steady_clock::now() > deadline) {
-        FAIL("job " << id << " is still " << comfyq::to_string(j.state) << " (attempt " << j.attempt << ", reason '"
-                    << j.reason << "') after " << timeout.count() << " s; worker log " << (folder / "worker.log")
-                    << ", ComfyUI log " << comfyui.log_file());
-      }
-      std::this_thread::sleep_for(50ms);
-    }
+    return real::wait_until_finished(queue, id, timeout,
+                                     "worker log " + (folder / "worker.log").string() + ", ComfyUI log " +
+                                         comfyui.log_file().string());
   }
 
   /// Waits until ComfyUI runs `prompt_id` (its queue_running lists it); fails the test after 2 minutes.

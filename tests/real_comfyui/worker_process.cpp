@@ -15,6 +15,7 @@
 
 #include "comfyq/redis/store.hpp"
 #include "real_comfyui/comfyui_probe.hpp"
+#include "real_comfyui/job_wait.hpp"
 #include "real_comfyui/real_comfyui.hpp"
 #include "real_comfyui/workflows.hpp"
 #include "support/child_process.hpp"
@@ -58,17 +59,8 @@ struct process_fixture {
   }
 
   comfyq::job wait_until_finished(const std::string& id, std::chrono::seconds timeout = 120s) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      const comfyq::job j = *queue.find(id);
-      if (comfyq::is_finished(j.state)) return j;
-      if (std::chrono::steady_clock::now() > deadline) {
-        FAIL("job " << id << " is still " << comfyq::to_string(j.state) << " (attempt " << j.attempt << ", reason '"
-                    << j.reason << "') after " << timeout.count() << " s; worker logs in " << folder
-                    << ", ComfyUI log " << comfyui.log_file());
-      }
-      std::this_thread::sleep_for(50ms);
-    }
+    return comfyq::testing::real::wait_until_finished(
+        queue, id, timeout, "worker logs in " + folder.string() + ", ComfyUI log " + comfyui.log_file().string());
   }
 
   real::real_comfyui& comfyui;

@@ -84,6 +84,20 @@ random_queue build(Queue& q, std::uint64_t seed) {
   return out;
 }
 
+// Two queues built alike from `seed`: one to ask, and one whose answers it must give.
+template <class Queue>
+struct built_alike {
+  built_alike(std::uint64_t seed, const comfyq::scheduler_config& asked_config,
+              const comfyq::scheduler_config& reference_config)
+      : asked(asked_config), reference(reference_config), queue(build(asked, seed)), now(at(queue.now)) {
+    build(reference, seed);
+  }
+  Queue asked;
+  Queue reference;
+  const random_queue queue;
+  const comfyq::time_point now;
+};
+
 std::string text(const std::optional<comfyq::queue_position>& p) {
   if (!p) return "none";
   std::ostringstream out;
@@ -111,11 +125,8 @@ std::map<std::string, std::string> positions_in(const std::vector<comfyq::queue_
 TEMPLATE_LIST_TEST_CASE("position() is a job's entry in the whole forecast, whatever order jobs are asked in", "[store]", comfyq::testing::stores) {
   comfyq::testing::random rng(20261201);
   for (int round = 0; round < TestType::property_seeds * 30; ++round) {
-    const std::uint64_t seed = 7000 + static_cast<std::uint64_t>(round);
-    TestType asked(config), whole(config);
-    const random_queue queue = build(asked, seed);
-    build(whole, seed);
-    const comfyq::time_point now = at(queue.now);
+    built_alike<TestType> twins(7000 + static_cast<std::uint64_t>(round), config, config);
+    auto& [asked, whole, queue, now] = twins;
     INFO("round " << round << ", " << queue.ids.size() << " jobs, " << queue.workers << " workers");
 
     std::vector<std::string> order = queue.ids;
@@ -131,11 +142,8 @@ TEMPLATE_LIST_TEST_CASE("position() is a job's entry in the whole forecast, what
 TEMPLATE_LIST_TEST_CASE("a forecast of the first N is the first N of the whole forecast", "[store]", comfyq::testing::stores) {
   comfyq::testing::random rng(20261202);
   for (int round = 0; round < TestType::property_seeds * 30; ++round) {
-    const std::uint64_t seed = 8000 + static_cast<std::uint64_t>(round);
-    TestType asked(config), whole(config);
-    const random_queue queue = build(asked, seed);
-    build(whole, seed);
-    const comfyq::time_point now = at(queue.now);
+    built_alike<TestType> twins(8000 + static_cast<std::uint64_t>(round), config, config);
+    auto& [asked, whole, queue, now] = twins;
     const std::size_t workers = rng.chance(30) ? static_cast<std::size_t>(rng.between(1, 5)) : 0;
     INFO("round " << round << ", " << queue.ids.size() << " jobs, workers asked for " << workers);
 
@@ -151,16 +159,14 @@ TEMPLATE_LIST_TEST_CASE("a forecast of the first N is the first N of the whole f
 TEMPLATE_LIST_TEST_CASE("a kept forecast answers later as one made then would (runs fall overdue, idle workers wait)", "[store]", comfyq::testing::stores) {
   comfyq::testing::random rng(20261203);
   for (int round = 0; round < TestType::property_seeds * 30; ++round) {
-    const std::uint64_t seed = 9000 + static_cast<std::uint64_t>(round);
-    TestType kept(exact), fresh(exact);
-    const random_queue queue = build(kept, seed);
-    build(fresh, seed);
-    comfyq::time_point now = at(queue.now);
+    built_alike<TestType> twins(9000 + static_cast<std::uint64_t>(round), exact, exact);
+    auto& [kept, fresh, queue, made] = twins;
+    comfyq::time_point now = made;
     kept.forecast(now);  // the replay later questions start from
     for (int step = 0; step < 5 && !queue.ids.empty(); ++step) {
       now += rng.chance(50) ? std::chrono::milliseconds(rng.between(0, 2)) : std::chrono::milliseconds(rng.between(0, 300'000));
       const std::string job = queue.ids[static_cast<std::size_t>(rng.between(0, static_cast<int>(queue.ids.size()) - 1))];
-      INFO("round " << round << ", step " << step << ", asked " << (now - at(queue.now)).count() << " ms later about " << job);
+      INFO("round " << round << ", step " << step << ", asked " << (now - made).count() << " ms later about " << job);
       fresh.set_policy(queue.policy, now);  // changes nothing but what the store kept: its forecast starts afresh
       const std::vector<comfyq::queue_position> expected = fresh.forecast(now);
       CHECK(text(kept.position(job, now)) == positions_in(expected, queue.ids)[job]);
@@ -172,11 +178,8 @@ TEMPLATE_LIST_TEST_CASE("a kept forecast answers later as one made then would (r
 TEMPLATE_LIST_TEST_CASE("for forecast_reuse a forecast answers again, its ETAs moved on with the clock where they follow it", "[store]", comfyq::testing::stores) {
   comfyq::testing::random rng(20261204);
   for (int round = 0; round < TestType::property_seeds * 30; ++round) {
-    const std::uint64_t seed = 10000 + static_cast<std::uint64_t>(round);
-    TestType kept(config), fresh(exact);
-    const random_queue queue = build(kept, seed);
-    build(fresh, seed);
-    const comfyq::time_point made = at(queue.now);
+    built_alike<TestType> twins(10000 + static_cast<std::uint64_t>(round), config, exact);
+    auto& [kept, fresh, queue, made] = twins;
     const std::vector<comfyq::queue_position> first = kept.forecast(made);
     INFO("round " << round);
 
