@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "comfyq/errors.hpp"
-#include "comfyq/redis/detail/percent_decode.hpp"
+#include "comfyq/util/percent_decode.hpp"
 
 namespace comfyq::redis {
 
@@ -104,9 +104,9 @@ inline connection_options connection_options::from_url(std::string_view url) {
       throw invalid("the user has no password: write redis://user:password@host, or redis://:password@host for "
                     "the default user");
     }
-    const std::optional<std::string> user = detail::percent_decode(credentials.substr(0, colon));
+    const std::optional<std::string> user = util::percent_decode(credentials.substr(0, colon));
     if (!user) throw invalid("the user has a broken %-escape: write a byte as % and two hex digits");
-    const std::optional<std::string> password = detail::percent_decode(credentials.substr(colon + 1));
+    const std::optional<std::string> password = util::percent_decode(credentials.substr(colon + 1));
     if (!password) throw invalid("the password has a broken %-escape: write a byte as % and two hex digits");
     if (password->empty()) throw invalid("the password is empty: give it, or leave out the credentials and the '@'");
     if (!user->empty()) options.user = *user;

@@ -1,12 +1,12 @@
 #pragma once
-// Percent-decoding (RFC 3986, section 2.1) for the user and password of a redis:// URL, so that a
-// password may contain '@', ':' or '/' written as %40, %3A, %2F.
+// Percent-decoding (RFC 3986, section 2.1): of the user and password of a redis:// URL, so that a
+// password may contain '@', ':' or '/' written as %40, %3A, %2F, and of the server's URL paths.
 
 #include <optional>
 #include <string>
 #include <string_view>
 
-namespace comfyq::redis::detail {
+namespace comfyq::util {
 
 /// `text` with every %XY replaced by the byte 0xXY; nullopt if a '%' is not followed by two hex digits.
 inline std::optional<std::string> percent_decode(std::string_view text) {
@@ -33,4 +33,4 @@ inline std::optional<std::string> percent_decode(std::string_view text) {
   return decoded;
 }
 
-}  // namespace comfyq::redis::detail
+}  // namespace comfyq::util

@@ -1,0 +1,121 @@
+#pragma once
+// /api/v1/jobs: a participant submits, reads and cancels its own jobs; an admin any job. A job
+// of another tenant answers 404, as one that does not exist: its existence is not revealed.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "comfyq/ids.hpp"
+#include "comfyq/json.hpp"
+#include "comfyq/model.hpp"
+#include "comfyq/server/api_error.hpp"
+#include "comfyq/server/json_body.hpp"
+#include "comfyq/server/router.hpp"
+#include "comfyq/snapshot.hpp"
+#include "comfyq/store/contract.hpp"
+#include "comfyq/workflow.hpp"
+
+namespace comfyq::server {
+
+inline std::int64_t to_ms(time_point t) { return t.time_since_epoch().count(); }
+
+/// What the API shows of a job: its record without the workflow, and its place in the queue
+/// while it waits.
+inline nlohmann::json job_view(const job& j, const std::optional<queue_position>& place) {
+  nlohmann::json view{{"id", j.id},
+                      {"tenant", j.tenant},
+                      {"state", j.state},
+                      {"priority", j.priority},
+                      {"submitted_at_ms", to_ms(j.submitted_at)},
+                      {"attempt", j.attempt},
+                      {"outputs", j.outputs}};
+  if (j.state != job_state::queued) view["started_at_ms"] = to_ms(j.started_at);
+  if (is_finished(j.state)) view["finished_at_ms"] = to_ms(j.finished_at);
+  if (!j.reason.empty()) view["reason"] = j.reason;
+  if (place) {
+    view["position"] = place->position;
+    if (place->eta) view["eta_ms"] = to_ms(*place->eta);
+  }
+  return view;
+}
+
+class job_api {
+ public:
+  explicit job_api(store::contract& store) : store_(store) {}
+
+  void add_routes(router& routes) {
+    routes.add(http::verb::post, "/api/v1/jobs", access::user, [this](const request_context& c) { return submit(c); });
+    routes.add(http::verb::get, "/api/v1/jobs/{id}", access::user, [this](const request_context& c) { return show(c); });
+    routes.add(http::verb::post, "/api/v1/jobs/{id}/cancel", access::user,
+               [this](const request_context& c) { return cancel(c); });
+  }
+
+ private:
+  response submit(const request_context& c) {
+    nlohmann::json body = json_object_body(c.req, {"workflow", "priority", "estimate_ms", "id"});
+    if (!body.contains("workflow")) {
+      throw api_error(http::status::unprocessable_entity, "invalid_input",
+                      "workflow is missing; send {\"workflow\": <the API-format workflow>}", "workflow");
+    }
+    submit_request request{.tenant = c.who.user};
+    const nlohmann::json& graph = body["workflow"];
+    request.shape = workflow_shape(graph);  // validates it: a UI-format workflow is refused here
+    request.workflow = graph.dump();
+    if (body.contains("priority")) {
+      require_type(body["priority"], "priority", [](const nlohmann::json& v) { return v.is_boolean(); }, "true or false");
+      request.priority = body["priority"].get<bool>();
+      if (request.priority && !c.who.admin) {
+        throw api_error(http::status::forbidden, "forbidden", "only an admin may submit to the priority lane", "priority");
+      }
+    }
+    if (body.contains("estimate_ms")) {
+      require_type(body["estimate_ms"], "estimate_ms", [](const nlohmann::json& v) { return v.is_number_integer(); },
+                   "a whole number of milliseconds");
+      request.estimate = duration(body["estimate_ms"].get<std::int64_t>());
+    }
+    if (body.contains("id")) {
+      require_type(body["id"], "id", [](const nlohmann::json& v) { return v.is_string(); }, "a string");
+      request.id = body["id"].get<std::string>();
+    }
+    const std::string id = store_.submit(std::move(request));
+    response res = json_response(c.req, http::status::created, view_of(id));
+    res.set(http::field::location, "/api/v1/jobs/" + id);
+    return res;
+  }
+
+  response show(const request_context& c) {
+    own_job(c);
+    return json_response(c.req, http::status::ok, view_of(c.params[0]));
+  }
+
+  response cancel(const request_context& c) {
+    own_job(c);
+    store_.cancel(c.params[0]);
+    return json_response(c.req, http::status::ok, view_of(c.params[0]));
+  }
+
+  // The job named by the route, if the caller may see it; else 404, whether it exists or not.
+  job own_job(const request_context& c) {
+    const std::string& id = c.params[0];
+    std::optional<job> j = is_valid_id(id) ? store_.find(id) : std::nullopt;
+    if (!j || (!c.who.admin && j->tenant != c.who.user)) {
+      throw api_error(http::status::not_found, "not_found", "no job '" + detail::printable(id) + "' of yours", "id");
+    }
+    return *j;
+  }
+
+  nlohmann::json view_of(const std::string& id) {
+    std::optional<job> j = store_.find(id);
+    if (!j) throw api_error(http::status::not_found, "not_found", "no job '" + id + "'", "id");
+    std::optional<queue_position> place = j->state == job_state::queued ? store_.position(id) : std::nullopt;
+    return job_view(*j, place);
+  }
+
+  store::contract& store_;
+};
+
+}  // namespace comfyq::server

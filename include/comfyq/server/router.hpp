@@ -1,0 +1,111 @@
+#pragma once
+// Routes: a method, a path pattern ("/api/v1/jobs/{id}") and who may call it. A path that
+// matches no pattern is 404; one that matches with another method is 405 with the methods it
+// allows. Path segments are percent-decoded before they reach a handler.
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/ip/address.hpp>
+
+#include "comfyq/server/api_error.hpp"
+#include "comfyq/server/http.hpp"
+#include "comfyq/server/identity.hpp"
+#include "comfyq/util/percent_decode.hpp"
+
+namespace comfyq::server {
+
+/// Who may call a route.
+enum class access {
+  everyone,  ///< no authentication (health checks, metrics)
+  user,      ///< any authenticated user, on its own work
+  admin,     ///< admins only; others get 403
+};
+
+/// What a handler is given.
+struct request_context {
+  const request& req;
+  boost::asio::ip::address peer;
+  identity who;                     ///< empty on routes open to everyone
+  std::vector<std::string> params;  ///< the {…} segments of the route, in order
+  std::string_view query;           ///< after '?', not decoded
+};
+
+class router {
+ public:
+  using handler = std::function<response(const request_context&)>;
+
+  struct route {
+    http::verb method;
+    std::vector<std::string> segments;  ///< "{}" for a parameter
+    server::access access;
+    handler handle;
+  };
+
+  /// A route and its parameters.
+  struct match {
+    const route* found;
+    std::vector<std::string> params;
+  };
+
+  void add(http::verb method, std::string_view pattern, server::access who, handler h) {
+    std::vector<std::string> segments;
+    for (std::string_view segment : split(pattern)) {
+      segments.emplace_back(segment.starts_with('{') ? std::string("{}") : std::string(segment));
+    }
+    routes_.push_back(route{method, std::move(segments), who, std::move(h)});
+  }
+
+  /// The route for `method` and `path` (without the query); throws api_error 404 or 405.
+  match find(http::verb method, std::string_view path) const {
+    std::vector<std::string_view> parts = split(path);
+    std::string allowed;
+    for (const route& r : routes_) {
+      std::optional<std::vector<std::string>> params = bind(r, parts);
+      if (!params) continue;
+      if (r.method == method) return match{&r, std::move(*params)};
+      allowed += std::string(allowed.empty() ? "" : ", ") + std::string(http::to_string(r.method));
+    }
+    if (allowed.empty()) throw api_error(http::status::not_found, "not_found", "no such resource: " + std::string(path));
+    throw api_error(http::status::method_not_allowed, "method_not_allowed",
+                    std::string(http::to_string(method)) + " is not allowed here; use " + allowed);
+  }
+
+ private:
+  static std::vector<std::string_view> split(std::string_view path) {
+    std::vector<std::string_view> out;
+    while (!path.empty()) {
+      if (path.front() == '/') {
+        path.remove_prefix(1);
+        continue;
+      }
+      std::size_t end = path.find('/');
+      out.push_back(path.substr(0, end));
+      path = end == std::string_view::npos ? std::string_view() : path.substr(end);
+    }
+    return out;
+  }
+
+  static std::optional<std::vector<std::string>> bind(const route& r, const std::vector<std::string_view>& parts) {
+    if (parts.size() != r.segments.size()) return std::nullopt;
+    std::vector<std::string> params;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      if (r.segments[i] == "{}") {
+        std::optional<std::string> decoded = util::percent_decode(parts[i]);
+        if (!decoded) return std::nullopt;
+        params.push_back(std::move(*decoded));
+      } else if (r.segments[i] != parts[i]) {
+        return std::nullopt;
+      }
+    }
+    return params;
+  }
+
+  std::vector<route> routes_;
+};
+
+}  // namespace comfyq::server

@@ -1,0 +1,170 @@
+#pragma once
+// comfyq's server: the JSON API (/api/v1), health checks, over one store::contract. A few I/O
+// threads accept and serve every connection (http_session.hpp); the store's calls, which may
+// block on Redis, run on a pool of their own so that they never stall another connection.
+//
+//   comfyq::store::memory queue;
+//   comfyq::server::server web(queue, {.port = 8080, .authenticate = ...});
+//   web.start();   // serves until stop() or destruction
+
+#include <utility>  // before Asio: Boost 1.74's Asio needs std::exchange declared
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "comfyq/errors.hpp"
+#include "comfyq/server/api_error.hpp"
+#include "comfyq/server/http.hpp"
+#include "comfyq/server/http_session.hpp"
+#include "comfyq/server/identity.hpp"
+#include "comfyq/server/job_api.hpp"
+#include "comfyq/server/router.hpp"
+#include "comfyq/store/contract.hpp"
+
+namespace comfyq::server {
+
+struct server_options {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;  ///< 0: a free port, see server::port()
+  unsigned io_threads = 2;
+  unsigned store_threads = 8;  ///< the store's calls run here: as many may wait on Redis at once
+  std::size_t max_body_bytes = 64 * 1024 * 1024;
+  std::chrono::seconds idle_timeout{60};
+  std::chrono::seconds stop_grace{10};  ///< how long stop() lets requests in flight finish
+  server::authenticator authenticate{};  ///< who sent a request; without one, every route but the open ones answers 401
+};
+
+class server {
+ public:
+  server(store::contract& store, server_options options)
+      : store_(store), options_(std::move(options)), store_pool_(options_.store_threads), jobs_(store) {
+    routes_.add(http::verb::get, "/healthz", access::everyone,
+                [](const request_context& c) { return json_response(c.req, http::status::ok, {{"status", "ok"}}); });
+    routes_.add(http::verb::get, "/readyz", access::everyone, [this](const request_context& c) { return ready(c); });
+    jobs_.add_routes(routes_);
+    session_.answer = [this](const request& req, const boost::asio::ip::address& peer) { return answer(req, peer); };
+    session_.answer_pool = &store_pool_;
+    session_.max_body_bytes = options_.max_body_bytes;
+    session_.idle_timeout = options_.idle_timeout;
+    session_.in_flight = [this](int change) { in_flight_ += change; };
+  }
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+  ~server() { stop(); }
+
+  /// Listens and serves on the I/O threads. Throws invalid_input naming "listen" when the
+  /// address is not one or the port cannot be had.
+  void start() {
+    boost::system::error_code ec;
+    const boost::asio::ip::address address = boost::asio::ip::make_address(options_.host, ec);
+    if (ec) throw invalid_input("listen", "'" + options_.host + "' is not an IP address; use e.g. 127.0.0.1 or 0.0.0.0");
+    const boost::asio::ip::tcp::endpoint endpoint{address, options_.port};
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(boost::asio::socket_base::reuse_address(true));
+    acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(boost::asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      acceptor_.close();
+      throw invalid_input("listen", "cannot listen on " + options_.host + ":" + std::to_string(options_.port) + " (" +
+                                        ec.message() + "); choose a free port or stop what listens there");
+    }
+    accept();
+    for (unsigned i = 0; i < std::max(1u, options_.io_threads); ++i) io_threads_.emplace_back([this] { io_.run(); });
+  }
+
+  /// The port it listens on (the one chosen for port 0).
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+  /// Stops accepting, lets the requests in flight finish (up to stop_grace), closes every
+  /// connection. Idempotent.
+  void stop() {
+    if (io_threads_.empty()) return;
+    boost::asio::post(io_, [this] { acceptor_.close(); });
+    const auto deadline = std::chrono::steady_clock::now() + options_.stop_grace;
+    while (in_flight_ > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    work_.reset();
+    io_.stop();
+    for (std::thread& t : io_threads_) t.join();
+    io_threads_.clear();
+    store_pool_.stop();
+    store_pool_.join();
+  }
+
+  /// The answer to one request: routed, authenticated, handled; a refusal as its JSON error.
+  response answer(const request& req, const boost::asio::ip::address& peer) {
+    try {
+      std::string_view target = view(req.target());
+      const std::size_t question = target.find('?');
+      router::match m = routes_.find(req.method(), target.substr(0, question));
+      request_context context{req, peer, {}, std::move(m.params),
+                              question == std::string_view::npos ? std::string_view() : target.substr(question + 1)};
+      if (m.found->access != access::everyone) context.who = authenticate(req, peer, m.found->access);
+      return m.found->handle(context);
+    } catch (const api_error& e) {
+      return error_response(req, e);
+    } catch (const comfyq::error& e) {
+      return error_response(req, to_api_error(e));
+    } catch (const std::exception&) {
+      return error_response(req, api_error(http::status::internal_server_error, "internal",
+                                           "the server could not answer this request; its log has the details"));
+    }
+  }
+
+ private:
+  identity authenticate(const request& req, const boost::asio::ip::address& peer, access needed) const {
+    if (!options_.authenticate) {
+      throw api_error(http::status::unauthorized, "unauthorized", "this server has no way to authenticate users");
+    }
+    std::variant<identity, api_error> who = options_.authenticate(req, peer);
+    if (const api_error* refusal = std::get_if<api_error>(&who)) throw *refusal;
+    identity& id = std::get<identity>(who);
+    if (needed == access::admin && !id.admin) {
+      throw api_error(http::status::forbidden, "forbidden", "this is for admins; ask the workshop's instructor");
+    }
+    return id;
+  }
+
+  response ready(const request_context& c) {
+    try {
+      store_.last_event_id();
+      return json_response(c.req, http::status::ok, {{"status", "ready"}});
+    } catch (const comfyq::error& e) {
+      return json_response(c.req, http::status::service_unavailable, {{"status", "store unreachable"}, {"reason", e.what()}});
+    }
+  }
+
+  void accept() {
+    acceptor_.async_accept(boost::asio::make_strand(io_), [this](boost::system::error_code ec, boost::asio::ip::tcp::socket socket) {
+      if (!ec) std::make_shared<http_session>(std::move(socket), session_)->run();
+      if (acceptor_.is_open()) accept();
+    });
+  }
+
+  store::contract& store_;
+  server_options options_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io_.get_executor()};
+  boost::asio::ip::tcp::acceptor acceptor_{io_};
+  std::vector<std::thread> io_threads_;
+  boost::asio::thread_pool store_pool_;
+  std::atomic<int> in_flight_{0};
+  session_settings session_;
+  router routes_;
+  job_api jobs_;
+};
+
+}  // namespace comfyq::server

@@ -1,0 +1,146 @@
+// The JSON API's jobs on a real server over loopback, with the memory store: submit, read,
+// cancel, and every refusal, each of which names what is wrong and changes nothing.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "comfyq/server/server.hpp"
+#include "comfyq/store/memory.hpp"
+#include "support/http_call.hpp"
+
+namespace http = boost::beast::http;
+using comfyq::testing::http_call;
+
+namespace {
+
+// Tests authenticate with a header of their own: "X-Test-User: alice"; "admin" is an admin.
+comfyq::server::authenticator test_users() {
+  return [](const comfyq::server::request& req, const boost::asio::ip::address&)
+             -> std::variant<comfyq::server::identity, comfyq::server::api_error> {
+    std::string user(req["X-Test-User"]);
+    if (user.empty()) {
+      return comfyq::server::api_error(http::status::unauthorized, "unauthorized", "log in");
+    }
+    return comfyq::server::identity{.user = user, .admin = user == "admin"};
+  };
+}
+
+const nlohmann::json workflow = {
+    {"8", {{"class_type", "EmptyImage"}, {"inputs", {{"width", 64}, {"height", 64}, {"batch_size", 1}, {"color", 0}}}}},
+    {"9", {{"class_type", "SaveImage"}, {"inputs", {{"filename_prefix", "out"}, {"images", {"8", 0}}}}}}};
+
+struct running_server {
+  comfyq::store::memory queue;
+  comfyq::server::server web{queue, {.port = 0, .max_body_bytes = 1 << 20, .authenticate = test_users()}};
+  running_server() { web.start(); }
+
+  comfyq::testing::http_answer call(http::verb method, const std::string& target, const std::string& user,
+                                    const std::string& body = {}, const std::string& type = "application/json") {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!user.empty()) headers.emplace_back("X-Test-User", user);
+    if (!body.empty()) headers.emplace_back("Content-Type", type);
+    return http_call(web.port(), method, target, headers, body);
+  }
+  comfyq::testing::http_answer submit(const std::string& user, const nlohmann::json& body) {
+    return call(http::verb::post, "/api/v1/jobs", user, body.dump());
+  }
+};
+
+// The error object of a refusal, after checking its status.
+nlohmann::json refusal(const comfyq::testing::http_answer& answer, unsigned status) {
+  INFO(answer.body);
+  REQUIRE(answer.status == status);
+  return answer.json().at("error");
+}
+
+}  // namespace
+
+TEST_CASE("a participant submits a job and reads it back with its place in the queue", "[server]") {
+  running_server s;
+  comfyq::testing::http_answer made = s.submit("alice", {{"workflow", workflow}});
+  INFO(made.body);
+  REQUIRE(made.status == 201);
+  const nlohmann::json job = made.json();
+  const std::string id = job.at("id");
+  CHECK(job.at("tenant") == "alice");
+  CHECK(job.at("state") == "queued");
+  CHECK(job.at("position") == 1);
+  CHECK(made.headers[http::field::location] == "/api/v1/jobs/" + id);
+  CHECK(s.queue.find(id)->shape == comfyq::workflow_shape(workflow));
+
+  comfyq::testing::http_answer read = s.call(http::verb::get, "/api/v1/jobs/" + id, "alice");
+  REQUIRE(read.status == 200);
+  CHECK(read.json().at("id") == id);
+  CHECK(s.call(http::verb::get, "/api/v1/jobs/" + id, "admin").status == 200);
+}
+
+TEST_CASE("another tenant's job answers 404, as one that does not exist, and stays as it was", "[server]") {
+  running_server s;
+  const std::string id = s.submit("alice", {{"workflow", workflow}}).json().at("id");
+  CHECK(refusal(s.call(http::verb::get, "/api/v1/jobs/" + id, "bob"), 404).at("code") == "not_found");
+  CHECK(refusal(s.call(http::verb::post, "/api/v1/jobs/" + id + "/cancel", "bob"), 404).at("code") == "not_found");
+  CHECK(refusal(s.call(http::verb::get, "/api/v1/jobs/j-none", "bob"), 404).at("code") == "not_found");
+  CHECK(refusal(s.call(http::verb::get, "/api/v1/jobs/..%2F..%2Fetc", "bob"), 404).at("code") == "not_found");
+  CHECK(s.queue.find(id)->state == comfyq::job_state::queued);
+}
+
+TEST_CASE("a participant cancels its own queued job", "[server]") {
+  running_server s;
+  const std::string id = s.submit("alice", {{"workflow", workflow}}).json().at("id");
+  comfyq::testing::http_answer cancelled = s.call(http::verb::post, "/api/v1/jobs/" + id + "/cancel", "alice");
+  REQUIRE(cancelled.status == 200);
+  CHECK(cancelled.json().at("state") == "cancelled");
+  CHECK(s.queue.find(id)->state == comfyq::job_state::cancelled);
+}
+
+TEST_CASE("bad submissions are refused naming what is wrong, and nothing is queued", "[server]") {
+  running_server s;
+  CHECK(refusal(s.call(http::verb::post, "/api/v1/jobs", "alice", "{\"workflow\": {}", "application/json"), 400)
+            .at("code") == "invalid_json");
+  CHECK(refusal(s.call(http::verb::post, "/api/v1/jobs", "alice", "[1, 2]"), 400).at("code") == "invalid_json");
+  CHECK(refusal(s.call(http::verb::post, "/api/v1/jobs", "alice", "workflow=1", "text/plain"), 415).at("code") ==
+        "unsupported_media_type");
+  CHECK(refusal(s.submit("alice", {{"workflow", workflow}, {"priorty", true}}), 422).at("field") == "priorty");
+  CHECK(refusal(s.submit("alice", nlohmann::json::object()), 422).at("field") == "workflow");
+  CHECK(refusal(s.submit("alice", {{"workflow", {{"nodes", nlohmann::json::array()}, {"links", nlohmann::json::array()}}}}),
+                422)
+            .at("field") == "workflow");
+  CHECK(refusal(s.submit("alice", {{"workflow", workflow}, {"priority", "yes"}}), 422).at("field") == "priority");
+  CHECK(refusal(s.submit("alice", {{"workflow", workflow}, {"priority", true}}), 403).at("field") == "priority");
+  CHECK(refusal(s.submit("alice", {{"workflow", workflow}, {"estimate_ms", -5}}), 422).at("field") == "estimate");
+  CHECK(refusal(s.submit("alice", {{"workflow", workflow}, {"id", "a/b"}}), 422).at("field") == "id");
+  CHECK(s.queue.snapshot().queued == 0);
+}
+
+TEST_CASE("an admin submits to the priority lane", "[server]") {
+  running_server s;
+  comfyq::testing::http_answer made = s.submit("admin", {{"workflow", workflow}, {"priority", true}});
+  REQUIRE(made.status == 201);
+  CHECK(made.json().at("priority") == true);
+}
+
+TEST_CASE("the server answers 401 without a user, 404 and 405 for routes it does not have", "[server]") {
+  running_server s;
+  CHECK(refusal(s.call(http::verb::get, "/api/v1/jobs/x", ""), 401).at("code") == "unauthorized");
+  CHECK(refusal(s.call(http::verb::get, "/api/v1/nothing", "alice"), 404).at("code") == "not_found");
+  comfyq::testing::http_answer wrong = s.call(http::verb::put, "/api/v1/jobs", "alice");
+  CHECK(refusal(wrong, 405).at("code") == "method_not_allowed");
+}
+
+TEST_CASE("health checks answer without a user", "[server]") {
+  running_server s;
+  CHECK(s.call(http::verb::get, "/healthz", "").json().at("status") == "ok");
+  CHECK(s.call(http::verb::get, "/readyz", "").json().at("status") == "ready");
+}
+
+TEST_CASE("a body over the limit is refused with 413 and the server goes on serving", "[server]") {
+  running_server s;
+  const std::string huge = "{\"workflow\": \"" + std::string(2 << 20, 'x') + "\"}";
+  CHECK(refusal(s.call(http::verb::post, "/api/v1/jobs", "alice", huge), 413).at("code") == "payload_too_large");
+  CHECK(s.submit("alice", {{"workflow", workflow}}).status == 201);
+}
