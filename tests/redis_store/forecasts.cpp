@@ -91,7 +91,7 @@ struct twins {
           if (op < 80) {
             q.complete(held.job_id, held.token, {});
           } else {
-            q.fail(held.job_id, held.token, "boom", true);
+            q.fail(held.job_id, held.token, "boom", comfyq::failure::retryable);
           }
         });
       } else if (op < 90 && !ids.empty()) {
@@ -99,7 +99,13 @@ struct twins {
         both([&](comfyq::store::contract& q) { q.cancel(id); });
       } else if (op < 95) {
         const bool paused = rng.chance(40);
-        both([&](comfyq::store::contract& q) { q.pause_tenant(tenant, paused); });
+        both([&](comfyq::store::contract& q) {
+          if (paused) {
+            q.pause_tenant(tenant);
+          } else {
+            q.resume_tenant(tenant);
+          }
+        });
       } else {
         const auto p = static_cast<comfyq::policy>(rng.between(0, 2));
         both([&](comfyq::store::contract& q) { q.set_policy(p); });

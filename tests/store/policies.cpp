@@ -210,21 +210,21 @@ TEMPLATE_LIST_TEST_CASE("a paused tenant's jobs wait while others run, and start
   TestType q;
   submit(q, "alice");
   submit(q, "bob");
-  q.pause_tenant("alice", true, at(0));
+  q.pause_tenant("alice", at(0));
   CHECK(q.lease("w1", at(1))->tenant == "bob");
   CHECK_FALSE(q.lease("w2", at(1)));
-  q.pause_tenant("alice", false, at(2));
+  q.resume_tenant("alice", at(2));
   CHECK(q.lease("w2", at(2))->tenant == "alice");
-  CHECK_THROWS_AS(q.pause_tenant("nobody", true, at(3)), comfyq::not_found);
+  CHECK_THROWS_AS(q.pause_tenant("nobody", at(3)), comfyq::not_found);
 }
 
 TEMPLATE_LIST_TEST_CASE("a paused queue accepts jobs but starts none", "[store]", comfyq::testing::stores) {
   TestType q;
-  q.pause_queue(true, at(0));
+  q.pause_queue(at(0));
   std::string id = submit(q, "alice", 1);
   CHECK_FALSE(q.lease("w1", at(2)));
   CHECK(q.find(id)->state == job_state::queued);
-  q.pause_queue(false, at(3));
+  q.resume_queue(at(3));
   CHECK(q.lease("w1", at(3))->job_id == id);
 }
 
@@ -289,7 +289,7 @@ TEMPLATE_LIST_TEST_CASE("a run lost to release or expiry is refunded; a failed r
   q.expire(at(90));
   CHECK(clock() == 0.0);
   lease = q.lease("w1", at(100));
-  q.fail(lease->job_id, lease->token, "bad", false, at(120));
+  q.fail(lease->job_id, lease->token, "bad", comfyq::failure::final, at(120));
   CHECK(clock() == 20'000.0);
 }
 

@@ -133,7 +133,7 @@ TEMPLATE_LIST_TEST_CASE("position() answers for one queued job, and nothing for 
   CHECK(pc->position == 2);
   CHECK(*pc->eta == at(120));   // when alice's run should end
   CHECK_FALSE(q.position(a, at(0)));  // running, not queued
-  q.pause_tenant("carol", true, at(1));
+  q.pause_tenant("carol", at(1));
   CHECK_FALSE(q.position(c, at(1)));
 }
 

@@ -144,7 +144,8 @@ class worker {
     if (std::optional<comfyq::lease> held = store_.held_lease(options_.id)) {
       log(log_level::warning, "job.reclaimed", {{"job", held->job_id}, {"tenant", held->tenant}, {"attempt", held->attempt}});
       try {
-        store_.fail(held->job_id, held->token, "worker '" + options_.id + "' restarted while running it", true);
+        store_.fail(held->job_id, held->token, "worker '" + options_.id + "' restarted while running it",
+                    failure::retryable);
       } catch (const lease_lost&) {
         // expired or taken over in between: nothing of it is this worker's any more
       }
@@ -274,9 +275,11 @@ class worker {
         settle(lease, [&] { store_.complete(lease.job_id, lease.token, result.outputs); });
         return std::nullopt;
       case run_end::failed:
+        settle(lease, [&] { store_.fail(lease.job_id, lease.token, result.reason, failure::final); });
+        return std::nullopt;
       case run_end::failed_retryable:
-        settle(lease, [&] { store_.fail(lease.job_id, lease.token, result.reason, result.end == run_end::failed_retryable); });
-        if (result.end == run_end::failed_retryable) say_if_dead(lease, result);
+        settle(lease, [&] { store_.fail(lease.job_id, lease.token, result.reason, failure::retryable); });
+        say_if_dead(lease, result);
         return std::nullopt;
       case run_end::released:
         settle(lease, [&] { store_.release(lease.job_id, lease.token); });
