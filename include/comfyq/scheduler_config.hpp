@@ -51,6 +51,15 @@ inline void validate(const scheduler_config& config) {
   if (config.worker_ttl <= duration::zero()) {
     throw invalid_input("worker_ttl", "must be positive (60s is a good start)");
   }
+  // A busy worker's signs of life are its heartbeats, every third of lease_ttl.
+  if (config.worker_ttl <= config.lease_ttl / 3) {
+    throw invalid_input("worker_ttl", "must be longer than a third of lease_ttl (" +
+                                          std::to_string((config.lease_ttl / 3).count()) +
+                                          " ms), how often workers heartbeat, or a healthy worker counts as down "
+                                          "between two heartbeats (got " +
+                                          std::to_string(config.worker_ttl.count()) +
+                                          " ms); set worker_ttl to lease_ttl, or shorten lease_ttl");
+  }
   if (config.max_attempts == 0) {
     throw invalid_input("max_attempts", "must be at least 1 (3 retries a job that hit a crashed worker twice)");
   }

@@ -214,7 +214,7 @@ TEST_CASE("another process's copy follows the changes this one makes", "[redis][
 
 TEST_CASE("averages learned from jobs forgotten before the copy caught up are read again", "[redis][store]") {
   comfyq::testing::random rng(35);
-  twins queues({.lease_ttl = 24h, .history_limit = 2});
+  twins queues({.lease_ttl = 24h, .worker_ttl = 24h, .history_limit = 2});
   queues.memory.touch_worker("w0");
   queues.redis.touch_worker("w0");
   queues.churn(rng, 20);
