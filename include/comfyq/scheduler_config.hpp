@@ -29,6 +29,13 @@ struct scheduler_config {
   duration forecast_reuse = std::chrono::seconds(1);
 };
 
+/// How long a queue waits for a sign of life: from the worker of a running job before its
+/// lease expires, and from any worker before it counts as down. A worker heartbeats more often.
+struct queue_ttls {
+  duration lease_ttl{};
+  duration worker_ttl{};
+};
+
 /// Throws invalid_input naming `field` unless the tenant settings make sense.
 inline void validate_tenant_settings(const std::string& field, const tenant_config& tenant) {
   if (!std::isfinite(tenant.weight) || tenant.weight <= 0.0 || tenant.weight > 1e6) {

@@ -18,6 +18,7 @@
 
 #include "comfyq/events.hpp"
 #include "comfyq/model.hpp"
+#include "comfyq/scheduler_config.hpp"
 #include "comfyq/snapshot.hpp"
 #include "comfyq/worker_info.hpp"
 
@@ -47,6 +48,9 @@ class contract {
   virtual void pause_queue() = 0;
   virtual void resume_queue() = 0;
   virtual void set_policy(policy p) = 0;
+  /// The lease_ttl and worker_ttl the queue applies (in Redis, those of whichever process
+  /// configured it): a worker heartbeats, and waits for work, well within both.
+  virtual queue_ttls ttls() = 0;
 
   // ---- jobs ------------------------------------------------------------------------------
 
