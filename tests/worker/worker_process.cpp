@@ -145,7 +145,7 @@ TEST_CASE("comfyq-worker takes ComfyUI's address as the URL ComfyUI prints", "[w
   const std::string id = f.queue.submit({.tenant = "alice", .workflow = clients::invert_graph("out").dump()});
   std::vector<std::string> arguments{"--id", "by-url", "--comfyui", "http://127.0.0.1:" + std::to_string(comfyui.port()),
                                      "--redis", f.redis_url(), "--queue", f.queue_name, "--files",
-                                     (f.scratch.path() / "tenants").string()};
+                                     (f.scratch.path() / "tenants").string(), "--heartbeat", "0.2"};
   child_process worker(COMFYQ_WORKER_EXECUTABLE, arguments, (f.scratch.path() / "by-url.log").string());
   const comfyq::job done = f.wait_for(id, [](const comfyq::job& j) { return comfyq::is_finished(j.state); });
   CHECK(done.state == job_state::succeeded);

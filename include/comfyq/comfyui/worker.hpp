@@ -68,7 +68,8 @@ class worker {
   const worker_options& options() const noexcept { return options_; }
 
   /// Runs jobs until request_stop(); returns once the running job (if any) finished or was
-  /// given back.
+  /// given back. Throws invalid_input, having done nothing, for options the queue's ttls leave
+  /// no room for (worker_options::validate_against).
   void run() {
     log(log_level::info, "worker.started", {{"comfyui", info_.comfyui}});
     while (!stop_.load()) step();
@@ -86,6 +87,7 @@ class worker {
   /// jobs it ran. A store that cannot be reached makes it wait a backoff step and return.
   std::size_t step() {
     try {
+      if (!fits_queue_) check_fits_queue();
       if (!reclaimed_) reclaim_previous_lease();
       if (!comfyui_ready_ && !bring_up_comfyui()) return 0;
       std::optional<comfyq::lease> next = store_.wait_for_lease(options_.id, options_.idle_wait);
@@ -136,6 +138,13 @@ class worker {
   }
 
   // ---- the worker's own lifetime -------------------------------------------------------------
+
+  // The ttls are the queue's, not this worker's (a Redis queue keeps those of whoever configured
+  // it): a heartbeat they leave no room for would lose every job the worker runs.
+  void check_fits_queue() {
+    options_.validate_against(store_.ttls());
+    fits_queue_ = true;
+  }
 
   // A lease this worker's id still holds is its previous life's, killed while running the job:
   // it goes back to the queue now rather than when the lease expires, counting an attempt (the
@@ -347,6 +356,7 @@ class worker {
   stop_request_watch stop_requests_{store_};
   bool comfyui_ready_ = false;
   worker_info info_{};
+  bool fits_queue_ = false;
   bool reclaimed_ = false;
   std::vector<upload_input> upload_inputs_ = known_upload_inputs();
 };
