@@ -41,18 +41,19 @@ namespace {
 
 using namespace std::chrono_literals;
 
+using comfyq_bench::lane;
 using comfyq_bench::standing_queue;
 
 void cycle(benchmark::State& state, comfyq::policy policy) {
-  standing_queue q(policy, static_cast<std::size_t>(state.range(0)), false);
+  standing_queue q(policy, static_cast<std::size_t>(state.range(0)), lane::normal);
   for (auto _ : state) q.cycle();
   q.report(state);
 }
 
-void lease_only(benchmark::State& state, comfyq::policy policy, bool priority_lane) {
+void lease_only(benchmark::State& state, comfyq::policy policy, lane jobs_lane) {
   const auto queued = static_cast<std::size_t>(state.range(0));
   const std::size_t batch = std::max<std::size_t>(queued / 10, 100);
-  standing_queue q(policy, queued, priority_lane);
+  standing_queue q(policy, queued, jobs_lane);
   std::vector<comfyq::lease> leased;
   leased.reserve(batch);
   for (auto _ : state) {
@@ -69,15 +70,17 @@ void lease_only(benchmark::State& state, comfyq::policy policy, bool priority_la
 }
 
 void priority_lane_cycle(benchmark::State& state) {
-  standing_queue q(comfyq::policy::fair_share, static_cast<std::size_t>(state.range(0)), true);
+  standing_queue q(comfyq::policy::fair_share, static_cast<std::size_t>(state.range(0)), lane::priority);
   for (auto _ : state) q.cycle();
   q.report(state);
 }
 
-void priority_lane_lease_only(benchmark::State& state) { lease_only(state, comfyq::policy::fair_share, true); }
+void priority_lane_lease_only(benchmark::State& state) {
+  lease_only(state, comfyq::policy::fair_share, lane::priority);
+}
 
 void behind_blocked_priority(benchmark::State& state) {
-  standing_queue q(comfyq::policy::fair_share, 100'000, false);
+  standing_queue q(comfyq::policy::fair_share, 100'000, lane::normal);
   q.queue.set_tenant({.id = "instructor", .max_running = 1}, q.now);
   q.queue.submit({.tenant = "instructor", .priority = true}, q.now);
   std::optional<comfyq::lease> demo = q.queue.lease("demo-worker", q.now);
@@ -119,9 +122,9 @@ void queue_lengths(benchmark::internal::Benchmark* b) {
 BENCHMARK_CAPTURE(cycle, fifo, comfyq::policy::fifo)->Apply(queue_lengths);
 BENCHMARK_CAPTURE(cycle, round_robin, comfyq::policy::round_robin)->Apply(queue_lengths);
 BENCHMARK_CAPTURE(cycle, fair_share, comfyq::policy::fair_share)->Apply(queue_lengths);
-BENCHMARK_CAPTURE(lease_only, fifo, comfyq::policy::fifo, false)->Apply(queue_lengths);
-BENCHMARK_CAPTURE(lease_only, round_robin, comfyq::policy::round_robin, false)->Apply(queue_lengths);
-BENCHMARK_CAPTURE(lease_only, fair_share, comfyq::policy::fair_share, false)->Apply(queue_lengths);
+BENCHMARK_CAPTURE(lease_only, fifo, comfyq::policy::fifo, lane::normal)->Apply(queue_lengths);
+BENCHMARK_CAPTURE(lease_only, round_robin, comfyq::policy::round_robin, lane::normal)->Apply(queue_lengths);
+BENCHMARK_CAPTURE(lease_only, fair_share, comfyq::policy::fair_share, lane::normal)->Apply(queue_lengths);
 BENCHMARK(priority_lane_cycle)->Name("priority_lane/cycle")->Apply(queue_lengths);
 BENCHMARK(priority_lane_lease_only)->Name("priority_lane/lease_only")->Apply(queue_lengths);
 BENCHMARK(cold_job_record)->ArgName("records")->Arg(11'000)->Arg(110'000);

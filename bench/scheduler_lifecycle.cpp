@@ -25,7 +25,7 @@ using comfyq_bench::txt2img_workflow;
 constexpr std::size_t standing_jobs = 100'000;
 
 void lifecycle(benchmark::State& state, comfyq::policy policy, std::string_view workflow) {
-  comfyq_bench::standing_queue q(policy, standing_jobs, false, workflow);
+  comfyq_bench::standing_queue q(policy, standing_jobs, comfyq_bench::lane::normal, workflow);
   for (auto _ : state) q.cycle();
   q.report(state);
 }

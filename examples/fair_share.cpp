@@ -16,7 +16,8 @@ int main() {
   using namespace std::chrono_literals;
   comfyq::time_point now{};
   // Leases last longer than the longest job: nothing heartbeats here.
-  comfyq::scheduler queue({.policy = comfyq::policy::fair_share, .lease_ttl = std::chrono::hours(1)});
+  comfyq::scheduler queue(
+      {.policy = comfyq::policy::fair_share, .lease_ttl = std::chrono::hours(1), .worker_ttl = std::chrono::hours(1)});
 
   for (int i = 0; i < 10; ++i) queue.submit({.tenant = "hog", .workflow = "{}", .shape = "video"}, now);
   now += 1s;

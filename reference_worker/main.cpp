@@ -10,6 +10,8 @@
 #include <exception>
 #include <iostream>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -28,7 +30,7 @@ struct settings {
   std::string queue = "default";
   std::string files{};
   std::string comfyui_output_dir{};
-  double heartbeat_s = 10, max_runtime_s = 7200, drain_grace_s = 60, lease_ttl_s = 60;
+  double heartbeat_s = 10, max_runtime_s = 7200, drain_grace_s = 60, lease_ttl_s = 60, worker_ttl_s = 60;
   std::uint32_t max_attempts = 3;
   std::size_t preview_max_bytes = 0;
   std::string log_level = "info";
@@ -40,7 +42,35 @@ extern "C" void on_stop_signal(int) {
   if (comfyq::comfyui::worker* w = running_worker.load()) w->request_stop();
 }
 
+// Makes `w` the worker a stop signal reaches, until the end of the scope: a worker that
+// throws out of run() is no longer reachable when it is destroyed.
+class signal_target {
+ public:
+  explicit signal_target(comfyq::comfyui::worker& w) { running_worker.store(&w); }
+  ~signal_target() { running_worker.store(nullptr); }
+  signal_target(const signal_target&) = delete;
+  signal_target& operator=(const signal_target&) = delete;
+};
+
 comfyq::duration seconds(double s) { return comfyq::duration{static_cast<comfyq::duration::rep>(s * 1000.0)}; }
+
+// The flag that sets the setting an invalid_input names, or "" when no flag does.
+std::string_view flag_for(std::string_view field) {
+  static constexpr std::pair<std::string_view, std::string_view> flags[] = {
+      {"worker.id", "--id"},
+      {"worker.heartbeat_interval", "--heartbeat"},
+      {"worker.max_runtime", "--max-runtime"},
+      {"worker.drain_grace", "--drain-grace"},
+      {"queue", "--queue"},
+      {"lease_ttl", "--lease-ttl"},
+      {"worker_ttl", "--worker-ttl"},
+      {"max_attempts", "--max-attempts"},
+  };
+  for (const auto& [setting, flag] : flags) {
+    if (setting == field) return flag;
+  }
+  return {};
+}
 
 std::string timestamp() {
   const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
@@ -77,6 +107,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--lease-ttl", s.lease_ttl_s, "The queue's lease_ttl in seconds, if the queue has none yet")
       ->capture_default_str();
+  app.add_option("--worker-ttl", s.worker_ttl_s,
+                 "The queue's worker_ttl in seconds, if the queue has none yet; above a third of --lease-ttl")
+      ->capture_default_str();
   app.add_option("--max-attempts", s.max_attempts, "The queue's max_attempts, if the queue has none yet")
       ->capture_default_str();
   app.add_option("--preview-max-bytes", s.preview_max_bytes, "Republish previews up to this size; 0: none")
@@ -112,24 +145,29 @@ int main(int argc, char** argv) {
     comfyq::comfyui::tenant_directory files(s.files);
     comfyq::redis::store_options store_options{.queue = s.queue, .keep_existing_settings = true};
     store_options.scheduler.lease_ttl = seconds(s.lease_ttl_s);
+    store_options.scheduler.worker_ttl = seconds(s.worker_ttl_s);
     store_options.scheduler.max_attempts = s.max_attempts;
     comfyq::redis::store queue(comfyq::redis::connection_options::from_url(s.redis_url), store_options);
-    if (queue.kept_existing_settings() && (app.count("--lease-ttl") > 0 || app.count("--max-attempts") > 0)) {
+    if (queue.kept_existing_settings() &&
+        (app.count("--lease-ttl") > 0 || app.count("--worker-ttl") > 0 || app.count("--max-attempts") > 0)) {
       print({.level = comfyq::comfyui::log_level::warning,
              .event = "worker.settings_ignored",
              .fields = {{"queue", s.queue},
-                        {"reason", "the queue already has its settings, which every process of it shares; "
-                                   "--lease-ttl and --max-attempts only configure a new queue"}}});
+                        {"reason",
+                         "the queue already has its settings, which every process of it shares; "
+                         "--lease-ttl, --worker-ttl and --max-attempts only configure a new queue"}}});
     }
     comfyq::comfyui::worker worker(queue, std::move(comfyui), files, files, std::move(options), print);
-    running_worker.store(&worker);
+    const signal_target stops_reach(worker);
     std::signal(SIGTERM, on_stop_signal);
     std::signal(SIGINT, on_stop_signal);
     worker.run();
-    running_worker.store(nullptr);
     return 0;
   } catch (const comfyq::invalid_input& e) {
-    std::cerr << "comfyq-worker: " << e.what() << '\n';
+    // Settings are checked against the queue's too, once the worker reaches it.
+    std::cerr << "comfyq-worker: ";
+    if (const std::string_view flag = flag_for(e.field()); !flag.empty()) std::cerr << flag << ": ";
+    std::cerr << e.what() << '\n';
     return bad_usage;
   } catch (const std::exception& e) {
     print({.level = comfyq::comfyui::log_level::error, .event = "worker.failed", .fields = {{"reason", e.what()}}});

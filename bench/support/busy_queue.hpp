@@ -39,6 +39,7 @@ inline comfyq::redis::store_options busy_queue_options() {
   return {.queue = "bench",
           .scheduler = {.policy = comfyq::policy::fair_share,
                         .lease_ttl = std::chrono::hours(1),
+                        .worker_ttl = std::chrono::hours(1),
                         .history_limit = busy_warm_up_jobs},
           .event_log_limit = busy_warm_up_jobs};
 }

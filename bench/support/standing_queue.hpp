@@ -22,6 +22,9 @@ namespace comfyq_bench {
 
 inline constexpr std::size_t tenant_count = 1'000;
 
+/// The lane every job of a standing queue is submitted to.
+enum class lane { normal, priority };
+
 struct standing_queue {
   comfyq::scheduler queue;
   std::vector<std::string> tenants = make_tenant_ids(tenant_count);
@@ -30,8 +33,10 @@ struct standing_queue {
   comfyq::time_point now{std::chrono::milliseconds{1'700'000'000'000}};
   std::size_t next_tenant = 0;
 
-  standing_queue(comfyq::policy policy, std::size_t queued, bool priority_lane, std::string_view workflow_text = {})
-      : queue(comfyq::scheduler_config{.policy = policy}), workflow(workflow_text), priority(priority_lane) {
+  standing_queue(comfyq::policy policy, std::size_t queued, lane jobs_lane, std::string_view workflow_text = {})
+      : queue(comfyq::scheduler_config{.policy = policy}),
+        workflow(workflow_text),
+        priority(jobs_lane == lane::priority) {
     for (std::size_t i = 0; i < queued; ++i) submit();
     for (std::size_t i = 0; i < queue.config().history_limit; ++i) cycle();
   }

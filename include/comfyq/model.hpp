@@ -19,10 +19,16 @@ using time_point = std::chrono::sys_time<std::chrono::milliseconds>;
 
 /// Lifecycle of a job; see docs/state-machine.md.
 ///   queued ─lease→ running ─complete→ succeeded
-///                          ├─fail(final)→ failed
+///                          ├─fail(failure::final)→ failed
 ///                          └─release on cancel request→ cancelled
-///   queued ─cancel→ cancelled;  running ─expire/fail(retry)/release/preempt→ queued | dead
+///   queued ─cancel→ cancelled;  running ─expire/fail(failure::retryable)/release/preempt→ queued | dead
 enum class job_state : std::uint8_t { queued, running, succeeded, failed, cancelled, dead };
+
+/// What a worker's fail() says of the run, and so what becomes of the job.
+enum class failure : std::uint8_t {
+  retryable,  ///< the job may succeed elsewhere (its worker or ComfyUI died): requeued, counting an attempt
+  final,      ///< running it again would end the same way (a bad workflow): the job is failed
+};
 
 /// The order in which the scheduler serves normal (non-priority) work.
 enum class policy : std::uint8_t {

@@ -86,21 +86,12 @@ class scheduler {
   }
 
   /// A paused tenant keeps its queued jobs, but none of them starts until it is resumed.
-  void pause_tenant(std::string_view id, bool paused, time_point now) {
-    std::uint32_t t = existing_tenant(id);
-    dispatch_.set_tenant_paused(t, paused);
-    changed();
-    emit_tenant(t, now);
-    plan_preemptions(now);
-  }
+  void pause_tenant(std::string_view id, time_point now) { set_tenant_paused(id, true, now); }
+  void resume_tenant(std::string_view id, time_point now) { set_tenant_paused(id, false, now); }
 
   /// While the queue is paused, jobs are accepted but none starts.
-  void pause_queue(bool paused, time_point now) {
-    dispatch_.set_paused(paused);
-    changed();
-    emit_queue(now);
-    plan_preemptions(now);
-  }
+  void pause_queue(time_point now) { set_queue_paused(true, now); }
+  void resume_queue(time_point now) { set_queue_paused(false, now); }
 
   void set_policy(policy p, time_point now) {
     dispatch_.set_policy(p);
@@ -230,7 +221,7 @@ class scheduler {
 
   /// The job failed. A retryable failure (e.g. ComfyUI died under it) counts against
   /// max_attempts and requeues; a final one (e.g. ComfyUI rejected the workflow) does not retry.
-  void fail(std::string_view id, std::uint64_t token, std::string_view reason, bool retryable, time_point now) {
+  void fail(std::string_view id, std::uint64_t token, std::string_view reason, failure kind, time_point now) {
     expire(now);
     std::uint32_t h = held(id, token);
     touch(slots_[h].data.worker, now);  // a worker that reports is alive, busy or not
@@ -239,7 +230,7 @@ class scheduler {
     if (j.cancel_requested) {
       end_run(h, cost);
       finish(h, job_state::cancelled, "cancelled while running", now);
-    } else if (!retryable) {
+    } else if (kind == failure::final) {
       end_run(h, cost);
       finish(h, job_state::failed, std::string(reason), now);
     } else {
@@ -461,6 +452,21 @@ class scheduler {
   using id_index = detail::flat_id_index<slot_id>;
   static_assert(id_index::npos == no_slot);
   static constexpr std::size_t index(job_state state) { return static_cast<std::size_t>(state); }
+
+  void set_tenant_paused(std::string_view id, bool paused, time_point now) {
+    std::uint32_t t = existing_tenant(id);
+    dispatch_.set_tenant_paused(t, paused);
+    changed();
+    emit_tenant(t, now);
+    plan_preemptions(now);
+  }
+
+  void set_queue_paused(bool paused, time_point now) {
+    dispatch_.set_paused(paused);
+    changed();
+    emit_queue(now);
+    plan_preemptions(now);
+  }
 
   void move_count(job_state from, job_state to) {
     --counts_[index(from)];

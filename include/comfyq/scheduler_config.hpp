@@ -29,6 +29,13 @@ struct scheduler_config {
   duration forecast_reuse = std::chrono::seconds(1);
 };
 
+/// How long a queue waits for a sign of life: from the worker of a running job before its
+/// lease expires, and from any worker before it counts as down. A worker heartbeats more often.
+struct queue_ttls {
+  duration lease_ttl{};
+  duration worker_ttl{};
+};
+
 /// Throws invalid_input naming `field` unless the tenant settings make sense.
 inline void validate_tenant_settings(const std::string& field, const tenant_config& tenant) {
   if (!std::isfinite(tenant.weight) || tenant.weight <= 0.0 || tenant.weight > 1e6) {
@@ -50,6 +57,15 @@ inline void validate(const scheduler_config& config) {
   }
   if (config.worker_ttl <= duration::zero()) {
     throw invalid_input("worker_ttl", "must be positive (60s is a good start)");
+  }
+  // A busy worker's signs of life are its heartbeats, every third of lease_ttl.
+  if (config.worker_ttl <= config.lease_ttl / 3) {
+    throw invalid_input("worker_ttl", "must be longer than a third of lease_ttl (" +
+                                          std::to_string((config.lease_ttl / 3).count()) +
+                                          " ms), how often workers heartbeat, or a healthy worker counts as down "
+                                          "between two heartbeats (got " +
+                                          std::to_string(config.worker_ttl.count()) +
+                                          " ms); set worker_ttl to lease_ttl, or shorten lease_ttl");
   }
   if (config.max_attempts == 0) {
     throw invalid_input("max_attempts", "must be at least 1 (3 retries a job that hit a crashed worker twice)");

@@ -80,13 +80,13 @@ TEST_CASE("every key of a queue hashes to one Redis Cluster slot", "[redis][clus
   redis_server plain;  // a server of its own: every key on it is the queue's
   comfyq::redis::store queue(plain.connection_options(), {.queue = unique_queue_name()});
   live_a_queue(queue);
-  queue.pause_queue(true);  // so that a worker waits for work
+  queue.pause_queue();  // so that a worker waits for work
   auto waiting = std::async(std::launch::async, [&] { return queue.wait_for_lease("gpu-4", std::chrono::seconds(10)); });
   REQUIRE(eventually([&] { return comfyq::testing::blocked_clients(plain) == 1; }));
 
   connection redis(plain.connection_options());
   const std::vector<std::string> keys = keys_of_server(redis);
-  queue.pause_queue(false);
+  queue.resume_queue();
   CHECK(waiting.get().has_value());
   std::set<std::string> kinds;
   for (const std::string& key : keys) {

@@ -91,7 +91,7 @@ struct twins {
           if (op < 80) {
             q.complete(held.job_id, held.token, {});
           } else {
-            q.fail(held.job_id, held.token, "boom", true);
+            q.fail(held.job_id, held.token, "boom", comfyq::failure::retryable);
           }
         });
       } else if (op < 90 && !ids.empty()) {
@@ -99,7 +99,13 @@ struct twins {
         both([&](comfyq::store::contract& q) { q.cancel(id); });
       } else if (op < 95) {
         const bool paused = rng.chance(40);
-        both([&](comfyq::store::contract& q) { q.pause_tenant(tenant, paused); });
+        both([&](comfyq::store::contract& q) {
+          if (paused) {
+            q.pause_tenant(tenant);
+          } else {
+            q.resume_tenant(tenant);
+          }
+        });
       } else {
         const auto p = static_cast<comfyq::policy>(rng.between(0, 2));
         both([&](comfyq::store::contract& q) { q.set_policy(p); });
@@ -208,7 +214,7 @@ TEST_CASE("another process's copy follows the changes this one makes", "[redis][
 
 TEST_CASE("averages learned from jobs forgotten before the copy caught up are read again", "[redis][store]") {
   comfyq::testing::random rng(35);
-  twins queues({.lease_ttl = 24h, .history_limit = 2});
+  twins queues({.lease_ttl = 24h, .worker_ttl = 24h, .history_limit = 2});
   queues.memory.touch_worker("w0");
   queues.redis.touch_worker("w0");
   queues.churn(rng, 20);

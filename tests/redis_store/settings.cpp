@@ -94,3 +94,16 @@ TEST_CASE("a queue written in another key layout is refused and left as it was",
   CHECK(admin.command({"HGET", queue_key, "cfg"}).string() == settings);
   CHECK(admin.command({"HEXISTS", queue_key, "layout"}).integer() == (numbered ? 1 : 0));
 }
+
+TEST_CASE("a store that keeps existing settings tells the queue's ttls, not its own", "[redis][settings]") {
+  comfyq::testing::redis_server server;
+  comfyq::testing::shared_clock clock(at(0));
+  const std::string name = comfyq::testing::unique_queue_name();
+  store server_side(server.connection_options(),
+                    {.queue = name, .scheduler = {.lease_ttl = 5s, .worker_ttl = 20s}, .clock = clock.reader()});
+
+  store worker_side(server.connection_options(), with_lease_ttl(name, 60s, true, clock));
+  const comfyq::queue_ttls ttls = worker_side.ttls();
+  CHECK(ttls.lease_ttl == 5s);
+  CHECK(ttls.worker_ttl == 20s);
+}

@@ -126,7 +126,7 @@ TEST_CASE("the memory and Redis stores give the same results for the same operat
         const held l = leases[static_cast<std::size_t>(rng.between(0, static_cast<int>(leases.size()) - 1))];
         double duration_s = rng.between(0, 60);
         comfyq::time_point when = at(now + duration_s);
-        bool retryable = rng.chance(50);
+        const comfyq::failure kind = rng.chance(50) ? comfyq::failure::retryable : comfyq::failure::final;
         both([&](auto& q) -> std::string {
           if (op < 55) {
             comfyq::lease_status s = q.heartbeat(l.job, l.token, when);
@@ -136,7 +136,7 @@ TEST_CASE("the memory and Redis stores give the same results for the same operat
           if (op < 68) {
             q.complete(l.job, l.token, {{.name = "out.png", .size = 1, .sha256 = "ab", .media_type = "image/png", .node = "9"}}, when);
           } else if (op < 76) {
-            q.fail(l.job, l.token, "boom", retryable, when);
+            q.fail(l.job, l.token, "boom", kind, when);
           } else {
             q.release(l.job, l.token, when);
           }
@@ -160,13 +160,21 @@ TEST_CASE("the memory and Redis stores give the same results for the same operat
       } else if (op < 95) {
         bool paused = rng.chance(60);
         both([&](auto& q) {
-          q.pause_tenant(tenant, paused, t);
+          if (paused) {
+            q.pause_tenant(tenant, t);
+          } else {
+            q.resume_tenant(tenant, t);
+          }
           return "done";
         });
       } else if (op < 96) {
         bool paused = rng.chance(30);
         both([&](auto& q) {
-          q.pause_queue(paused, t);
+          if (paused) {
+            q.pause_queue(t);
+          } else {
+            q.resume_queue(t);
+          }
           return "done";
         });
       } else if (op < 98) {

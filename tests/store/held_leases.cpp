@@ -61,7 +61,7 @@ TEMPLATE_LIST_TEST_CASE("a worker holds nothing once its job completed or failed
   CHECK_FALSE(q.held_lease("w1", at(3)));
   const auto second = q.lease("w1", at(4));
   REQUIRE(second);
-  q.fail(second->job_id, second->token, "ComfyUI died", false, at(5));
+  q.fail(second->job_id, second->token, "ComfyUI died", comfyq::failure::final, at(5));
   CHECK_FALSE(q.held_lease("w1", at(6)));
 }
 

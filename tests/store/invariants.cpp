@@ -102,7 +102,7 @@ TEMPLATE_LIST_TEST_CASE("random operations never break the queue's invariants", 
             } else if (op < 68) {
               q.complete(l.job, l.token, {}, t);
             } else if (op < 76) {
-              q.fail(l.job, l.token, "boom", rng.chance(50), t);
+              q.fail(l.job, l.token, "boom", rng.chance(50) ? comfyq::failure::retryable : comfyq::failure::final, t);
             } else {
               q.release(l.job, l.token, t);
             }
@@ -116,9 +116,19 @@ TEMPLATE_LIST_TEST_CASE("random operations never break the queue's invariants", 
         } else if (op < 93) {
           q.expire(t);
         } else if (op < 95) {
-          if (q.find_tenant(tenant)) q.pause_tenant(tenant, rng.chance(60), t);
+          if (q.find_tenant(tenant)) {
+            if (rng.chance(60)) {
+              q.pause_tenant(tenant, t);
+            } else {
+              q.resume_tenant(tenant, t);
+            }
+          }
         } else if (op < 96) {
-          q.pause_queue(rng.chance(30), t);
+          if (rng.chance(30)) {
+            q.pause_queue(t);
+          } else {
+            q.resume_queue(t);
+          }
         } else if (op < 98) {
           q.set_policy(static_cast<comfyq::policy>(rng.between(0, 2)), t);
         } else {

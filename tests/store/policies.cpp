@@ -18,7 +18,7 @@ using comfyq::testing::at;
 
 namespace {
 
-// Long enough that runs in these tests never need a heartbeat.
+// Long enough that runs in these tests never need a heartbeat, nor workers a sign of life.
 constexpr comfyq::duration long_lease = 24h;
 
 std::string submit(auto& q, const std::string& tenant, double when = 0, bool priority = false,
@@ -74,20 +74,20 @@ TEMPLATE_LIST_TEST_CASE("round_robin starts one job per tenant in turn", "[store
 }
 
 TEMPLATE_LIST_TEST_CASE("fair_share gives equal GPU time to a tenant with long jobs and one with short jobs", "[store]", comfyq::testing::stores) {
-  TestType q({.lease_ttl = long_lease});
+  TestType q({.lease_ttl = long_lease, .worker_ttl = long_lease});
   auto used = gpu_seconds_when_backlogged(q, {{"video", 300}, {"images", 15}}, 4 * 3600);
   CHECK(std::abs(used["video"] - used["images"]) <= 300);
   CHECK(used["video"] > 3600);
 }
 
 TEMPLATE_LIST_TEST_CASE("round_robin gives a tenant with long jobs far more GPU time: the reason fair_share exists", "[store]", comfyq::testing::stores) {
-  TestType q({.policy = policy::round_robin, .lease_ttl = long_lease});
+  TestType q({.policy = policy::round_robin, .lease_ttl = long_lease, .worker_ttl = long_lease});
   auto used = gpu_seconds_when_backlogged(q, {{"video", 300}, {"images", 15}}, 4 * 3600);
   CHECK(used["video"] > 10 * used["images"]);
 }
 
 TEMPLATE_LIST_TEST_CASE("fair_share divides GPU time in proportion to weight", "[store]", comfyq::testing::stores) {
-  TestType q({.lease_ttl = long_lease});
+  TestType q({.lease_ttl = long_lease, .worker_ttl = long_lease});
   q.set_tenant({.id = "heavy", .weight = 2}, at(0));
   q.set_tenant({.id = "light", .weight = 1}, at(0));
   auto used = gpu_seconds_when_backlogged(q, {{"heavy", 60}, {"light", 60}}, 6 * 3600);
@@ -95,7 +95,7 @@ TEMPLATE_LIST_TEST_CASE("fair_share divides GPU time in proportion to weight", "
 }
 
 TEMPLATE_LIST_TEST_CASE("a newcomer that arrives level with a hog starts before the hog's next job", "[store]", comfyq::testing::stores) {
-  TestType q({.lease_ttl = long_lease});
+  TestType q({.lease_ttl = long_lease, .worker_ttl = long_lease});
   for (int i = 0; i < 5; ++i) submit(q, "hog");
   auto running = q.lease("w1", at(0));
   submit(q, "newcomer", 1);
@@ -106,7 +106,7 @@ TEMPLATE_LIST_TEST_CASE("a newcomer that arrives level with a hog starts before 
 }
 
 TEMPLATE_LIST_TEST_CASE("a newcomer is not overtaken by a tenant whose running job ended sooner than estimated", "[store]", comfyq::testing::stores) {
-  TestType q({.lease_ttl = long_lease, .default_estimate = 60s});
+  TestType q({.lease_ttl = long_lease, .worker_ttl = long_lease, .default_estimate = 60s});
   for (int i = 0; i < 2; ++i) {
     submit(q, "a");
     submit(q, "b");
@@ -120,7 +120,7 @@ TEMPLATE_LIST_TEST_CASE("a newcomer is not overtaken by a tenant whose running j
 }
 
 TEMPLATE_LIST_TEST_CASE("with two workers a newcomer re-enters at the start tag of the work in service", "[store]", comfyq::testing::stores) {
-  TestType q({.lease_ttl = long_lease, .default_estimate = 60s});
+  TestType q({.lease_ttl = long_lease, .worker_ttl = long_lease, .default_estimate = 60s});
   for (int i = 0; i < 5; ++i) submit(q, "hog", 0, false, "h");
   auto first = q.lease("w1", at(0));   // start tag 0, the hog's clock 60
   auto second = q.lease("w2", at(0));  // start tag 60, the hog's clock 120
@@ -137,7 +137,7 @@ TEMPLATE_LIST_TEST_CASE("with two workers a newcomer re-enters at the start tag 
 }
 
 TEMPLATE_LIST_TEST_CASE("a newcomer among 19 backlogged tenants starts at the next completion", "[store]", comfyq::testing::stores) {
-  TestType q({.lease_ttl = long_lease});
+  TestType q({.lease_ttl = long_lease, .worker_ttl = long_lease});
   for (int u = 0; u < 19; ++u) {
     for (int i = 0; i < 3; ++i) submit(q, "user" + std::to_string(u), 0, false, "video");
   }
@@ -155,7 +155,7 @@ TEMPLATE_LIST_TEST_CASE("a newcomer among 19 backlogged tenants starts at the ne
 }
 
 TEMPLATE_LIST_TEST_CASE("a tenant returning from idleness gets no credit for the time it was away", "[store]", comfyq::testing::stores) {
-  TestType q({.lease_ttl = long_lease});
+  TestType q({.lease_ttl = long_lease, .worker_ttl = long_lease});
   submit(q, "bob");
   submit(q, "alice");
   drain(q);  // both have used some GPU; bob goes away
@@ -210,21 +210,21 @@ TEMPLATE_LIST_TEST_CASE("a paused tenant's jobs wait while others run, and start
   TestType q;
   submit(q, "alice");
   submit(q, "bob");
-  q.pause_tenant("alice", true, at(0));
+  q.pause_tenant("alice", at(0));
   CHECK(q.lease("w1", at(1))->tenant == "bob");
   CHECK_FALSE(q.lease("w2", at(1)));
-  q.pause_tenant("alice", false, at(2));
+  q.resume_tenant("alice", at(2));
   CHECK(q.lease("w2", at(2))->tenant == "alice");
-  CHECK_THROWS_AS(q.pause_tenant("nobody", true, at(3)), comfyq::not_found);
+  CHECK_THROWS_AS(q.pause_tenant("nobody", at(3)), comfyq::not_found);
 }
 
 TEMPLATE_LIST_TEST_CASE("a paused queue accepts jobs but starts none", "[store]", comfyq::testing::stores) {
   TestType q;
-  q.pause_queue(true, at(0));
+  q.pause_queue(at(0));
   std::string id = submit(q, "alice", 1);
   CHECK_FALSE(q.lease("w1", at(2)));
   CHECK(q.find(id)->state == job_state::queued);
-  q.pause_queue(false, at(3));
+  q.resume_queue(at(3));
   CHECK(q.lease("w1", at(3))->job_id == id);
 }
 
@@ -289,12 +289,12 @@ TEMPLATE_LIST_TEST_CASE("a run lost to release or expiry is refunded; a failed r
   q.expire(at(90));
   CHECK(clock() == 0.0);
   lease = q.lease("w1", at(100));
-  q.fail(lease->job_id, lease->token, "bad", false, at(120));
+  q.fail(lease->job_id, lease->token, "bad", comfyq::failure::final, at(120));
   CHECK(clock() == 20'000.0);
 }
 
 TEMPLATE_LIST_TEST_CASE("estimates learn measured runtimes per tenant and workflow shape", "[store]", comfyq::testing::stores) {
-  TestType q({.lease_ttl = long_lease, .default_estimate = 60s, .estimate_smoothing = 0.5});
+  TestType q({.lease_ttl = long_lease, .worker_ttl = long_lease, .default_estimate = 60s, .estimate_smoothing = 0.5});
   auto run = [&](const std::string& tenant, const std::string& shape, double seconds, double t) {
     submit(q, tenant, t, false, shape);
     auto lease = q.lease("w1", at(t));
@@ -323,7 +323,7 @@ TEMPLATE_LIST_TEST_CASE("a submitter's estimate is charged at lease and forecast
 }
 
 TEMPLATE_LIST_TEST_CASE("a newcomer's job without a shape is estimated at the default, never at another tenant's average", "[store]", comfyq::testing::stores) {
-  TestType q({.lease_ttl = long_lease, .default_estimate = 60s, .estimate_smoothing = 0.5});
+  TestType q({.lease_ttl = long_lease, .worker_ttl = long_lease, .default_estimate = 60s, .estimate_smoothing = 0.5});
   auto run = [&](const std::string& tenant, double seconds, double t) {
     submit(q, tenant, t, false, "");
     auto lease = q.lease("w1", at(t));
@@ -337,7 +337,7 @@ TEMPLATE_LIST_TEST_CASE("a newcomer's job without a shape is estimated at the de
 }
 
 TEMPLATE_LIST_TEST_CASE("a priority run is charged to its tenant's clock like any other", "[store]", comfyq::testing::stores) {
-  TestType q({.lease_ttl = long_lease, .default_estimate = 100s});
+  TestType q({.lease_ttl = long_lease, .worker_ttl = long_lease, .default_estimate = 100s});
   submit(q, "instructor", 0, true);
   const std::string instructors_normal = submit(q, "instructor", 0);
   const std::string participants = submit(q, "participant", 0);
@@ -353,7 +353,7 @@ TEMPLATE_LIST_TEST_CASE("a priority run is charged to its tenant's clock like an
 }
 
 TEMPLATE_LIST_TEST_CASE("a worker that just completed a job is alive: a priority job waits for it, nothing is preempted", "[store]", comfyq::testing::stores) {
-  TestType q({.lease_ttl = long_lease, .worker_ttl = 60s, .preemption = true});
+  TestType q({.lease_ttl = 150s, .worker_ttl = 60s, .preemption = true});  // no lease expires within the test
   submit(q, "alice");
   submit(q, "bob");
   auto finishing = q.lease("w1", at(0));
@@ -365,7 +365,7 @@ TEMPLATE_LIST_TEST_CASE("a worker that just completed a job is alive: a priority
 }
 
 TEMPLATE_LIST_TEST_CASE("a preempt request is withdrawn when a worker that freed up first takes the priority job", "[store]", comfyq::testing::stores) {
-  TestType q({.lease_ttl = long_lease, .preemption = true});
+  TestType q({.lease_ttl = long_lease, .worker_ttl = long_lease, .preemption = true});
   submit(q, "alice");
   submit(q, "bob");
   auto first = q.lease("w1", at(0));

@@ -78,8 +78,8 @@ random_queue build(Queue& q, std::uint64_t seed) {
   }
   for (int w = 0; w < out.workers; ++w) q.touch_worker("w" + std::to_string(w), at(now));
   for (int i = 0, n = rng.between(0, 30); i < n; ++i) submit(true);
-  for (int i = 0, n = rng.chance(40) ? rng.between(1, 2) : 0; i < n; ++i) q.pause_tenant(tenant(), true, at(now));
-  if (rng.chance(8)) q.pause_queue(true, at(now));
+  for (int i = 0, n = rng.chance(40) ? rng.between(1, 2) : 0; i < n; ++i) q.pause_tenant(tenant(), at(now));
+  if (rng.chance(8)) q.pause_queue(at(now));
   now += rng.between(0, 200);
   return out;
 }

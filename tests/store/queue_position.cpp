@@ -62,7 +62,7 @@ std::vector<started> random_queue(auto& q, comfyq::testing::random& rng, int wor
 TEMPLATE_LIST_TEST_CASE("the job at position k is the k-th to be leased, at its ETA (random queues)", "[store]", comfyq::testing::stores) {
   comfyq::testing::random rng(20261123);
   for (int round = 0; round < 300; ++round) {
-    TestType q({.lease_ttl = 24h * 30});
+    TestType q({.lease_ttl = 24h * 30, .worker_ttl = 24h * 30});
     int workers = rng.between(1, 4);
     double start = 0;
     std::vector<started> running = random_queue(q, rng, workers, start);
@@ -133,7 +133,7 @@ TEMPLATE_LIST_TEST_CASE("position() answers for one queued job, and nothing for 
   CHECK(pc->position == 2);
   CHECK(*pc->eta == at(120));   // when alice's run should end
   CHECK_FALSE(q.position(a, at(0)));  // running, not queued
-  q.pause_tenant("carol", true, at(1));
+  q.pause_tenant("carol", at(1));
   CHECK_FALSE(q.position(c, at(1)));
 }
 

@@ -10,6 +10,7 @@
 #include "support/time.hpp"
 
 using namespace std::chrono_literals;
+using comfyq::failure;
 using comfyq::job_state;
 using comfyq::testing::at;
 
@@ -50,7 +51,7 @@ TEMPLATE_LIST_TEST_CASE("a final failure ends the job as failed with its reason"
   TestType q;
   std::string id = submit(q, "alice");
   auto lease = q.lease("w1", at(0));
-  q.fail(id, lease->token, "node 3: value_bigger_than_max", false, at(2));
+  q.fail(id, lease->token, "node 3: value_bigger_than_max", failure::final, at(2));
   CHECK(q.find(id)->state == job_state::failed);
   CHECK(q.find(id)->reason == "node 3: value_bigger_than_max");
   CHECK_FALSE(q.lease("w1", at(3)));
@@ -60,7 +61,7 @@ TEMPLATE_LIST_TEST_CASE("a retryable failure requeues the job and counts an atte
   TestType q;
   std::string id = submit(q, "alice");
   auto first = q.lease("w1", at(0));
-  q.fail(id, first->token, "ComfyUI died", true, at(5));
+  q.fail(id, first->token, "ComfyUI died", failure::retryable, at(5));
   CHECK(q.find(id)->state == job_state::queued);
   CHECK(q.find(id)->failures == 1);
   auto second = q.lease("w2", at(6));
@@ -110,7 +111,7 @@ TEMPLATE_LIST_TEST_CASE("a job whose runs fail max_attempts times is dead, with 
   q.lease("w1", at(0));
   q.expire(at(60));
   auto second = q.lease("w2", at(61));
-  q.fail(id, second->token, "ComfyUI crashed while running it", true, at(70));
+  q.fail(id, second->token, "ComfyUI crashed while running it", failure::retryable, at(70));
   auto j = q.find(id);
   CHECK(j->state == job_state::dead);
   CHECK(j->reason.find("ComfyUI crashed while running it") != std::string::npos);
@@ -186,7 +187,7 @@ TEMPLATE_LIST_TEST_CASE("a stale fencing token is refused and changes nothing", 
 
   CHECK_THROWS_AS(q.heartbeat(id, old->token, at(62)), comfyq::lease_lost);
   CHECK_THROWS_AS(q.complete(id, old->token, {}, at(62)), comfyq::lease_lost);
-  CHECK_THROWS_AS(q.fail(id, old->token, "x", false, at(62)), comfyq::lease_lost);
+  CHECK_THROWS_AS(q.fail(id, old->token, "x", failure::final, at(62)), comfyq::lease_lost);
   CHECK_THROWS_AS(q.release(id, old->token, at(62)), comfyq::lease_lost);
 
   auto after = q.find(id);
@@ -284,7 +285,7 @@ TEMPLATE_LIST_TEST_CASE("every state change is reported as an event, in order", 
   TestType q;
   std::string id = submit(q, "alice");
   auto lease = q.lease("w1", at(1));
-  q.fail(id, lease->token, "boom", true, at(2));
+  q.fail(id, lease->token, "boom", failure::retryable, at(2));
   lease = q.lease("w1", at(3));
   q.cancel(id, at(4));
   q.release(id, lease->token, at(5));

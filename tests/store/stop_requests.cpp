@@ -93,7 +93,7 @@ TEMPLATE_LIST_TEST_CASE("waiting for a stop request with a stale token is refuse
   REQUIRE(first);
   CHECK_THROWS_AS(q.wait_for_stop_request(id, first->token + 1, forever, at(2)), comfyq::lease_lost);
 
-  q.fail(id, first->token, "ComfyUI died", true, at(3));
+  q.fail(id, first->token, "ComfyUI died", comfyq::failure::retryable, at(3));
   const auto second = q.lease("w2", at(4));
   REQUIRE(second);
   CHECK_THROWS_AS(q.wait_for_stop_request(id, first->token, forever, at(5)), comfyq::lease_lost);

@@ -18,9 +18,12 @@ class delegating_store : public store::contract {
 
   void set_tenant(const tenant_config& tenant) override { inner_->set_tenant(tenant); }
   std::optional<tenant_config> find_tenant(std::string_view id) override { return inner_->find_tenant(id); }
-  void pause_tenant(std::string_view id, bool paused) override { inner_->pause_tenant(id, paused); }
-  void pause_queue(bool paused) override { inner_->pause_queue(paused); }
+  void pause_tenant(std::string_view id) override { inner_->pause_tenant(id); }
+  void resume_tenant(std::string_view id) override { inner_->resume_tenant(id); }
+  void pause_queue() override { inner_->pause_queue(); }
+  void resume_queue() override { inner_->resume_queue(); }
   void set_policy(policy p) override { inner_->set_policy(p); }
+  queue_ttls ttls() override { return inner_->ttls(); }
   std::string submit(submit_request request) override { return inner_->submit(std::move(request)); }
   std::optional<comfyq::lease> lease(std::string_view worker) override { return inner_->lease(worker); }
   std::optional<comfyq::lease> wait_for_lease(std::string_view worker, duration timeout) override {
@@ -41,8 +44,8 @@ class delegating_store : public store::contract {
                                                   std::vector<manifest_entry> outputs, std::string_view worker) override {
     return inner_->complete_and_lease(id, token, std::move(outputs), worker);
   }
-  void fail(std::string_view id, std::uint64_t token, std::string_view reason, bool retryable) override {
-    inner_->fail(id, token, reason, retryable);
+  void fail(std::string_view id, std::uint64_t token, std::string_view reason, failure kind) override {
+    inner_->fail(id, token, reason, kind);
   }
   void release(std::string_view id, std::uint64_t token) override { inner_->release(id, token); }
   job_state cancel(std::string_view id) override { return inner_->cancel(id); }

@@ -58,9 +58,12 @@ class queue_under_test {
 
   void set_tenant(const tenant_config& tenant, time_point now) { at(now).set_tenant(tenant); }
   std::optional<tenant_config> find_tenant(std::string_view id) { return store_->find_tenant(id); }
-  void pause_tenant(std::string_view id, bool paused, time_point now) { at(now).pause_tenant(id, paused); }
-  void pause_queue(bool paused, time_point now) { at(now).pause_queue(paused); }
+  void pause_tenant(std::string_view id, time_point now) { at(now).pause_tenant(id); }
+  void resume_tenant(std::string_view id, time_point now) { at(now).resume_tenant(id); }
+  void pause_queue(time_point now) { at(now).pause_queue(); }
+  void resume_queue(time_point now) { at(now).resume_queue(); }
   void set_policy(policy p, time_point now) { at(now).set_policy(p); }
+  queue_ttls ttls() { return store_->ttls(); }
   std::string submit(submit_request request, time_point now) {
     std::string id = at(now).submit(std::move(request));
     submitted_.push_back(id);
@@ -77,8 +80,8 @@ class queue_under_test {
   void complete(std::string_view id, std::uint64_t token, std::vector<manifest_entry> outputs, time_point now) {
     at(now).complete(id, token, std::move(outputs));
   }
-  void fail(std::string_view id, std::uint64_t token, std::string_view reason, bool retryable, time_point now) {
-    at(now).fail(id, token, reason, retryable);
+  void fail(std::string_view id, std::uint64_t token, std::string_view reason, failure kind, time_point now) {
+    at(now).fail(id, token, reason, kind);
   }
   void release(std::string_view id, std::uint64_t token, time_point now) { at(now).release(id, token); }
   job_state cancel(std::string_view id, time_point now) { return at(now).cancel(id); }

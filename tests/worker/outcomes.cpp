@@ -167,6 +167,7 @@ TEMPLATE_LIST_TEST_CASE("outputs never go into an attempt folder that already ex
 TEMPLATE_LIST_TEST_CASE("a cancel reaches the running job at once, not at its next heartbeat", "[worker][outcomes]", backends) {
   comfyq::scheduler_config config;
   config.lease_ttl = 600s;
+  config.worker_ttl = 600s;
   worker_fixture<TestType> f(config);
   f.standin.set_knobs({.node_delays = {{"ImageInvert", 2s}}});  // the interrupt stops the prompt after it
   auto options = quick_options();
@@ -200,6 +201,7 @@ TEMPLATE_LIST_TEST_CASE("a cancel that reaches a job as its prompt finishes keep
 TEMPLATE_LIST_TEST_CASE("a worker restarted under the same id takes back its previous life's lease at once", "[worker][outcomes]", backends) {
   comfyq::scheduler_config config;
   config.lease_ttl = 600s;  // waiting for the old lease to expire would outlast the test
+  config.worker_ttl = 600s;
   worker_fixture<TestType> f(config);
   const std::string id = f.submit(clients::invert_graph("out"));
   REQUIRE(f.queue->lease("gpu0"));  // the worker's previous life, killed while running it

@@ -139,13 +139,43 @@ TEST_CASE("comfyq-worker exits 2 when a required setting is missing, naming it",
   CHECK_THAT(comfyq::testing::worker_tests::read_file(log), Catch::Contains("--files"));
 }
 
+TEST_CASE("comfyq-worker exits 2 when its heartbeat does not fit the queue's lease_ttl, naming the flag", "[worker][process]") {
+  process_fixture f;  // the queue's lease_ttl is 1.5 s
+  const auto log = f.scratch.path() / "slow-heartbeat.log";
+  child_process slow(COMFYQ_WORKER_EXECUTABLE,
+                     {"--id", "slow-heartbeat", "--comfyui", "127.0.0.1:1", "--redis", f.redis_url(), "--queue",
+                      f.queue_name, "--files", (f.scratch.path() / "tenants").string(), "--heartbeat", "2"},
+                     log.string());
+  const auto status = slow.wait_for_exit();
+  REQUIRE(status);
+  CHECK(WEXITSTATUS(*status) == 2);
+  CHECK_THAT(comfyq::testing::worker_tests::read_file(log),
+             Catch::Contains("--heartbeat: [comfyq.invalid_input] worker.heartbeat_interval: must be below the "
+                             "queue's lease_ttl (1500 ms)"));
+  CHECK(f.queue.snapshot().workers.empty());
+}
+
+TEST_CASE("comfyq-worker exits 2 when --worker-ttl is too short for --lease-ttl, naming the flag", "[worker][process]") {
+  comfyq::testing::contract::scratch_folder scratch;
+  const auto log = scratch.path() / "ttls.log";
+  child_process bad(COMFYQ_WORKER_EXECUTABLE, {"--id", "gpu0", "--files", scratch.path().string(), "--redis",
+                                               "redis://127.0.0.1:1", "--lease-ttl", "300"},
+                    log.string());
+  const auto status = bad.wait_for_exit();
+  REQUIRE(status);
+  CHECK(WEXITSTATUS(*status) == 2);
+  CHECK_THAT(comfyq::testing::worker_tests::read_file(log),
+             Catch::Contains("--worker-ttl: [comfyq.invalid_input] worker_ttl: must be longer than a third of "
+                             "lease_ttl (100000 ms)"));
+}
+
 TEST_CASE("comfyq-worker takes ComfyUI's address as the URL ComfyUI prints", "[worker][process]") {
   process_fixture f;
   auto comfyui = standin_at(f.scratch.path() / "comfyui");
   const std::string id = f.queue.submit({.tenant = "alice", .workflow = clients::invert_graph("out").dump()});
   std::vector<std::string> arguments{"--id", "by-url", "--comfyui", "http://127.0.0.1:" + std::to_string(comfyui.port()),
                                      "--redis", f.redis_url(), "--queue", f.queue_name, "--files",
-                                     (f.scratch.path() / "tenants").string()};
+                                     (f.scratch.path() / "tenants").string(), "--heartbeat", "0.2"};
   child_process worker(COMFYQ_WORKER_EXECUTABLE, arguments, (f.scratch.path() / "by-url.log").string());
   const comfyq::job done = f.wait_for(id, [](const comfyq::job& j) { return comfyq::is_finished(j.state); });
   CHECK(done.state == job_state::succeeded);

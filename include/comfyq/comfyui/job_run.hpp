@@ -130,8 +130,12 @@ class job_run {
   // Unwinds a stop whose prompt had finished anyway: its outputs are collected.
   struct finished_anyway {};
 
-  [[noreturn]] static void end(run_end how, std::string reason, bool comfyui_down = false) {
-    throw ended{run_result{.end = how, .reason = std::move(reason), .outputs = {}, .comfyui_down = comfyui_down}};
+  [[noreturn]] static void end(run_end how, std::string reason) {
+    throw ended{run_result{.end = how, .reason = std::move(reason), .outputs = {}, .comfyui_down = false}};
+  }
+  // Ends a run whose ComfyUI stopped answering: the worker waits for it before the next job.
+  [[noreturn]] static void end_with_comfyui_down(run_end how, std::string reason) {
+    throw ended{run_result{.end = how, .reason = std::move(reason), .outputs = {}, .comfyui_down = true}};
   }
 
   void log(log_level level, std::string event, nlohmann::json fields = nlohmann::json::object()) const {
@@ -149,9 +153,9 @@ class job_run {
     try {
       return call();
     } catch (const comfyui_unavailable& e) {
-      end(run_end::released, e.what(), true);
+      end_with_comfyui_down(run_end::released, e.what());
     } catch (const comfyui_protocol_error& e) {
-      end(run_end::released, e.what(), true);
+      end_with_comfyui_down(run_end::released, e.what());
     }
   }
 
@@ -162,9 +166,11 @@ class job_run {
     try {
       return call();
     } catch (const comfyui_unavailable& e) {
-      end(run_end::failed_retryable, "the prompt ran, but its outcome could not be read: " + std::string(e.what()), true);
+      end_with_comfyui_down(run_end::failed_retryable,
+                            "the prompt ran, but its outcome could not be read: " + std::string(e.what()));
     } catch (const comfyui_protocol_error& e) {
-      end(run_end::failed_retryable, "the prompt ran, but its outcome could not be read: " + std::string(e.what()), true);
+      end_with_comfyui_down(run_end::failed_retryable,
+                            "the prompt ran, but its outcome could not be read: " + std::string(e.what()));
     }
   }
 
@@ -218,7 +224,7 @@ class job_run {
         log(log_level::info, "job.submitted", {{"prompt_id", prompt_id_}, {"comfyui_number", answer.number}});
         return;
       case prompt_outcome::retryable:
-        end(run_end::released, answer.reason, true);
+        end_with_comfyui_down(run_end::released, answer.reason);
       case prompt_outcome::rejected:
         // A partial accept runs what ComfyUI kept: stop it. ComfyUI's own error shape goes to
         // the job's events, the reason says it in one line.
@@ -235,12 +241,12 @@ class job_run {
     try {
       return c_.comfyui.post_prompt(graph, prompt_id_, c_.options.id);
     } catch (const comfyui_protocol_error& e) {
-      end(run_end::released, e.what(), true);
+      end_with_comfyui_down(run_end::released, e.what());
     } catch (const comfyui_unavailable& e) {
-      if (!e.request_sent()) end(run_end::released, e.what(), true);
+      if (!e.request_sent()) end_with_comfyui_down(run_end::released, e.what());
       log(log_level::warning, "job.submission_uncertain", {{"reason", e.what()}});
       if (adopt_lost_submission()) return std::nullopt;
-      end(run_end::released, e.what(), true);
+      end_with_comfyui_down(run_end::released, e.what());
     }
   }
 
@@ -259,8 +265,9 @@ class job_run {
       recovered_ = std::move(record);
       return true;
     } catch (const comfyq::error& e) {
-      end(run_end::failed_retryable,
-          "ComfyUI stopped answering while the prompt was submitted, so it may have run: " + std::string(e.what()), true);
+      end_with_comfyui_down(
+          run_end::failed_retryable,
+          "ComfyUI stopped answering while the prompt was submitted, so it may have run: " + std::string(e.what()));
     }
   }
 
@@ -419,7 +426,7 @@ class job_run {
       } catch (const comfyui_unavailable& e) {
         socket_.reset();
         const auto now = clock::now();
-        if (now >= deadline) end(run_end::failed_retryable, std::string(comfyui_died_reason), true);
+        if (now >= deadline) end_with_comfyui_down(run_end::failed_retryable, std::string(comfyui_died_reason));
         const auto wait = std::min<clock::duration>({waits.next(std::uniform_real_distribution<double>(0, 1)(random)),
                                                      deadline - now, std::chrono::seconds(1)});
         log(log_level::debug, "comfyui.reconnecting", {{"reason", e.what()}});

@@ -68,7 +68,8 @@ class worker {
   const worker_options& options() const noexcept { return options_; }
 
   /// Runs jobs until request_stop(); returns once the running job (if any) finished or was
-  /// given back.
+  /// given back. Throws invalid_input, having done nothing, for options the queue's ttls leave
+  /// no room for (worker_options::validate_against).
   void run() {
     log(log_level::info, "worker.started", {{"comfyui", info_.comfyui}});
     while (!stop_.load()) step();
@@ -86,6 +87,7 @@ class worker {
   /// jobs it ran. A store that cannot be reached makes it wait a backoff step and return.
   std::size_t step() {
     try {
+      if (!fits_queue_) check_fits_queue();
       if (!reclaimed_) reclaim_previous_lease();
       if (!comfyui_ready_ && !bring_up_comfyui()) return 0;
       std::optional<comfyq::lease> next = store_.wait_for_lease(options_.id, options_.idle_wait);
@@ -137,6 +139,13 @@ class worker {
 
   // ---- the worker's own lifetime -------------------------------------------------------------
 
+  // The ttls are the queue's, not this worker's (a Redis queue keeps those of whoever configured
+  // it): a heartbeat they leave no room for would lose every job the worker runs.
+  void check_fits_queue() {
+    options_.validate_against(store_.ttls());
+    fits_queue_ = true;
+  }
+
   // A lease this worker's id still holds is its previous life's, killed while running the job:
   // it goes back to the queue now rather than when the lease expires, counting an attempt (the
   // job may be what killed it).
@@ -144,7 +153,8 @@ class worker {
     if (std::optional<comfyq::lease> held = store_.held_lease(options_.id)) {
       log(log_level::warning, "job.reclaimed", {{"job", held->job_id}, {"tenant", held->tenant}, {"attempt", held->attempt}});
       try {
-        store_.fail(held->job_id, held->token, "worker '" + options_.id + "' restarted while running it", true);
+        store_.fail(held->job_id, held->token, "worker '" + options_.id + "' restarted while running it",
+                    failure::retryable);
       } catch (const lease_lost&) {
         // expired or taken over in between: nothing of it is this worker's any more
       }
@@ -274,9 +284,11 @@ class worker {
         settle(lease, [&] { store_.complete(lease.job_id, lease.token, result.outputs); });
         return std::nullopt;
       case run_end::failed:
+        settle(lease, [&] { store_.fail(lease.job_id, lease.token, result.reason, failure::final); });
+        return std::nullopt;
       case run_end::failed_retryable:
-        settle(lease, [&] { store_.fail(lease.job_id, lease.token, result.reason, result.end == run_end::failed_retryable); });
-        if (result.end == run_end::failed_retryable) say_if_dead(lease, result);
+        settle(lease, [&] { store_.fail(lease.job_id, lease.token, result.reason, failure::retryable); });
+        say_if_dead(lease, result);
         return std::nullopt;
       case run_end::released:
         settle(lease, [&] { store_.release(lease.job_id, lease.token); });
@@ -344,6 +356,7 @@ class worker {
   stop_request_watch stop_requests_{store_};
   bool comfyui_ready_ = false;
   worker_info info_{};
+  bool fits_queue_ = false;
   bool reclaimed_ = false;
   std::vector<upload_input> upload_inputs_ = known_upload_inputs();
 };

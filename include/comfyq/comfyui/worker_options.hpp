@@ -2,6 +2,7 @@
 // How a comfyq worker runs its jobs: its id, how often it heartbeats, how long it lets a job
 // run, drain and recover, and where it finds outputs. Every wait is bounded by one of these.
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <string>
@@ -10,6 +11,7 @@
 #include "comfyq/errors.hpp"
 #include "comfyq/ids.hpp"
 #include "comfyq/model.hpp"
+#include "comfyq/scheduler_config.hpp"
 
 namespace comfyq::comfyui {
 
@@ -17,7 +19,7 @@ struct worker_options {
   /// The worker's id in the queue, and the client_id its ComfyUI sends the job's frames to.
   std::string id{};
   /// How often the lease of a running job is renewed; keep it well below the queue's lease_ttl
-  /// (60 s by default), so that a late heartbeat or two does not lose the job.
+  /// and worker_ttl (60 s by default), so that a late heartbeat or two does not lose the job.
   duration heartbeat_interval = std::chrono::seconds(10);
   /// How long one wait for work blocks before the worker looks at a stop request again.
   duration idle_wait = std::chrono::seconds(1);
@@ -58,6 +60,31 @@ struct worker_options {
     positive(reconnect_wait, "worker.reconnect_wait", "20 s covers a ComfyUI that restarts");
     positive(store_retry, "worker.store_retry", "60 s covers a Redis restart");
     backoff.validate("worker.backoff");
+  }
+
+  /// Throws invalid_input naming the field for options the queue's ttls leave no room for: its
+  /// running jobs would lose their leases, or the worker would count as down, between two
+  /// heartbeats (or two waits for work).
+  void validate_against(const queue_ttls& queue) const {
+    const auto ms = [](duration value) { return std::to_string(value.count()) + " ms"; };
+    if (heartbeat_interval >= queue.lease_ttl || heartbeat_interval >= queue.worker_ttl) {
+      const bool loses_lease = heartbeat_interval >= queue.lease_ttl;
+      const duration a_third = std::max(std::min(queue.lease_ttl, queue.worker_ttl) / 3, duration(1));
+      throw invalid_input(
+          "worker.heartbeat_interval",
+          "must be below the queue's " +
+              (loses_lease ? "lease_ttl (" + ms(queue.lease_ttl) + "), or a running job's lease expires"
+                           : "worker_ttl (" + ms(queue.worker_ttl) + "), or a busy worker counts as down") +
+              " between two heartbeats (got " + ms(heartbeat_interval) +
+              "); set it to a third of the smaller of the queue's lease_ttl and worker_ttl (" + ms(a_third) + ")");
+    }
+    if (idle_wait >= queue.worker_ttl) {
+      const duration a_third = std::max(queue.worker_ttl / 3, duration(1));
+      throw invalid_input("worker.idle_wait",
+                          "must be below the queue's worker_ttl (" + ms(queue.worker_ttl) +
+                              "), or an idle worker counts as down between two waits for work (got " + ms(idle_wait) +
+                              "); set it to a third of worker_ttl (" + ms(a_third) + ") or less");
+    }
   }
 };
 

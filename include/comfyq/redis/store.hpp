@@ -91,9 +91,15 @@ class store final : public comfyq::store::contract {
                          .max_running = static_cast<std::uint32_t>(detail::to_int(r.at(1).string())),
                          .max_queued = static_cast<std::uint32_t>(detail::to_int(r.at(2).string()))};
   }
-  void pause_tenant(std::string_view id, bool paused) override { run(scripts::pause_tenant, {id, flag(paused)}); }
-  void pause_queue(bool paused) override { run(scripts::pause_queue, {flag(paused)}); }
+  void pause_tenant(std::string_view id) override { run(scripts::pause_tenant, {id, flag(true)}); }
+  void resume_tenant(std::string_view id) override { run(scripts::pause_tenant, {id, flag(false)}); }
+  void pause_queue() override { run(scripts::pause_queue, {flag(true)}); }
+  void resume_queue() override { run(scripts::pause_queue, {flag(false)}); }
   void set_policy(policy p) override { run(scripts::set_policy, {to_string(p)}); }
+  queue_ttls ttls() override {
+    reply r = run(scripts::read_ttls, {});
+    return {.lease_ttl = duration(r.at(0).integer()), .worker_ttl = duration(r.at(1).integer())};
+  }
 
   std::string submit(submit_request request) override {
     validate_id("tenant", request.tenant);
@@ -162,8 +168,8 @@ class store final : public comfyq::store::contract {
     return detail::decode_lease(
         run(scripts::complete_job, {id, std::to_string(token), nlohmann::json(outputs).dump(), worker}, token));
   }
-  void fail(std::string_view id, std::uint64_t token, std::string_view reason, bool retryable) override {
-    run(scripts::fail_job, {id, std::to_string(token), reason, flag(retryable)}, token);
+  void fail(std::string_view id, std::uint64_t token, std::string_view reason, failure kind) override {
+    run(scripts::fail_job, {id, std::to_string(token), reason, flag(kind == failure::retryable)}, token);
   }
   void release(std::string_view id, std::uint64_t token) override {
     run(scripts::release_job, {id, std::to_string(token)}, token);

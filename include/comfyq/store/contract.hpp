@@ -18,6 +18,7 @@
 
 #include "comfyq/events.hpp"
 #include "comfyq/model.hpp"
+#include "comfyq/scheduler_config.hpp"
 #include "comfyq/snapshot.hpp"
 #include "comfyq/worker_info.hpp"
 
@@ -41,10 +42,15 @@ class contract {
   /// The tenant's settings, or nothing if it never was configured nor submitted.
   virtual std::optional<tenant_config> find_tenant(std::string_view id) = 0;
   /// A paused tenant keeps its queued jobs, but none of them starts until it is resumed.
-  virtual void pause_tenant(std::string_view id, bool paused) = 0;
+  virtual void pause_tenant(std::string_view id) = 0;
+  virtual void resume_tenant(std::string_view id) = 0;
   /// While the queue is paused, jobs are accepted but none starts.
-  virtual void pause_queue(bool paused) = 0;
+  virtual void pause_queue() = 0;
+  virtual void resume_queue() = 0;
   virtual void set_policy(policy p) = 0;
+  /// The lease_ttl and worker_ttl the queue applies (in Redis, those of whichever process
+  /// configured it): a worker heartbeats, and waits for work, well within both.
+  virtual queue_ttls ttls() = 0;
 
   // ---- jobs ------------------------------------------------------------------------------
 
@@ -75,7 +81,7 @@ class contract {
                                                           std::vector<manifest_entry> outputs,
                                                           std::string_view worker) = 0;
   /// The job failed; a retryable failure requeues it (counting an attempt), a final one does not.
-  virtual void fail(std::string_view id, std::uint64_t token, std::string_view reason, bool retryable) = 0;
+  virtual void fail(std::string_view id, std::uint64_t token, std::string_view reason, failure kind) = 0;
   /// The worker gives the job back: requeued without an attempt, or cancelled if that was asked.
   virtual void release(std::string_view id, std::uint64_t token) = 0;
   /// Cancels a queued job at once, or asks a running job's worker to stop. Returns the state after.

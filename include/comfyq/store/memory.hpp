@@ -63,14 +63,24 @@ class memory final : public contract {
     const tenant_config* found = queue_.find_tenant(id);
     return found ? std::optional(*found) : std::nullopt;
   }
-  void pause_tenant(std::string_view id, bool paused) override {
-    changed([&](time_point now) { queue_.pause_tenant(id, paused, now); });
+  void pause_tenant(std::string_view id) override {
+    changed([&](time_point now) { queue_.pause_tenant(id, now); });
   }
-  void pause_queue(bool paused) override {
-    changed([&](time_point now) { queue_.pause_queue(paused, now); });
+  void resume_tenant(std::string_view id) override {
+    changed([&](time_point now) { queue_.resume_tenant(id, now); });
+  }
+  void pause_queue() override {
+    changed([&](time_point now) { queue_.pause_queue(now); });
+  }
+  void resume_queue() override {
+    changed([&](time_point now) { queue_.resume_queue(now); });
   }
   void set_policy(policy p) override {
     changed([&](time_point now) { queue_.set_policy(p, now); });
+  }
+  queue_ttls ttls() override {
+    // Fixed at construction: no lock needed.
+    return {.lease_ttl = queue_.config().lease_ttl, .worker_ttl = queue_.config().worker_ttl};
   }
 
   std::string submit(submit_request request) override {
@@ -135,8 +145,8 @@ class memory final : public contract {
       return queue_.lease(worker, now);
     });
   }
-  void fail(std::string_view id, std::uint64_t token, std::string_view reason, bool retryable) override {
-    changed([&](time_point now) { queue_.fail(id, token, reason, retryable, now); });
+  void fail(std::string_view id, std::uint64_t token, std::string_view reason, failure kind) override {
+    changed([&](time_point now) { queue_.fail(id, token, reason, kind, now); });
   }
   void release(std::string_view id, std::uint64_t token) override {
     changed([&](time_point now) { queue_.release(id, token, now); });

@@ -57,6 +57,7 @@ inline const script pause_queue{"pause_queue", transition<configuration, pause_q
 inline const script set_policy{"set_policy", transition<configuration, set_policy_body>};
 inline const script read_job{"get_job", query<get_job_body>};
 inline const script read_tenant_settings{"find_tenant", query<find_tenant_body>};
+inline const script read_ttls{"ttls", joined<prelude, ttls_body>::value};
 inline const script read_snapshot{"snapshot", query<snapshot_body>};
 inline const script sync_forecast{"forecast_sync", joined<prelude, forecast_sync_body>::value};
 inline const script read_forecast_lanes{"forecast_lanes", joined<prelude, forecast_lanes_body>::value};

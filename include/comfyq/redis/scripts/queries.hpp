@@ -44,6 +44,11 @@ return {{'t', j.t, 'sh', j.sh, 'pr', flag(j.pr), 's', j.s, 'seq', fmt(j.seq), 's
         redis.call('GET', P .. 'wf:' .. j.id) or '', redis.call('GET', P .. 'out:' .. j.id) or ''}
 )lua";
 
+/// ARGV: now. Returns {lease_ttl, worker_ttl} in milliseconds.
+inline constexpr std::string_view ttls_body = R"lua(
+return {S.ttl, S.wttl}
+)lua";
+
 /// ARGV: now, tenant. Returns {weight, max_running, max_queued} or nil.
 inline constexpr std::string_view find_tenant_body = R"lua(
 local t = read_tenant(ARGV[2])
