@@ -309,7 +309,7 @@ TEMPLATE_LIST_TEST_CASE("estimates learn measured runtimes per tenant and workfl
 }
 
 TEMPLATE_LIST_TEST_CASE("a submitter's estimate is charged at lease and forecast with, and the measured runtime still teaches", "[store]", comfyq::testing::stores) {
-  TestType q({.lease_ttl = long_lease, .default_estimate = 60s});
+  TestType q({.lease_ttl = long_lease, .worker_ttl = long_lease, .default_estimate = 60s});
   const std::string first = q.submit({.tenant = "alice", .shape = "ltx", .estimate = 300s}, at(0));
   CHECK(q.find(first)->estimate == 300s);
   const std::string second = q.submit({.tenant = "alice", .shape = "ltx"}, at(0));
