@@ -13,6 +13,7 @@
 
 #include "comfyq/errors.hpp"
 #include "init_command.hpp"
+#include "nginx_config_command.hpp"
 #include "subcommand.hpp"
 
 namespace {
@@ -36,7 +37,8 @@ std::string naming_the_flag(const comfyq::invalid_input& e, const CLI::App& cli)
 int main(int argc, char** argv) {
   CLI::App app{"comfyq-server: fair GPU job scheduling for a shared ComfyUI"};
   app.require_subcommand(1);
-  const std::vector<comfyq_server::subcommand> subcommands{comfyq_server::add_init(app)};
+  const std::vector<comfyq_server::subcommand> subcommands{comfyq_server::add_init(app),
+                                                           comfyq_server::add_nginx_config(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
