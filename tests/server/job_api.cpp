@@ -19,7 +19,7 @@ using comfyq::testing::http_call;
 namespace {
 
 // Tests authenticate with a header of their own: "X-Test-User: alice"; "admin" is an admin.
-comfyq::server::authenticator test_users() {
+comfyq::server::identifier test_users() {
   return [](const comfyq::server::request& req, const boost::asio::ip::address&)
              -> std::variant<comfyq::server::identity, comfyq::server::api_error> {
     std::string user(req["X-Test-User"]);
@@ -36,7 +36,7 @@ const nlohmann::json workflow = {
 
 struct running_server {
   comfyq::store::memory queue;
-  comfyq::server::server web{queue, {.port = 0, .max_body_bytes = 1 << 20, .authenticate = test_users()}};
+  comfyq::server::server web{queue, {.port = 0, .max_body_bytes = 1 << 20, .identify = test_users()}};
   running_server() { web.start(); }
 
   comfyq::testing::http_answer call(http::verb method, const std::string& target, const std::string& user,

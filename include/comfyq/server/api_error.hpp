@@ -5,6 +5,8 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -23,10 +25,18 @@ class api_error : public std::runtime_error {
   const std::string& code() const noexcept { return code_; }
   const std::string& field() const noexcept { return field_; }
 
+  /// A header the refusal's response carries too (WWW-Authenticate, Retry-After).
+  api_error& with_header(http::field name, std::string value) {
+    headers_.emplace_back(name, std::move(value));
+    return *this;
+  }
+  const std::vector<std::pair<http::field, std::string>>& headers() const noexcept { return headers_; }
+
  private:
   http::status status_;
   std::string code_;
   std::string field_;
+  std::vector<std::pair<http::field, std::string>> headers_;
 };
 
 /// The refusal that a comfyq error from the store or the core means for a client.
@@ -46,7 +56,9 @@ inline api_error to_api_error(const comfyq::error& e) {
 inline response error_response(const request& req, const api_error& e) {
   nlohmann::json error{{"code", e.code()}, {"message", e.what()}};
   if (!e.field().empty()) error["field"] = e.field();
-  return json_response(req, e.status(), {{"error", error}});
+  response res = json_response(req, e.status(), {{"error", error}});
+  for (const auto& [name, value] : e.headers()) res.set(name, value);
+  return res;
 }
 
 }  // namespace comfyq::server

@@ -21,6 +21,6 @@ struct identity {
 
 /// Decides who sent a request from its headers and the peer's address: an identity, or the
 /// refusal to answer (401 with a challenge, 429 after too many failures).
-using authenticator = std::function<std::variant<identity, api_error>(const request&, const boost::asio::ip::address& peer)>;
+using identifier = std::function<std::variant<identity, api_error>(const request&, const boost::asio::ip::address& peer)>;
 
 }  // namespace comfyq::server

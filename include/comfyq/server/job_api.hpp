@@ -103,7 +103,7 @@ class job_api {
     const std::string& id = c.params[0];
     std::optional<job> j = is_valid_id(id) ? store_.find(id) : std::nullopt;
     if (!j || (!c.who.admin && j->tenant != c.who.user)) {
-      throw api_error(http::status::not_found, "not_found", "no job '" + detail::printable(id) + "' of yours", "id");
+      throw api_error(http::status::not_found, "not_found", "no job '" + comfyq::detail::printable(id) + "' of yours", "id");
     }
     return *j;
   }

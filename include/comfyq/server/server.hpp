@@ -4,7 +4,8 @@
 // block on Redis, run on a pool of their own so that they never stall another connection.
 //
 //   comfyq::store::memory queue;
-//   comfyq::server::server web(queue, {.port = 8080, .authenticate = ...});
+//   comfyq::server::authenticator users(settings, comfyq::server::htpasswd::load(path));
+//   comfyq::server::server web(queue, {.port = 8080, .identify = comfyq::server::identify_with(users)});
 //   web.start();   // serves until stop() or destruction
 
 #include <utility>  // before Asio: Boost 1.74's Asio needs std::exchange declared
@@ -29,6 +30,7 @@
 #include "comfyq/server/http.hpp"
 #include "comfyq/server/http_session.hpp"
 #include "comfyq/server/identity.hpp"
+#include "comfyq/server/identify_with.hpp"
 #include "comfyq/server/job_api.hpp"
 #include "comfyq/server/router.hpp"
 #include "comfyq/store/contract.hpp"
@@ -43,7 +45,7 @@ struct server_options {
   std::size_t max_body_bytes = 64 * 1024 * 1024;
   std::chrono::seconds idle_timeout{60};
   std::chrono::seconds stop_grace{10};  ///< how long stop() lets requests in flight finish
-  server::authenticator authenticate{};  ///< who sent a request; without one, every route but the open ones answers 401
+  server::identifier identify{};  ///< who sent a request; without one, every route but the open ones answers 401
 };
 
 class server {
@@ -126,10 +128,10 @@ class server {
 
  private:
   identity authenticate(const request& req, const boost::asio::ip::address& peer, access needed) const {
-    if (!options_.authenticate) {
+    if (!options_.identify) {
       throw api_error(http::status::unauthorized, "unauthorized", "this server has no way to authenticate users");
     }
-    std::variant<identity, api_error> who = options_.authenticate(req, peer);
+    std::variant<identity, api_error> who = options_.identify(req, peer);
     if (const api_error* refusal = std::get_if<api_error>(&who)) throw *refusal;
     identity& id = std::get<identity>(who);
     if (needed == access::admin && !id.admin) {
