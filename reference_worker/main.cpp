@@ -4,9 +4,7 @@
 // drain. See docs/worker.md.
 
 #include <atomic>
-#include <chrono>
 #include <csignal>
-#include <cstdio>
 #include <exception>
 #include <iostream>
 #include <string>
@@ -72,11 +70,6 @@ std::string_view flag_for(std::string_view field) {
   return {};
 }
 
-std::string timestamp() {
-  const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  return std::to_string(now.time_since_epoch().count());
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -124,13 +117,8 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : bad_usage;
   }
 
-  const int threshold = s.log_level == "debug" ? 0 : s.log_level == "info" ? 1 : s.log_level == "warning" ? 2 : 3;
-  const comfyq::comfyui::log_sink print = [threshold](const comfyq::comfyui::log_record& record) {
-    if (static_cast<int>(record.level) < threshold) return;
-    nlohmann::json line = comfyq::comfyui::to_json_line(record);
-    line["ts_ms"] = timestamp();
-    std::cerr << line.dump() << '\n' << std::flush;
-  };
+  const comfyq::comfyui::log_sink print =
+      comfyq::comfyui::print_json_lines(std::cerr, *comfyq::comfyui::parse_log_level(s.log_level));
 
   try {
     // Settings first: a wrong one is reported before anything is connected.
