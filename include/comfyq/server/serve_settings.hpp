@@ -1,0 +1,145 @@
+#pragma once
+// What a serving comfyq-server runs: where it listens, its data folder, its store, the
+// ComfyUIs it drives with workers of its own, and how it knows who sends a request.
+//
+//   <data>/htpasswd, credentials.txt   the users (made on first start, see first_start.hpp)
+//   <data>/files/<tenant>/...          every tenant's inputs and outputs (tenant_directory)
+//   <data>/demo-comfyui/               the demo backend's folders (with demo only)
+
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "comfyq/comfyui/client_options.hpp"
+#include "comfyq/errors.hpp"
+#include "comfyq/ids.hpp"
+#include "comfyq/server/authenticator.hpp"
+#include "comfyq/server/detail/ip_address.hpp"
+#include "comfyq/server/provisioning.hpp"
+#include "comfyq/server/trusted_proxy.hpp"
+
+namespace comfyq::server {
+
+/// How a serving server knows who sends a request.
+enum class auth_mode : std::uint8_t {
+  htpasswd,  ///< its own HTTP Basic auth against <data>/htpasswd
+  header,    ///< a proxy in front (nginx) checked the password and names the user in a header
+};
+
+/// An address to listen on.
+struct listen_address {
+  std::string host{};
+  std::uint16_t port = 0;
+};
+
+/// "HOST:PORT" ("[::1]:8080" for IPv6) as an address; throws invalid_input naming `field`.
+inline listen_address parse_listen_address(std::string_view text, const std::string& field = "listen") {
+  const auto refuse = [&](const std::string& why) {
+    return invalid_input(field, "'" + comfyq::detail::printable(text) + "' " + why +
+                                    "; write HOST:PORT, e.g. 127.0.0.1:8080, 0.0.0.0:8080 or [::1]:8080");
+  };
+  const std::size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) throw refuse("has no port");
+  std::string_view host = text.substr(0, colon);
+  const std::string_view port_text = text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (!detail::parse_ip_address(host)) throw refuse("does not start with an IP address");
+  unsigned port = 0;
+  const auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (error != std::errc{} || end != port_text.data() + port_text.size() || port > 65535) {
+    throw refuse("does not end with a port from 0 to 65535");
+  }
+  return {std::string(host), static_cast<std::uint16_t>(port)};
+}
+
+/// The ComfyUI a server drives when nothing else is said: ComfyUI's own default address.
+inline constexpr std::string_view default_comfyui = "127.0.0.1:8188";
+
+struct serve_settings {
+  std::string listen = "127.0.0.1:8080";
+  /// The server's own folder: users, the tenants' files, the embedded store's journal.
+  std::filesystem::path data = "comfyq-data";
+  /// A Redis URL (redis://host:port): the queue lives there, shared with other servers and
+  /// workers. Empty: the embedded store, in this process.
+  std::string redis{};
+  /// The ComfyUIs this server runs jobs on, a worker of its own for each (see drives()).
+  std::vector<std::string> comfyui{};
+  /// Runs jobs on a built-in CPU imitation of ComfyUI instead of a ComfyUI: a few image
+  /// nodes, one-colour images. It shows the whole flow on a machine without a GPU.
+  bool demo = false;
+  auth_mode auth = auth_mode::htpasswd;
+  /// With auth_mode::header: the proxies believed, and the header they name the user in.
+  std::vector<std::string> trusted_proxies{"127.0.0.1", "::1"};
+  std::string user_header = std::string(default_user_header);
+  std::vector<std::string> admins{std::string(default_admin)};
+  /// With auth_mode::htpasswd and no <data>/htpasswd yet: how many participants to make.
+  std::size_t users = 20;
+  std::string prefix = "user";
+
+  std::filesystem::path htpasswd_file() const { return data / htpasswd_file_name; }
+  std::filesystem::path credentials_file() const { return data / credentials_file_name; }
+  std::filesystem::path files_folder() const { return data / "files"; }
+  std::filesystem::path demo_folder() const { return data / "demo-comfyui"; }
+
+  listen_address address() const { return parse_listen_address(listen); }
+
+  /// The ComfyUIs to run workers on: those given, else ComfyUI's default address; none in a
+  /// demo, whose backend's address is known once it listens.
+  std::vector<std::string> drives() const {
+    if (demo) return {};
+    return comfyui.empty() ? std::vector<std::string>{std::string(default_comfyui)} : comfyui;
+  }
+
+  /// The authenticator's settings: a trusted proxy only with auth_mode::header.
+  auth_settings authentication() const {
+    auth_settings settings;
+    settings.admins = admins;
+    if (auth == auth_mode::header) settings.proxy = {.addresses = trusted_proxies, .user_header = user_header};
+    return settings;
+  }
+
+  /// The users first start makes.
+  provisioning_options provisioning() const {
+    return {.data = data, .users = users, .prefix = prefix, .admin = admins.empty() ? std::string(default_admin) : admins.front()};
+  }
+
+  /// What an operator can do when no worker can run a job.
+  std::string how_to_attach_a_worker() const {
+    std::string hint;
+    for (const std::string& address : drives()) {
+      const comfyui::client_options where = comfyui::client_options::from_address(address, "comfyui");
+      hint += "start the ComfyUI this server drives (python main.py --listen " + where.host + " --port " +
+              std::to_string(where.port) + "), or ";
+    }
+    hint += "give the address of a running ComfyUI with --comfyui";
+    if (!redis.empty()) hint += ", or run comfyq-worker --redis " + redis + " beside a ComfyUI on another machine";
+    if (!demo) hint += "; to try comfyq without a GPU, start with --demo";
+    return hint;
+  }
+
+  /// Throws invalid_input naming the field that is wrong, and how to put it right.
+  void validate() const {
+    address();
+    if (data.empty()) throw invalid_input("data", "is empty; give the folder for the server's users, files and queue");
+    if (!redis.empty() && !redis.starts_with("redis://")) {
+      throw invalid_input("redis", "'" + comfyq::detail::printable(redis) + "' is not a Redis URL; write redis://host:port");
+    }
+    for (const std::string& address : comfyui) comfyui::client_options::from_address(address, "comfyui");
+    if (demo && !comfyui.empty()) {
+      throw invalid_input("demo", "runs jobs on the built-in demo backend, not on a ComfyUI; leave out --comfyui "
+                                  "(and unset COMFYUI_URL)");
+    }
+    if (auth == auth_mode::header && trusted_proxies.empty()) {
+      throw invalid_input("trusted_proxies", "is empty, so no request could be authenticated; give the proxy's "
+                                             "address, e.g. 127.0.0.1");
+    }
+    authentication().validate();
+    if (auth == auth_mode::htpasswd) provisioning().validate();
+  }
+};
+
+}  // namespace comfyq::server

@@ -1,0 +1,125 @@
+// What a serving server is told: addresses to listen on, the ComfyUIs it drives, how it
+// authenticates, and the users its first start makes; each wrong setting named with its fix.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "comfyq/server/first_start.hpp"
+#include "comfyq/server/htpasswd.hpp"
+#include "comfyq/server/serve_settings.hpp"
+#include "support/expect_invalid.hpp"
+#include "support/scratch_folder.hpp"
+
+using comfyq::server::auth_mode;
+using comfyq::server::parse_listen_address;
+using comfyq::server::serve_settings;
+using comfyq::test::expect_invalid;
+
+TEST_CASE("a listen address is HOST:PORT, with brackets around an IPv6 host", "[server][serve]") {
+  CHECK(parse_listen_address("127.0.0.1:8080").host == "127.0.0.1");
+  CHECK(parse_listen_address("127.0.0.1:8080").port == 8080);
+  CHECK(parse_listen_address("0.0.0.0:0").port == 0);
+  CHECK(parse_listen_address("[::1]:9000").host == "::1");
+  CHECK(parse_listen_address("[::1]:9000").port == 9000);
+
+  for (const char* wrong : {"127.0.0.1", "localhost:8080", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:80x", ":8080",
+                            "[::1:80"}) {
+    INFO(wrong);
+    const auto e = expect_invalid([&] { parse_listen_address(wrong); });
+    CHECK(e.field() == "listen");
+    CHECK(std::string(e.what()).find("e.g. 127.0.0.1:8080") != std::string::npos);
+  }
+}
+
+TEST_CASE("a server drives ComfyUI's default address unless told others, and none in a demo", "[server][serve]") {
+  serve_settings s;
+  CHECK(s.drives() == std::vector<std::string>{"127.0.0.1:8188"});
+  s.comfyui = {"10.0.0.5:8188", "http://10.0.0.6:8189"};
+  CHECK(s.drives() == s.comfyui);
+  s.comfyui.clear();
+  s.demo = true;
+  CHECK(s.drives().empty());
+  CHECK_NOTHROW(s.validate());
+}
+
+TEST_CASE("how to attach a worker names the ComfyUI to start, --comfyui, comfyq-worker with Redis, --demo",
+          "[server][serve]") {
+  serve_settings s;
+  s.comfyui = {"10.0.0.5:8190"};
+  const std::string alone = s.how_to_attach_a_worker();
+  CHECK(alone.find("python main.py --listen 10.0.0.5 --port 8190") != std::string::npos);
+  CHECK(alone.find("--comfyui") != std::string::npos);
+  CHECK(alone.find("--demo") != std::string::npos);
+  CHECK(alone.find("comfyq-worker") == std::string::npos);
+  s.redis = "redis://10.0.0.2:6379";
+  CHECK(s.how_to_attach_a_worker().find("comfyq-worker --redis redis://10.0.0.2:6379") != std::string::npos);
+}
+
+TEST_CASE("each wrong serve setting is refused naming its field", "[server][serve]") {
+  const auto refused_field = [](const serve_settings& s) { return expect_invalid([&] { s.validate(); }).field(); };
+  serve_settings s;
+  CHECK_NOTHROW(s.validate());
+
+  s.listen = "8080";
+  CHECK(refused_field(s) == "listen");
+  s = {};
+  s.data.clear();
+  CHECK(refused_field(s) == "data");
+  s = {};
+  s.redis = "10.0.0.2:6379";
+  CHECK(refused_field(s) == "redis");
+  s = {};
+  s.comfyui = {"http://"};
+  CHECK(refused_field(s) == "comfyui");
+  s = {};
+  s.demo = true;
+  s.comfyui = {"127.0.0.1:8188"};
+  CHECK(refused_field(s) == "demo");
+  s = {};
+  s.auth = auth_mode::header;
+  s.trusted_proxies.clear();
+  CHECK(refused_field(s) == "trusted_proxies");
+  s.trusted_proxies = {"nginx"};
+  CHECK(refused_field(s) == "trusted_proxies");
+  s = {};
+  s.users = 0;
+  CHECK(refused_field(s) == "users");
+  s.auth = auth_mode::header;  // a proxy's users are not made here
+  CHECK_NOTHROW(s.validate());
+}
+
+TEST_CASE("only htpasswd auth believes no proxy; header auth believes the configured ones", "[server][serve]") {
+  serve_settings s;
+  CHECK(s.authentication().proxy.addresses.empty());
+  CHECK(s.authentication().admins == std::vector<std::string>{"admin"});
+  s.auth = auth_mode::header;
+  s.user_header = "X-User";
+  CHECK(s.authentication().proxy.addresses == std::vector<std::string>{"127.0.0.1", "::1"});
+  CHECK(s.authentication().proxy.user_header == "X-User");
+}
+
+TEST_CASE("the first start makes the users; later starts and header auth make none", "[server][serve]") {
+  const comfyq::testing::scratch_folder scratch;
+  serve_settings s;
+  s.data = scratch.path() / "data";
+  s.users = 3;
+  s.prefix = "p";
+
+  const auto made = comfyq::server::make_users_on_first_start(s);
+  REQUIRE(made);
+  CHECK(made->names == std::vector<std::string>{"admin", "p01", "p02", "p03"});
+  const auto users = comfyq::server::htpasswd::load(s.htpasswd_file());
+  const auto modified = std::filesystem::last_write_time(s.credentials_file());
+
+  CHECK_FALSE(comfyq::server::make_users_on_first_start(s));
+  CHECK(std::filesystem::last_write_time(s.credentials_file()) == modified);
+
+  serve_settings behind_proxy;
+  behind_proxy.auth = auth_mode::header;
+  behind_proxy.data = scratch.path() / "proxied";
+  CHECK_FALSE(comfyq::server::make_users_on_first_start(behind_proxy));
+  CHECK_FALSE(std::filesystem::exists(behind_proxy.data));
+}
