@@ -14,6 +14,7 @@
 #include "comfyq/errors.hpp"
 #include "init_command.hpp"
 #include "nginx_config_command.hpp"
+#include "serve_command.hpp"
 #include "subcommand.hpp"
 
 namespace {
@@ -32,15 +33,31 @@ std::string naming_the_flag(const comfyq::invalid_input& e, const CLI::App& cli)
   return flag + ": " + what.substr(prefix.size());
 }
 
+// The command line with "serve" put first when it names no subcommand: serve is the default.
+std::vector<std::string> with_default_subcommand(int argc, char** argv,
+                                                const std::vector<comfyq_server::subcommand>& subcommands) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  const bool asks_for_help = !args.empty() && (args.front() == "--help" || args.front() == "-h");
+  const bool names_one = !args.empty() && std::any_of(subcommands.begin(), subcommands.end(), [&](const auto& s) {
+    return s.cli->get_name() == args.front();
+  });
+  if (!asks_for_help && !names_one) {
+    args.insert(args.begin(), "serve");
+  }
+  std::reverse(args.begin(), args.end());  // CLI11 reads a vector from its back
+  return args;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"comfyq-server: fair GPU job scheduling for a shared ComfyUI"};
   app.require_subcommand(1);
-  const std::vector<comfyq_server::subcommand> subcommands{comfyq_server::add_init(app),
-                                                           comfyq_server::add_nginx_config(app)};
+  const std::vector<comfyq_server::subcommand> subcommands{
+      comfyq_server::add_serve(app), comfyq_server::add_init(app), comfyq_server::add_nginx_config(app)};
   try {
-    app.parse(argc, argv);
+    std::vector<std::string> args = with_default_subcommand(argc, argv, subcommands);
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
     // --help exits 0; every mistake in the command line exits bad_usage.
     return app.exit(e) == 0 ? 0 : bad_usage;

@@ -4,8 +4,6 @@
 
 #include <string>
 
-#include <boost/beast/core/detail/base64.hpp>
-
 #include "comfyq/server/bcrypt.hpp"
 #include "comfyq/server/htpasswd.hpp"
 #include "comfyq/server/server.hpp"
@@ -13,18 +11,8 @@
 #include "support/http_call.hpp"
 
 namespace http = boost::beast::http;
+using comfyq::testing::basic;
 using comfyq::testing::http_call;
-
-namespace {
-
-std::string basic(const std::string& user, const std::string& password) {
-  std::string credentials = user + ":" + password;
-  std::string encoded(boost::beast::detail::base64::encoded_size(credentials.size()), '\0');
-  encoded.resize(boost::beast::detail::base64::encode(encoded.data(), credentials.data(), credentials.size()));
-  return "Basic " + encoded;
-}
-
-}  // namespace
 
 TEST_CASE("through the htpasswd authenticator: a prompt without the right password, the job with it", "[server]") {
   comfyq::server::authenticator users(

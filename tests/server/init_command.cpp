@@ -109,7 +109,7 @@ TEST_CASE("a wrong init command line exits 2, naming the flag", "[server][init]"
   CHECK_THAT(prefix.err, Catch::Contains("--prefix: 'a b' cannot begin a user name"));
 
   CHECK(comfyq_server({"init", "--users", "2"}).exit_code == 2);
-  CHECK(comfyq_server({}).exit_code == 2);
+  CHECK(comfyq_server({"--no-such-flag"}).exit_code == 2);
   CHECK(std::filesystem::is_empty(folder.path()));
 }
 

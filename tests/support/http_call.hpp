@@ -13,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
@@ -24,6 +25,14 @@ struct http_answer {
   boost::beast::http::fields headers;
   nlohmann::json json() const { return nlohmann::json::parse(body); }
 };
+
+/// The value of an Authorization header that logs in as `user` with HTTP Basic auth.
+inline std::string basic(const std::string& user, const std::string& password) {
+  const std::string credentials = user + ":" + password;
+  std::string encoded(boost::beast::detail::base64::encoded_size(credentials.size()), '\0');
+  encoded.resize(boost::beast::detail::base64::encode(encoded.data(), credentials.data(), credentials.size()));
+  return "Basic " + encoded;
+}
 
 /// Sends `method target` with `headers` and `body` to 127.0.0.1:`port` and reads the answer.
 inline http_answer http_call(std::uint16_t port, boost::beast::http::verb method, const std::string& target,

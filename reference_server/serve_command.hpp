@@ -1,0 +1,154 @@
+#pragma once
+// comfyq-server serve (the default): the JSON API over the embedded store or Redis, with a
+// worker of its own for each ComfyUI it drives (or for the demo backend), until SIGTERM or
+// SIGINT. Everything it decides is comfyq::server's (serve_settings, first_start,
+// local_workers, worker_watch); this file wires them and prints where to go.
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <ctime>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "comfyq/comfyui/tenant_files.hpp"
+#include "comfyq/comfyui/worker_log.hpp"
+#include "comfyq/redis/store.hpp"
+#include "comfyq/server/first_start.hpp"
+#include "comfyq/server/htpasswd.hpp"
+#include "comfyq/server/local_workers.hpp"
+#include "comfyq/server/serve_settings.hpp"
+#include "comfyq/server/server.hpp"
+#include "comfyq/server/worker_watch.hpp"
+#include "comfyq/store/memory.hpp"
+#include "demo_backend.hpp"
+#include "subcommand.hpp"
+
+namespace comfyq_server {
+
+namespace serving {
+
+/// The stop signals, blocked in every thread (those started later inherit the mask), so that
+/// only wait_for_stop() receives them.
+inline sigset_t block_stop_signals() {
+  sigset_t stops;
+  sigemptyset(&stops);
+  sigaddset(&stops, SIGINT);
+  sigaddset(&stops, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stops, nullptr);
+  return stops;
+}
+
+/// Waits up to `timeout` for SIGTERM or SIGINT; true if one came.
+inline bool stop_signalled(const sigset_t& stops, std::chrono::seconds timeout) {
+  const timespec wait{.tv_sec = static_cast<std::time_t>(timeout.count()), .tv_nsec = 0};
+  return sigtimedwait(&stops, nullptr, &wait) > 0;
+}
+
+inline std::string host_name() {
+  std::array<char, 256> name{};
+  if (gethostname(name.data(), name.size() - 1) != 0) return "local";
+  return name.data();
+}
+
+/// The queue: Redis when a URL is given, else the embedded store.
+inline std::unique_ptr<comfyq::store::contract> open_store(const comfyq::server::serve_settings& s) {
+  if (s.redis.empty()) return std::make_unique<comfyq::store::memory>();
+  return std::make_unique<comfyq::redis::store>(comfyq::redis::connection_options::from_url(s.redis),
+                                                comfyq::redis::store_options{.keep_existing_settings = true});
+}
+
+inline void serve(comfyq::server::serve_settings s) {
+  s.validate();
+  const sigset_t stops = block_stop_signals();
+  const comfyq::comfyui::log_sink log = comfyq::comfyui::print_json_lines(std::clog);
+
+  if (const auto made = comfyq::server::make_users_on_first_start(s)) {
+    log({.event = "users.created",
+         .fields = {{"users", made->names.size()}, {"htpasswd", made->htpasswd_file.string()},
+                    {"credentials", made->credentials_file.string()}}});
+  }
+  const std::unique_ptr<comfyq::store::contract> queue = open_store(s);
+  comfyq::server::authenticator users(
+      s.authentication(), s.auth == comfyq::server::auth_mode::htpasswd
+                              ? std::optional(comfyq::server::htpasswd::load(s.htpasswd_file()))
+                              : std::nullopt);
+  const comfyq::server::listen_address address = s.address();
+  comfyq::server::server web(
+      *queue, {.host = address.host, .port = address.port, .identify = comfyq::server::identify_with(users)});
+  web.start();
+
+  std::optional<demo_backend> demo;
+  std::vector<std::string> comfyuis = s.drives();
+  if (s.demo) {
+    demo.emplace(s.demo_folder());
+    comfyuis.push_back(demo->address());
+    log({.event = "demo.started", .fields = {{"comfyui", demo->address()}, {"message", demo_backend::label}}});
+  }
+  comfyq::comfyui::tenant_directory files(s.files_folder());
+  comfyq::server::local_workers workers(*queue, files, host_name(), comfyuis, log,
+                                        {.drain_grace = std::chrono::seconds(15)});
+
+  const std::string url = "http://" + (address.host.find(':') == std::string::npos ? address.host : "[" + address.host + "]") +
+                          ":" + std::to_string(web.port());
+  log({.event = "server.started",
+       .fields = {{"url", url}, {"store", s.redis.empty() ? "embedded" : s.redis}, {"workers", comfyuis}}});
+  std::cout << "comfyq-server is listening on " << url << "/\n"
+            << "  the API: " << url << "/api/v1/jobs, as '" << s.admins.front() << "' to see every job\n";
+  if (s.auth == comfyq::server::auth_mode::htpasswd) {
+    std::cout << "  users and passwords: " << s.credentials_file().string() << " (hand each participant their line)\n";
+  }
+  std::cout << std::flush;
+
+  comfyq::server::worker_watch watch(s.how_to_attach_a_worker());
+  do {
+    if (auto change = watch.observe(queue->snapshot())) log(*change);
+  } while (!stop_signalled(stops, std::chrono::seconds(2)));
+
+  log({.event = "server.stopping"});
+  web.stop();
+  workers.stop();
+  log({.event = "server.stopped"});
+}
+
+}  // namespace serving
+
+inline subcommand add_serve(CLI::App& app) {
+  auto s = std::make_shared<comfyq::server::serve_settings>();
+  CLI::App* cli = app.add_subcommand("serve", "Serve the JSON API and run jobs on ComfyUI (the default subcommand)");
+  cli->add_option("--listen", s->listen, "HOST:PORT to listen on")->envname("COMFYQ_LISTEN")->capture_default_str();
+  cli->add_option("--data", s->data, "The server's folder: users, the tenants' files")
+      ->envname("COMFYQ_DATA")
+      ->capture_default_str();
+  cli->add_option("--redis", s->redis, "Keep the queue in Redis (redis://host:port) rather than in this process")
+      ->envname("COMFYQ_REDIS_URL");
+  cli->add_option("--comfyui", s->comfyui, "A ComfyUI to run jobs on, with a worker of this server (repeatable; "
+                                           "default 127.0.0.1:8188)")
+      ->envname("COMFYUI_URL")
+      ->delimiter(',');
+  cli->add_flag("--demo", s->demo, "Run jobs on a built-in CPU imitation of ComfyUI instead (no GPU needed)");
+  cli->add_option("--auth", s->auth, "htpasswd: this server checks passwords; header: a proxy in front does")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, comfyq::server::auth_mode>{
+          {"htpasswd", comfyq::server::auth_mode::htpasswd}, {"header", comfyq::server::auth_mode::header}}))
+      ->capture_default_str();
+  cli->add_option("--trusted-proxies", s->trusted_proxies, "With --auth header: the proxies' addresses")
+      ->delimiter(',')
+      ->capture_default_str();
+  cli->add_option("--user-header", s->user_header, "With --auth header: the header the proxy names the user in")
+      ->capture_default_str();
+  cli->add_option("--admins", s->admins, "The users who may use the admin API")->delimiter(',')->capture_default_str();
+  cli->add_option("--users", s->users, "Participants made on first start, when DIR/htpasswd is missing")
+      ->capture_default_str();
+  cli->add_option("--prefix", s->prefix, "What those participants' names start with")->capture_default_str();
+  return {cli, [s] { serving::serve(*s); }};
+}
+
+}  // namespace comfyq_server
