@@ -6,6 +6,7 @@
 #include "comfyq/errors.hpp"
 #include "comfyq/events.hpp"
 #include "comfyq/ids.hpp"
+#include "comfyq/job_query.hpp"
 #include "comfyq/model.hpp"
 #include "comfyq/scheduler.hpp"
 #include "comfyq/scheduler_config.hpp"

@@ -6,6 +6,7 @@
 //   ├─ invalid_input               the caller's input is wrong: fix it, never retry as is
 //   ├─ not_found                   no such job, tenant or worker
 //   ├─ lease_lost                  the lease (fencing token) is not held any more: stop working on the job
+//   ├─ conflict                    the job's state does not allow this (retrying a running job): look again
 //   ├─ quota_exceeded              a cap refuses this now (max_queued): retry later
 //   ├─ store_unavailable           the store cannot be reached: retry later
 //   ├─ comfyui_protocol_error      ComfyUI answered outside its protocol: check what runs on that port
@@ -29,6 +30,7 @@ enum class errc : int {
   store_unavailable,
   comfyui_protocol,
   comfyui_unavailable,
+  conflict,
 };
 
 constexpr std::string_view to_string(errc code) noexcept {
@@ -40,6 +42,7 @@ constexpr std::string_view to_string(errc code) noexcept {
     case errc::store_unavailable: return "store_unavailable";
     case errc::comfyui_protocol: return "comfyui_protocol";
     case errc::comfyui_unavailable: return "comfyui_unavailable";
+    case errc::conflict: return "conflict";
   }
   return "unknown";
 }
@@ -89,6 +92,13 @@ class not_found : public error {
 class lease_lost : public error {
  public:
   lease_lost(std::string field, const std::string& message) : error(errc::lease_lost, std::move(field), message) {}
+};
+
+/// The job is not in a state that allows the call (only a queued job changes lanes, only a
+/// failed or dead one is retried); nothing was changed. The message says which state it is in.
+class conflict : public error {
+ public:
+  conflict(std::string field, const std::string& message) : error(errc::conflict, std::move(field), message) {}
 };
 
 /// A per-tenant cap refuses the request now; nothing was changed.

@@ -28,6 +28,9 @@ enum class event_type : std::uint8_t {
   queue_changed,      ///< the policy changed, or the whole queue was paused or resumed (data)
   worker_changed,     ///< a worker registered or changed its registration (data: what it published)
   worker_removed,     ///< a worker that stopped was forgotten
+  priority_changed,   ///< a queued job moved into or out of the priority lane (data: priority)
+  retried,            ///< a failed or dead job was queued again
+  drain_changed,      ///< a worker was asked to drain, or to take work again (data: draining)
 };
 
 constexpr std::string_view to_string(event_type type) noexcept {
@@ -46,12 +49,15 @@ constexpr std::string_view to_string(event_type type) noexcept {
     case event_type::queue_changed: return "queue_changed";
     case event_type::worker_changed: return "worker_changed";
     case event_type::worker_removed: return "worker_removed";
+    case event_type::priority_changed: return "priority_changed";
+    case event_type::retried: return "retried";
+    case event_type::drain_changed: return "drain_changed";
   }
   return "unknown";
 }
 
 constexpr std::optional<event_type> parse_event_type(std::string_view text) noexcept {
-  for (int i = 0; i <= static_cast<int>(event_type::worker_removed); ++i) {
+  for (int i = 0; i <= static_cast<int>(event_type::drain_changed); ++i) {
     auto type = static_cast<event_type>(i);
     if (to_string(type) == text) return type;
   }

@@ -157,6 +157,7 @@ struct lease_status {
   time_point expires_at{};
   bool cancel_requested = false;   ///< interrupt ComfyUI, then release(): the job becomes cancelled
   bool preempt_requested = false;  ///< interrupt ComfyUI, then release(): the job is requeued, no attempt counted
+  bool drain_requested = false;    ///< the worker is draining: finish this job, the store leases it nothing more
 };
 
 }  // namespace comfyq

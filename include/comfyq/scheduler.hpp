@@ -24,6 +24,7 @@
 #include <functional>
 #include <iterator>
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,6 +40,7 @@
 #include "comfyq/errors.hpp"
 #include "comfyq/events.hpp"
 #include "comfyq/ids.hpp"
+#include "comfyq/job_query.hpp"
 #include "comfyq/model.hpp"
 #include "comfyq/scheduler_config.hpp"
 #include "comfyq/snapshot.hpp"
@@ -135,6 +137,7 @@ class scheduler {
     j.seq = ++last_seq_;
     j.submitted_at = now;
     slots_[h].tenant = t;
+    list(h);
     dispatch_.enqueue(h, t, j.seq, j.priority);
     changed();
     ++counts_[index(job_state::queued)];
@@ -151,6 +154,7 @@ class scheduler {
     worker_record& w =
         known != workers_.end() ? known->second : workers_.emplace(std::string(worker), worker_record{}).first->second;
     w.last_seen = std::max(w.last_seen, now);
+    if (w.draining) return std::nullopt;
     std::uint32_t h = dispatch_.pick();
     if (h == engine::no_handle) return std::nullopt;
     job& j = slots_[h].data;
@@ -195,14 +199,13 @@ class scheduler {
     j.lease_expires_at = now + config_.lease_ttl;
     leases_.update(h, {j.lease_expires_at, j.token});
     touch(j.worker, now);
-    return lease_status{j.lease_expires_at, j.cancel_requested, j.preempt_requested};
+    return status_of(h);
   }
 
   /// What heartbeat() would answer, without extending the lease. lease_lost on a stale token.
   lease_status lease_status_of(std::string_view id, std::uint64_t token, time_point now) {
     expire(now);
-    const job& j = slots_[held(id, token)].data;
-    return lease_status{j.lease_expires_at, j.cancel_requested, j.preempt_requested};
+    return status_of(held(id, token));
   }
 
   /// The job ran to the end; `outputs` is its manifest. Completion wins over a pending cancel:
@@ -269,6 +272,64 @@ class scheduler {
       emit(event_type::cancel_requested, j, now);
     }
     return j.state;
+  }
+
+  /// Moves a queued job into (`priority`) or out of the priority lane, where it waits in
+  /// submission order, and plans preemptions as for a priority submission. conflict when the job
+  /// is not queued. Logged as priority_changed; asking for the lane it is in changes nothing.
+  void set_priority(std::string_view id, bool priority, time_point now) {
+    std::uint32_t h = existing_job(id);
+    job& j = slots_[h].data;
+    if (j.state != job_state::queued) throw store::not_queued(j.id, j.state);
+    if (j.priority == priority) return;
+    dispatch_.move_lane(h, priority);
+    changed();
+    j.priority = priority;
+    emit(event_type::priority_changed, j, now, {{"priority", priority}});
+    plan_preemptions(now);
+  }
+
+  /// Queues a failed or dead job again under its id, as if submitted now: it joins the back of
+  /// its lane, with no reason and max_attempts runs before it dies again. Its attempt goes on
+  /// counting, so that each run keeps a folder of its own. conflict for a job in another state,
+  /// quota_exceeded when its tenant has max_queued jobs waiting. Logged as retried.
+  void retry(std::string_view id, time_point now) {
+    std::uint32_t h = existing_job(id);
+    job& j = slots_[h].data;
+    if (j.state != job_state::failed && j.state != job_state::dead) throw store::not_retryable(j.id, j.state);
+    const std::uint32_t t = slots_[h].tenant;
+    const tenant_config& tenant = tenants_[t].config;
+    if (dispatch_.tenant(t).queued >= tenant.max_queued) throw store::queue_full(j.tenant, tenant.max_queued);
+    history_.erase(std::find(history_.begin(), history_.end(), h));
+    move_count(j.state, job_state::queued);
+    unlist(h);
+    j.seq = ++last_seq_;
+    j.submitted_at = now;
+    list(h);
+    j.state = job_state::queued;
+    j.failures = 0;
+    j.finished_at = {};
+    j.reason.clear();
+    dispatch_.enqueue(h, t, j.seq, j.priority);
+    changed();
+    emit(event_type::retried, j, now);
+    if (j.priority) plan_preemptions(now);
+  }
+
+  /// Drains a worker (`draining`): lease() gives it nothing more, while the job it runs runs to
+  /// the end; or lets a drained worker take work again. not_found for a worker the queue does not
+  /// know. Logged as drain_changed; asking for what already is changes nothing.
+  void set_draining(std::string_view worker, bool draining, time_point now) {
+    auto known = workers_.find(worker);
+    if (known == workers_.end()) throw store::unknown_worker(worker);
+    if (known->second.draining == draining) return;
+    known->second.draining = draining;
+    changed();  // it no longer counts (or counts again) among the workers a forecast has
+    if (sink_) {
+      sink_(event{.type = event_type::drain_changed, .at = now, .worker = std::string(worker),
+                  .data = {{"draining", draining}}});
+    }
+    plan_preemptions(now);
   }
 
   /// Ends every lease that expired by `now`: the job is requeued (counting an attempt), dead
@@ -352,6 +413,27 @@ class scheduler {
     }
   }
 
+  /// The jobs `q` asks for, newest first, a page at a time (comfyq/job_query.hpp): one lookup in
+  /// the tenant's own index, then O(1) per job looked at, never more than job_page_scan.
+  job_page list_jobs(const job_query& q) const {
+    const job_listing listing = read_job_query(q);
+    job_page page;
+    const listed_jobs* index = &listed_;
+    if (!q.tenant.empty()) {
+      auto t = tenant_ids_.find(q.tenant);
+      if (t == tenant_ids_.end()) return page;
+      index = &tenants_[t->second].listed;
+    }
+    std::size_t looked = 0;
+    auto it = std::make_reverse_iterator(index->lower_bound(listing.below));
+    for (; it != index->rend() && page.jobs.size() < q.limit && looked < job_page_scan; ++it, ++looked) {
+      const job& j = slots_[it->second].data;
+      if (listing.wants(j.state)) page.jobs.push_back(j);
+    }
+    if (it != index->rend()) page.next = job_cursor(std::prev(it)->first);
+    return page;
+  }
+
   /// Where a queued job stands, with the workers up now, or nothing if it is not queued or
   /// cannot start (its tenant or the queue is paused). The same as its entry in forecast().
   /// Costs O(tenants + k log tenants) for a job at position k the first time after a change of
@@ -382,10 +464,11 @@ class scheduler {
     return out;
   }
 
-  /// Workers heard from within worker_ttl.
+  /// Workers heard from within worker_ttl, less those drained: the workers that take work.
   std::size_t live_workers(time_point now) const {
-    return static_cast<std::size_t>(std::count_if(workers_.begin(), workers_.end(),
-                                                  [&](const auto& w) { return is_live(w.second, now); }));
+    return static_cast<std::size_t>(std::count_if(workers_.begin(), workers_.end(), [&](const auto& w) {
+      return is_live(w.second, now) && !w.second.draining;
+    }));
   }
 
   /// Everything a dashboard shows, as of `now`.
@@ -415,7 +498,7 @@ class scheduler {
       bool busy = w.job != no_slot;
       worker_info said = w.registration.value_or(worker_info{});
       s.workers.push_back({.id = id,
-                           .state = worker_state_of(w.last_seen, now, config_.worker_ttl, said.condition, busy),
+                           .state = worker_state_of(w.last_seen, now, config_.worker_ttl, said.condition, busy, w.draining),
                            .job = busy ? slots_[w.job].data.id : std::string(),
                            .last_seen = w.last_seen,
                            .comfyui = std::move(said.comfyui),
@@ -434,6 +517,7 @@ class scheduler {
     time_point last_seen{};
     std::uint32_t job = no_slot;  ///< the slot of the job it runs (its last lease, while that runs)
     std::optional<worker_info> registration{};  ///< what it last published, if it ever did
+    bool draining = false;  ///< drained (set_draining): leases nothing
   };
   struct slot {
     job data;
@@ -441,9 +525,12 @@ class scheduler {
     bool used = false;
     worker_record* runner = nullptr;  ///< the worker of its last lease (map nodes never move)
   };
+  /// Jobs by submission number (seq), for listing.
+  using listed_jobs = std::map<std::uint64_t, std::uint32_t>;
   struct tenant_record {
     tenant_config config;
     duration gpu_time{};
+    listed_jobs listed{};  ///< the tenant's jobs that the queue holds
   };
   struct slot_id {
     const std::vector<slot>* slots;
@@ -531,6 +618,22 @@ class scheduler {
       char text[24] = {'j'};
       id.assign(text, std::to_chars(text + 1, std::end(text), ++last_generated_id_).ptr);
     } while (!ids_.insert(id, h));
+  }
+
+  // A job joins (leaves) the indexes list_jobs() reads, under its current seq.
+  void list(std::uint32_t h) {
+    listed_.emplace(slots_[h].data.seq, h);
+    tenants_[slots_[h].tenant].listed.emplace(slots_[h].data.seq, h);
+  }
+  void unlist(std::uint32_t h) {
+    listed_.erase(slots_[h].data.seq);
+    tenants_[slots_[h].tenant].listed.erase(slots_[h].data.seq);
+  }
+
+  // What a heartbeat tells the worker of the running job h.
+  lease_status status_of(std::uint32_t h) const {
+    const job& j = slots_[h].data;
+    return lease_status{j.lease_expires_at, j.cancel_requested, j.preempt_requested, slots_[h].runner->draining};
   }
 
   worker_record& touch(std::string_view worker, time_point now) {
@@ -640,6 +743,7 @@ class scheduler {
   void forget(std::uint32_t h) {
     history_.pop_front();
     --counts_[index(slots_[h].data.state)];
+    unlist(h);
     ids_.erase(slots_[h].data.id, h);
     // Made anew in place: assigning a fresh slot{} would move every member.
     std::destroy_at(&slots_[h]);
@@ -664,7 +768,7 @@ class scheduler {
     if (!config_.preemption || dispatch_.paused()) return;
     const std::size_t waiting = dispatch_.priority_waiting();
     std::size_t idle = 0;
-    for (const auto& [id, w] : workers_) idle += is_live(w, now) && w.job == no_slot;
+    for (const auto& [id, w] : workers_) idle += is_live(w, now) && w.job == no_slot && !w.draining;
     const std::size_t needed = waiting > idle ? waiting - idle : 0;
     std::vector<std::uint32_t> asked;
     std::vector<std::uint32_t> candidates;
@@ -689,7 +793,7 @@ class scheduler {
     }
   }
 
-  void emit(event_type type, const job& j, time_point now) {
+  void emit(event_type type, const job& j, time_point now, nlohmann::json data = {}) {
     if (!sink_) return;
     bool explains = type == event_type::requeued || is_finished(j.state);
     sink_(event{.type = type,
@@ -698,7 +802,8 @@ class scheduler {
                 .tenant = j.tenant,
                 .worker = j.worker,
                 .attempt = j.attempt,
-                .reason = explains ? j.reason : std::string()});
+                .reason = explains ? j.reason : std::string(),
+                .data = std::move(data)});
   }
 
   void emit_tenant(std::uint32_t t, time_point now) {
@@ -755,6 +860,7 @@ class scheduler {
   util::string_map<worker_record> workers_;
   detail::indexed_heap<std::pair<time_point, std::uint64_t>> leases_;  // by {expiry, token}: ties go in lease order
   std::deque<std::uint32_t> history_;
+  listed_jobs listed_;  ///< every job the queue holds, by seq
   std::array<std::size_t, 6> counts_{};
   std::uint64_t last_seq_ = 0;
   std::uint64_t last_token_ = 0;

@@ -34,13 +34,13 @@ constexpr std::string_view to_string(worker_state state) noexcept {
 }
 
 /// A worker's state as a snapshot shows it, the same in every store: down when not heard from
-/// within `worker_ttl`; else the condition it reported, when not ready; else busy or idle by
-/// whether it holds a lease.
+/// within `worker_ttl`; else the condition it reported, when not ready; else draining when the
+/// store drains it (drain_worker); else busy or idle by whether it holds a lease.
 constexpr worker_state worker_state_of(time_point last_seen, time_point now, duration worker_ttl,
-                                       worker_condition condition, bool holds_lease) noexcept {
+                                       worker_condition condition, bool holds_lease, bool drained) noexcept {
   if (now - last_seen >= worker_ttl) return worker_state::down;
   if (condition == worker_condition::comfyui_down) return worker_state::comfyui_down;
-  if (condition == worker_condition::draining) return worker_state::draining;
+  if (condition == worker_condition::draining || drained) return worker_state::draining;
   return holds_lease ? worker_state::busy : worker_state::idle;
 }
 

@@ -29,14 +29,16 @@ using comfyq::testing::unique_queue_name;
 namespace {
 
 // Every kind of key a queue has: the part of its name after the prefix, up to a ':'.
-const std::set<std::string> key_kinds{"q",    "j",  "wf",  "out",  "t",   "tq", "pq",      "elig",    "backlog", "tags", "leases",
-                                      "workers", "wjob", "w", "oi", "hist", "est", "ev", "tenants", "waiting", "stop"};
+const std::set<std::string> key_kinds{"q",       "j",    "wf", "out", "t",    "tq",  "pq", "elig",    "backlog", "tags",
+                                      "leases",  "workers", "wjob", "w", "oi", "hist", "est", "ev", "tenants", "waiting",
+                                      "stop",    "jobs", "tj", "drain"};
 
 // A queue's life that leaves every kind of key behind: jobs queued (normal and priority),
 // running, and finished with outputs; tenants, workers (one registered, with its /object_info),
 // estimates and events; a running job asked to stop, which leaves a wake-up for a worker waiting
 // for stop requests. A worker blocked in wait_for_lease adds "waiting" while it waits; its
-// mailbox "mb:<worker>" holds a lease only between the hand-off and the worker's BLPOP.
+// mailbox "mb:<worker>" holds a lease only between the hand-off and the worker's BLPOP. A
+// drained worker adds "drain".
 void live_a_queue(comfyq::redis::store& queue) {
   queue.set_tenant({.id = "alice", .weight = 2.0});
   for (int n = 0; n < 3; ++n) queue.submit({.tenant = "alice", .workflow = "{}", .shape = "sdxl"});
@@ -53,6 +55,7 @@ void live_a_queue(comfyq::redis::store& queue) {
   const std::string nodes = R"({"KSampler":{}})";
   queue.put_object_info(comfyq::util::sha256_hex(nodes), nodes);
   queue.register_worker({.id = "gpu-3", .comfyui = "127.0.0.1:8188", .object_info = comfyq::util::sha256_hex(nodes)});
+  queue.drain_worker("gpu-2");
 }
 
 std::vector<std::string> keys_of_server(connection& redis) {

@@ -69,6 +69,13 @@ std::string state_of(auto& q, const std::vector<std::string>& ids, comfyq::time_
         << w.comfyui << ' ' << w.comfyui_version << ' ' << w.gpu << ' ' << w.object_info << '\n';
   }
   for (const auto& p : q.forecast(now, 2)) out << p.position << ':' << p.job << '@' << p.eta->time_since_epoch().count() << ' ';
+  out << '\n';
+  for (const std::string tenant : {"", "t1"}) {
+    comfyq::job_page page = q.list_jobs({.tenant = tenant, .states = {comfyq::job_state::queued, comfyq::job_state::dead}, .limit = 7});
+    out << "list " << tenant << ':';
+    for (const auto& j : page.jobs) out << ' ' << j.id << '/' << j.seq << '/' << j.priority;
+    out << " next " << page.next << '\n';
+  }
   return out.str();
 }
 
@@ -131,7 +138,7 @@ TEST_CASE("the memory and Redis stores give the same results for the same operat
           if (op < 55) {
             comfyq::lease_status s = q.heartbeat(l.job, l.token, when);
             return std::to_string(s.expires_at.time_since_epoch().count()) + (s.cancel_requested ? " cancel" : "") +
-                   (s.preempt_requested ? " preempt" : "");
+                   (s.preempt_requested ? " preempt" : "") + (s.drain_requested ? " drain" : "");
           }
           if (op < 68) {
             q.complete(l.job, l.token, {{.name = "out.png", .size = 1, .sha256 = "ab", .media_type = "image/png", .node = "9"}}, when);
@@ -145,9 +152,31 @@ TEST_CASE("the memory and Redis stores give the same results for the same operat
         now += duration_s;
       } else if (op < 90 && !ids.empty()) {
         std::string id = ids[static_cast<std::size_t>(rng.between(0, static_cast<int>(ids.size()) - 1))];
-        both([&](auto& q) { return std::string(to_string(q.cancel(id, t))); });
+        const int call = rng.between(0, 3);
+        const bool priority = rng.chance(50);
+        both([&](auto& q) -> std::string {
+          if (call == 2) {
+            q.set_priority(id, priority, t);
+            return "moved";
+          }
+          if (call == 3) {
+            q.retry(id, t);
+            return "retried";
+          }
+          return std::string(to_string(q.cancel(id, t)));
+        });
       } else if (op < 92) {
         both([&](auto& q) { return std::to_string(q.expire(t)); });
+      } else if (op < 93 && rng.chance(30)) {
+        const bool drain = rng.chance(50);
+        both([&](auto& q) {
+          if (drain) {
+            q.drain_worker(worker, t);
+          } else {
+            q.resume_worker(worker, t);
+          }
+          return "done";
+        });
       } else if (op < 93) {
         comfyq::worker_info info{.id = worker,
                                  .comfyui = "127.0.0.1:8188",

@@ -49,15 +49,20 @@ class delegating_store : public store::contract {
   }
   void release(std::string_view id, std::uint64_t token) override { inner_->release(id, token); }
   job_state cancel(std::string_view id) override { return inner_->cancel(id); }
+  void set_priority(std::string_view id, bool priority) override { inner_->set_priority(id, priority); }
+  void retry(std::string_view id) override { inner_->retry(id); }
   std::size_t expire() override { return inner_->expire(); }
   void touch_worker(std::string_view worker) override { inner_->touch_worker(worker); }
   void register_worker(const worker_info& worker) override { inner_->register_worker(worker); }
   bool remove_worker(std::string_view worker) override { return inner_->remove_worker(worker); }
+  void drain_worker(std::string_view worker) override { inner_->drain_worker(worker); }
+  void resume_worker(std::string_view worker) override { inner_->resume_worker(worker); }
   void put_object_info(std::string_view sha256, std::string_view document) override {
     inner_->put_object_info(sha256, document);
   }
   std::optional<std::string> object_info(std::string_view sha256) override { return inner_->object_info(sha256); }
   std::optional<job> find(std::string_view id) override { return inner_->find(id); }
+  job_page list_jobs(const job_query& q) override { return inner_->list_jobs(q); }
   std::optional<queue_position> position(std::string_view id) override { return inner_->position(id); }
   std::vector<queue_position> forecast(std::size_t workers = 0,
                                        std::size_t limit = std::numeric_limits<std::size_t>::max()) override {

@@ -85,13 +85,18 @@ class queue_under_test {
   }
   void release(std::string_view id, std::uint64_t token, time_point now) { at(now).release(id, token); }
   job_state cancel(std::string_view id, time_point now) { return at(now).cancel(id); }
+  void set_priority(std::string_view id, bool priority, time_point now) { at(now).set_priority(id, priority); }
+  void retry(std::string_view id, time_point now) { at(now).retry(id); }
   std::size_t expire(time_point now) { return at(now).expire(); }
   void touch_worker(std::string_view worker, time_point now) { at(now).touch_worker(worker); }
   void register_worker(const worker_info& worker, time_point now) { at(now).register_worker(worker); }
   bool remove_worker(std::string_view worker, time_point now) { return at(now).remove_worker(worker); }
+  void drain_worker(std::string_view worker, time_point now) { at(now).drain_worker(worker); }
+  void resume_worker(std::string_view worker, time_point now) { at(now).resume_worker(worker); }
   void put_object_info(std::string_view sha256, std::string_view document) { store_->put_object_info(sha256, document); }
   std::optional<std::string> object_info(std::string_view sha256) { return store_->object_info(sha256); }
   std::optional<job> find(std::string_view id) { return store_->find(id); }
+  job_page list_jobs(const job_query& q) { return store_->list_jobs(q); }
   std::optional<queue_position> position(std::string_view id, time_point now) { return at(now).position(id); }
   std::vector<queue_position> forecast(time_point now, std::size_t workers = 0,
                                        std::size_t limit = std::numeric_limits<std::size_t>::max()) {

@@ -258,6 +258,18 @@ class basic_dispatcher {
     refresh(t);
   }
 
+  /// A queued job moves into (or out of) the priority lane, in sequence order there. It stays
+  /// queued, so its tenant neither leaves nor re-enters the competition.
+  void move_lane(std::uint32_t h, bool priority) {
+    std::uint32_t t = lanes_[h].tenant;
+    queue_entry entry = lanes_[h];
+    lanes_.unlink(h, tenants_[t]);
+    entry.priority = priority;
+    lanes_.place(h, entry);
+    lanes_.link(h, tenants_[t]);
+    refresh(t);
+  }
+
   /// The job that would start next, or no_handle.
   std::uint32_t pick() const {
     if (paused_) return no_handle;

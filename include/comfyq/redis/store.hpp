@@ -28,6 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "comfyq/ids.hpp"
+#include "comfyq/job_query.hpp"
 #include "comfyq/json.hpp"
 #include "comfyq/redis/connection_options.hpp"
 #include "comfyq/redis/detail/decode.hpp"
@@ -39,6 +40,7 @@
 #include "comfyq/store/clock.hpp"
 #include "comfyq/store/contract.hpp"
 #include "comfyq/store/detail/job_ids.hpp"
+#include "comfyq/store/refusals.hpp"
 #include "comfyq/submission.hpp"
 #include "comfyq/worker_info.hpp"
 
@@ -177,6 +179,14 @@ class store final : public comfyq::store::contract {
   job_state cancel(std::string_view id) override {
     return parse_job_state(run(scripts::cancel_job, {id}).string()).value_or(job_state::cancelled);
   }
+  void set_priority(std::string_view id, bool priority) override {
+    if (!is_valid_id(id)) throw comfyq::store::unknown_job(id);  // no job has it, as in the memory store
+    run(scripts::set_job_priority, {id, flag(priority)});
+  }
+  void retry(std::string_view id) override {
+    if (!is_valid_id(id)) throw comfyq::store::unknown_job(id);
+    run(scripts::retry_job, {id});
+  }
   std::size_t expire() override { return static_cast<std::size_t>(run(scripts::expire_leases, {}).integer()); }
   void touch_worker(std::string_view worker) override {
     validate_id("worker", worker);
@@ -192,6 +202,8 @@ class store final : public comfyq::store::contract {
     if (!is_valid_id(worker)) return true;  // never seen, as in the memory store
     return run(scripts::remove_worker, {worker}).integer() == 1;
   }
+  void drain_worker(std::string_view worker) override { set_draining(worker, true); }
+  void resume_worker(std::string_view worker) override { set_draining(worker, false); }
   void put_object_info(std::string_view sha256, std::string_view document) override {
     validate_object_info(sha256, document);
     std::string key = object_info_key(sha256);
@@ -210,6 +222,17 @@ class store final : public comfyq::store::contract {
     reply r = run(scripts::read_job, {id});
     if (r.is_nil()) return std::nullopt;
     return detail::decode_job(id, r);
+  }
+  job_page list_jobs(const job_query& q) override {
+    read_job_query(q);  // refuses what the memory store refuses, with its words
+    std::string states;
+    for (job_state state : q.states) (states += to_string(state)) += ' ';
+    reply r = run(scripts::list_jobs,
+                  {q.tenant, states, std::to_string(q.limit), q.after, std::to_string(job_page_scan)});
+    job_page page{.next = std::string(r.at(0).string())};
+    reply_view jobs = r.at(1);
+    for (std::size_t i = 0; i + 1 < jobs.size(); i += 2) page.jobs.push_back(detail::decode_job(jobs.at(i).string(), jobs.at(i + 1)));
+    return page;
   }
   /// Made in this process from a copy of the queue that follows its event stream (see
   /// detail/forecast_mirror.hpp): a call costs Redis one small script, plus reading what changed.
@@ -259,9 +282,15 @@ class store final : public comfyq::store::contract {
   static std::string_view flag(bool on) { return on ? "1" : "0"; }
   /// A blocking command's timeout, in the seconds Redis takes.
   static std::string seconds_text(duration wait) { return std::to_string(static_cast<double>(wait.count()) / 1000.0); }
-  /// {expires_at, cancel_requested, preempt_requested}, as heartbeat_body returns it.
+  /// {expires_at, cancel_requested, preempt_requested, drain_requested}, as heartbeat_body returns it.
   static lease_status decode_status(reply_view r) {
-    return lease_status{detail::to_time(r.at(0).integer()), r.at(1).integer() != 0, r.at(2).integer() != 0};
+    return lease_status{detail::to_time(r.at(0).integer()), r.at(1).integer() != 0, r.at(2).integer() != 0,
+                        r.at(3).integer() != 0};
+  }
+
+  void set_draining(std::string_view worker, bool draining) {
+    if (!is_valid_id(worker)) throw comfyq::store::unknown_worker(worker);  // never seen, as in the memory store
+    run(scripts::drain_worker, {worker, flag(draining)});
   }
   static std::string fmt_double(double x) { return nlohmann::json(x).dump(); }
 

@@ -44,7 +44,8 @@ inline api_error to_api_error(const comfyq::error& e) {
   switch (e.code()) {
     case errc::invalid_input: return {http::status::unprocessable_entity, "invalid_input", e.what(), e.field()};
     case errc::not_found: return {http::status::not_found, "not_found", e.what(), e.field()};
-    case errc::lease_lost: return {http::status::conflict, "conflict", e.what(), e.field()};
+    case errc::lease_lost:
+    case errc::conflict: return {http::status::conflict, "conflict", e.what(), e.field()};
     case errc::quota_exceeded: return {http::status::too_many_requests, "quota_exceeded", e.what(), e.field()};
     case errc::store_unavailable:
     case errc::comfyui_unavailable:

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "comfyq/events.hpp"
+#include "comfyq/job_query.hpp"
 #include "comfyq/model.hpp"
 #include "comfyq/scheduler_config.hpp"
 #include "comfyq/snapshot.hpp"
@@ -86,6 +87,17 @@ class contract {
   virtual void release(std::string_view id, std::uint64_t token) = 0;
   /// Cancels a queued job at once, or asks a running job's worker to stop. Returns the state after.
   virtual job_state cancel(std::string_view id) = 0;
+  /// Moves a queued job into (`priority`) or out of the priority lane. In it, the job starts
+  /// before all normal work, in submission order, and with the queue's preemption on it makes
+  /// room as a priority submission does; back in its tenant's lane it waits its tenant's turn.
+  /// Logged as priority_changed; asking for the lane the job is in changes nothing. not_found
+  /// for an unknown job, conflict for one that is not queued.
+  virtual void set_priority(std::string_view id, bool priority) = 0;
+  /// Queues a failed or dead job again under its id, as if submitted now (the back of its lane,
+  /// no reason, max_attempts runs before it dies again; its attempt goes on counting). Logged as
+  /// retried. not_found for an unknown job, conflict for one in another state, quota_exceeded
+  /// when its tenant has max_queued jobs waiting.
+  virtual void retry(std::string_view id) = 0;
   /// Reaps every expired lease now (lease() and the calls that take a token do it too).
   virtual std::size_t expire() = 0;
   /// Records that an idle worker is alive.
@@ -99,6 +111,12 @@ class contract {
   /// Forgets a worker that stopped, so that it no longer shows (logged as worker_removed).
   /// A worker that holds a lease is kept: false. A worker the store does not know: true.
   virtual bool remove_worker(std::string_view worker) = 0;
+  /// Drains a worker: lease(), wait_for_lease() and complete_and_lease() give it nothing more,
+  /// the job it runs runs to the end, its heartbeats say drain_requested and snapshot() shows it
+  /// draining. Logged as drain_changed. not_found for a worker the store does not know.
+  virtual void drain_worker(std::string_view worker) = 0;
+  /// Lets a drained worker take work again (logged as drain_changed); not_found as drain_worker.
+  virtual void resume_worker(std::string_view worker) = 0;
   /// Keeps a ComfyUI /object_info document under its sha256, once, shared by workers with the same nodes.
   virtual void put_object_info(std::string_view sha256, std::string_view document) = 0;
   /// The document put under `sha256`, or nothing.
@@ -108,6 +126,9 @@ class contract {
 
   /// A copy of the job, or nothing if unknown or forgotten.
   virtual std::optional<job> find(std::string_view id) = 0;
+  /// The jobs `q` asks for, newest first, a page at a time (comfyq/job_query.hpp): cheap for a
+  /// tenant with few jobs however many the queue holds. Jobs the store forgot are not listed.
+  virtual job_page list_jobs(const job_query& q) = 0;
   /// Where a queued job stands, or nothing if it is not queued or cannot start now. Its entry
   /// in forecast(); cheap however long the queue is (docs/policies.md says what it costs).
   virtual std::optional<queue_position> position(std::string_view id) = 0;

@@ -154,6 +154,12 @@ class memory final : public contract {
   job_state cancel(std::string_view id) override {
     return changed([&](time_point now) { return queue_.cancel(id, now); });
   }
+  void set_priority(std::string_view id, bool priority) override {
+    changed([&](time_point now) { queue_.set_priority(id, priority, now); });
+  }
+  void retry(std::string_view id) override {
+    changed([&](time_point now) { queue_.retry(id, now); });
+  }
   std::size_t expire() override {
     return changed([&](time_point now) { return queue_.expire(now); });
   }
@@ -166,6 +172,12 @@ class memory final : public contract {
   }
   bool remove_worker(std::string_view worker) override {
     return changed([&](time_point now) { return queue_.remove_worker(worker, now); });
+  }
+  void drain_worker(std::string_view worker) override {
+    changed([&](time_point now) { queue_.set_draining(worker, true, now); });
+  }
+  void resume_worker(std::string_view worker) override {
+    changed([&](time_point now) { queue_.set_draining(worker, false, now); });
   }
   void put_object_info(std::string_view sha256, std::string_view document) override {
     validate_object_info(sha256, document);  // outside the lock: hashing megabytes takes a while
@@ -182,6 +194,10 @@ class memory final : public contract {
     std::lock_guard lock(mutex_);
     const job* found = queue_.find(id);
     return found ? std::optional(*found) : std::nullopt;
+  }
+  job_page list_jobs(const job_query& q) override {
+    std::lock_guard lock(mutex_);
+    return queue_.list_jobs(q);
   }
   std::optional<queue_position> position(std::string_view id) override {
     std::lock_guard lock(mutex_);

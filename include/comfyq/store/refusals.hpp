@@ -29,6 +29,23 @@ inline not_found unknown_job(std::string_view id) {
   return not_found("job", "no job '" + detail::printable(id) + "' (unknown, or finished long enough ago to be forgotten)");
 }
 
+inline not_found unknown_worker(std::string_view id) {
+  return not_found("worker", "no worker '" + detail::printable(id) +
+                                 "'; a worker is known once it leased, touched or registered, until it is removed");
+}
+
+/// Only a queued job moves between the lanes; `state` is the job's.
+inline conflict not_queued(std::string_view id, job_state state) {
+  return conflict("job", "job '" + std::string(id) + "' is " + std::string(to_string(state)) +
+                             ", not queued; only a queued job moves into or out of the priority lane");
+}
+
+/// Only a failed or dead job is retried; `state` is the job's.
+inline conflict not_retryable(std::string_view id, job_state state) {
+  return conflict("job", "job '" + std::string(id) + "' is " + std::string(to_string(state)) +
+                             "; only a failed or dead job can be retried (submit it again instead)");
+}
+
 inline lease_lost unknown_lease(std::string_view id) {
   return lease_lost("token", "job '" + detail::printable(id) + "' is unknown; drop the work");
 }

@@ -212,7 +212,8 @@ inline queue_snapshot decode_snapshot(reply_view r) {
     view.gpu = std::string(w.at(5).string());
     worker_condition condition = parse_worker_condition(w.at(6).string()).value_or(worker_condition::ready);
     view.object_info = std::string(w.at(7).string());
-    view.state = worker_state_of(view.last_seen, s.at, worker_ttl, condition, !view.job.empty());
+    const bool drained = w.at(8).integer() != 0;
+    view.state = worker_state_of(view.last_seen, s.at, worker_ttl, condition, !view.job.empty(), drained);
     s.workers.push_back(std::move(view));
   }
   std::sort(s.workers.begin(), s.workers.end(),

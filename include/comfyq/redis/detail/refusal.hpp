@@ -43,6 +43,12 @@ inline std::uint64_t number(std::string_view text) {
     }
     if (w[1] == "nojob" && w.size() == 3) throw comfyq::store::unknown_job(w[2]);
     if (w[1] == "notenant" && w.size() == 3) throw comfyq::store::unknown_tenant(w[2]);
+    if (w[1] == "noworker" && w.size() == 3) throw comfyq::store::unknown_worker(w[2]);
+    if ((w[1] == "notqueued" || w[1] == "noretry") && w.size() == 4) {
+      if (auto state = parse_job_state(w[3])) {
+        throw w[1] == "notqueued" ? comfyq::store::not_queued(w[2], *state) : comfyq::store::not_retryable(w[2], *state);
+      }
+    }
     if (w[1] == "layout" && w.size() == 5) {
       throw invalid_input("queue", "its keys in Redis (" + std::string(w[4]) + ") were written by a comfyq with layout " +
                                        std::string(w[2]) + ", and this comfyq reads layout " + std::string(w[3]) +

@@ -32,8 +32,8 @@ template <const std::string_view& Body>
 inline constexpr std::string_view token_transition = transition<run_ends, expiry, held, Body>;
 
 /// Read-only scripts that need the settings and "now" but no transition.
-template <const std::string_view& Body>
-inline constexpr std::string_view query = joined<prelude, tenant_record, job_record, Body>::value;
+template <const std::string_view&... Body>
+inline constexpr std::string_view query = joined<prelude, tenant_record, job_record, Body...>::value;
 
 inline const script configure_queue{"configure", configure};
 inline const script submit_job{"submit", transition<submit_body>};
@@ -47,15 +47,19 @@ inline const script complete_job{"complete", token_transition<complete_body>};
 inline const script fail_job{"fail", token_transition<fail_body>};
 inline const script release_job{"release", token_transition<release_body>};
 inline const script cancel_job{"cancel", transition<run_ends, cancel_body>};
+inline const script set_job_priority{"set_priority", transition<set_priority_body>};
+inline const script retry_job{"retry", transition<retry_body>};
 inline const script expire_leases{"expire", transition<run_ends, expiry, expire_body>};
 inline const script touch_worker{"touch", joined<prelude, presence, touch_body>::value};
 inline const script register_worker{"register_worker", joined<prelude, events, presence, register_worker_body>::value};
 inline const script remove_worker{"remove_worker", transition<run_ends, expiry, remove_worker_body>};
+inline const script drain_worker{"drain_worker", transition<drain_worker_body>};
 inline const script set_tenant{"set_tenant", transition<configuration, set_tenant_body>};
 inline const script pause_tenant{"pause_tenant", transition<configuration, pause_tenant_body>};
 inline const script pause_queue{"pause_queue", transition<configuration, pause_queue_body>};
 inline const script set_policy{"set_policy", transition<configuration, set_policy_body>};
-inline const script read_job{"get_job", query<get_job_body>};
+inline const script read_job{"get_job", query<job_reply, get_job_body>};
+inline const script list_jobs{"list_jobs", query<job_reply, list_jobs_body>};
 inline const script read_tenant_settings{"find_tenant", query<find_tenant_body>};
 inline const script read_ttls{"ttls", joined<prelude, ttls_body>::value};
 inline const script read_snapshot{"snapshot", query<snapshot_body>};

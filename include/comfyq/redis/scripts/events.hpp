@@ -11,11 +11,13 @@ local FINISHED = {succeeded = true, failed = true, cancelled = true, dead = true
 local function append_event(fields)
   redis.call('XADD', P .. 'ev', 'MAXLEN', '~', S.evmax, '*', unpack(fields))
 end
-local function emit(kind, j)
+-- `data`: JSON text, or nil for none.
+local function emit(kind, j, data)
   local f = {'type', kind, 'at', now_text, 'job', j.id, 'tenant', j.t}
   if j.wk ~= '' then f[#f + 1] = 'worker'; f[#f + 1] = j.wk end
   if j.att > 0 then f[#f + 1] = 'attempt'; f[#f + 1] = j.att end
   if (kind == 'requeued' or FINISHED[j.s]) and j.why ~= '' then f[#f + 1] = 'reason'; f[#f + 1] = j.why end
+  if data then f[#f + 1] = 'data'; f[#f + 1] = data end
   append_event(f)
 end
 )lua";

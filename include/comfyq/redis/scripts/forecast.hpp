@@ -28,6 +28,10 @@ inline constexpr std::string_view forecast_sync_body = R"lua(
 local seen_id, began, most = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local ev = P .. 'ev'
 local live = redis.call('ZCOUNT', P .. 'workers', '(' .. (now - S.wttl), '+inf')
+for _, worker in ipairs(redis.call('SMEMBERS', P .. 'drain')) do  -- drained workers take no work
+  local seen = redis.call('ZSCORE', P .. 'workers', wide(worker))
+  if seen and tonumber(seen) > now - S.wttl then live = live - 1 end
+end
 local last = redis.call('XREVRANGE', ev, '+', '-', 'COUNT', '1')[1]
 local entries = {}
 if (last and last[1] or '0-0') ~= seen_id then

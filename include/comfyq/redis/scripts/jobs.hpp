@@ -4,9 +4,11 @@
 // A job is the string "<prefix>j:<id>", a MessagePack sequence (see job_record). Its workflow is
 // "wf:<id>" and its outputs (JSON) "out:<id>", kept apart so that the record stays small.
 // Running jobs are the sorted set "leases" (score expiry, member pad(token) .. wide(id): equal
-// expiry times go in lease order). Finished jobs are the list "hist" of "<state> <id>", oldest first;
-// counts of finished jobs by state are fields "c_<state>" of the queue hash. Workers are
-// "workers" (score last seen, member wide(worker)) and "wjob" (worker -> job it holds).
+// expiry times go in lease order). Finished jobs are the list "hist" of "<state> <tenant> <id>",
+// oldest first; counts of finished jobs by state are fields "c_<state>" of the queue hash. Every
+// job the queue holds is in the sorted sets "jobs" and "tj:<tenant>" (score seq, member id), which
+// list_jobs reads. Workers are "workers" (score last seen, member wide(worker)), "wjob" (worker ->
+// job it holds) and "drain" (the set of drained workers).
 
 #include <string_view>
 
@@ -48,14 +50,15 @@ inline constexpr std::string_view run_ends = R"lua(
 local function release_worker(j)
   if redis.call('HGET', P .. 'wjob', j.wk) == j.id then redis.call('HDEL', P .. 'wjob', j.wk) end
 end
--- Deletes a job that left the history; `finished` is a member of "hist": "<final state> <job id>".
--- Returns the state.
+-- Deletes a job that left the history; `finished` is a member of "hist": "<final state> <tenant>
+-- <job id>". Returns the state.
 local function forget(finished)
-  local space = string.find(finished, ' ', 1, true)
-  local id = string.sub(finished, space + 1)
+  local state, tenant, id = string.match(finished, '^(%S+) (%S+) (%S+)$')
   redis.call('DEL', P .. 'j:' .. id, P .. 'wf:' .. id, P .. 'out:' .. id)
+  redis.call('ZREM', P .. 'jobs', id)
+  redis.call('ZREM', P .. 'tj:' .. tenant, id)
   job_cache[id] = nil
-  return string.sub(finished, 1, space - 1)
+  return state
 end
 -- The job reaches a final state and joins the bounded history. The counts by state change by
 -- the difference only: in a full history, a success that pushes out a success changes none.
@@ -63,7 +66,7 @@ local function finish(j, state, reason)
   j.s, j.why, j.cr, j.pre, j.fin = state, reason, false, false, now
   save_job(j)
   emit(state, j)
-  local kept = redis.call('RPUSH', P .. 'hist', state .. ' ' .. j.id)
+  local kept = redis.call('RPUSH', P .. 'hist', state .. ' ' .. j.t .. ' ' .. j.id)
   local gained = state
   for _ = 1, kept - S.hist do
     local lost = forget(redis.call('LPOP', P .. 'hist'))

@@ -23,6 +23,8 @@ namespace comfyq::redis::scripts {
 /// can make work startable needs them.
 inline constexpr std::string_view dispatch = R"lua(
 local function lease_member(j) return pad(j.tok) .. wide(j.id) end
+-- A drained worker (drain_worker) is leased nothing.
+local function draining(worker) return redis.call('SISMEMBER', P .. 'drain', worker) == 1 end
 -- Wakes a worker waiting in wait_for_stop_request on the job.
 local function wake_stop_waiters(j)
   local key = P .. 'stop:' .. j.id
@@ -45,9 +47,10 @@ local function plan_preemptions()
   for _, member in ipairs(redis.call('ZRANGE', P .. 'pq', '0', '-1')) do
     if can_run(load_tenant(string.match(member, '^([^:]*):'))) then waiting = waiting + 1 end
   end
-  local idle = 0  -- live workers that hold no lease
+  local idle = 0  -- live workers that hold no lease and are not drained
   for _, member in ipairs(redis.call('ZRANGEBYSCORE', P .. 'workers', '(' .. (now - S.wttl), '+inf')) do
-    if not redis.call('HGET', P .. 'wjob', id_in(member, 1)) then idle = idle + 1 end
+    local worker = id_in(member, 1)
+    if not redis.call('HGET', P .. 'wjob', worker) and not draining(worker) then idle = idle + 1 end
   end
   local needed = math.max(0, waiting - idle)
   local asked, candidates = {}, {}
@@ -96,6 +99,7 @@ end
 -- Gives `worker` the next job, as scheduler::lease; returns the reply array or nil.
 local function grant_lease(worker)
   touch_worker(worker)
+  if draining(worker) then return nil end
   local id, t = pick()
   if not id then return nil end
   local j = load_job(id)

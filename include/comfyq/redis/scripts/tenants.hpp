@@ -109,15 +109,19 @@ local function head_of(t)
   local head = redis.call('ZRANGE', P .. 'tq:' .. t.id, '0', '0', 'WITHSCORES')
   return tonumber(head[2]), head[1] or ''
 end
--- A job joins its tenant's queue or the priority lane (dispatcher::enqueue).
-local function enqueue(t, id, seq, priority)
-  local was_competing = competing(t)
+-- A queued job takes its place in its tenant's queue or the priority lane.
+local function link(t, id, seq, priority)
   if priority then
     redis.call('ZADD', P .. 'pq', seq, t.id .. ':' .. id)
   else
     redis.call('ZADD', P .. 'tq:' .. t.id, seq, id)
     if not t.hs or seq < t.hs then t.hs, t.hj = seq, id end
   end
+end
+-- A job joins its tenant's queue or the priority lane (dispatcher::enqueue).
+local function enqueue(t, id, seq, priority)
+  local was_competing = competing(t)
+  link(t, id, seq, priority)
   t.qd = t.qd + 1
   if not was_competing then reenter(t) end
   refresh(t)

@@ -46,6 +46,8 @@ if id == '' then
   end
 end
 local seq = redis.call('HINCRBY', Q, 'seq', '1')
+redis.call('ZADD', P .. 'jobs', seq, id)
+redis.call('ZADD', P .. 'tj:' .. tenant, seq, id)
 local j = new_job(id, tenant, shape, priority, seq, estimate)
 j.wf = ARGV[6]  -- kept for a hand-off in this script; not part of the record
 save_job(j)
@@ -59,7 +61,8 @@ return id
 )lua";
 
 /// ARGV: now, worker, wait: '' for a plain lease, or how many ms the worker will wait in its
-/// mailbox for a hand-off if nothing is startable now (it is then registered as waiting).
+/// mailbox for a hand-off if nothing is startable now (it is then registered as waiting, unless
+/// it is drained: nothing would be handed to it).
 /// Returns {id, tenant, worker, workflow, token, attempt, priority, expires_at, estimate} or nil.
 inline constexpr std::string_view lease_body = R"lua(
 expire_due()
@@ -67,7 +70,7 @@ local worker, wait = ARGV[2], tonumber(ARGV[3])
 local granted = nil
 if wait then granted = unclaimed_lease(worker) end
 if not granted then granted = grant_lease(worker) end
-if not granted and wait then redis.call('ZADD', P .. 'waiting', now + wait, worker) end
+if not granted and wait and not draining(worker) then redis.call('ZADD', P .. 'waiting', now + wait, worker) end
 hand_off()
 save_tenants()
 return granted
@@ -80,7 +83,7 @@ redis.call('ZREM', P .. 'waiting', ARGV[2])
 return redis.call('LPOP', P .. 'mb:' .. ARGV[2])
 )lua";
 
-/// ARGV: now, id, token. Returns {expires_at, cancel_requested, preempt_requested}.
+/// ARGV: now, id, token. Returns {expires_at, cancel_requested, preempt_requested, drain_requested}.
 inline constexpr std::string_view heartbeat_body = R"lua(
 local j, refusal = held(ARGV[2], tonumber(ARGV[3]))
 if refusal then return refusal end
@@ -90,11 +93,11 @@ save_job(j)
 redis.call('ZADD', P .. 'leases', expires, lease_member(j))
 touch_worker(j.wk)
 save_tenants()
-return {expires, j.cr and 1 or 0, j.pre and 1 or 0}
+return {expires, j.cr and 1 or 0, j.pre and 1 or 0, draining(j.wk) and 1 or 0}
 )lua";
 
-/// ARGV: now, id, token. Returns {expires_at, cancel_requested, preempt_requested} as heartbeat_body
-/// does, without extending the lease: for wait_for_stop_request, before and after each BLPOP on
+/// ARGV: now, id, token. Returns {expires_at, cancel_requested, preempt_requested, drain_requested}
+/// as heartbeat_body does, without extending the lease: for wait_for_stop_request, before and after each BLPOP on
 /// "stop:<id>". A pending request passes the wake-up on to another waiter; with none pending,
 /// wake-ups left from an earlier run of the job are deleted.
 inline constexpr std::string_view stop_request_body = R"lua(
@@ -102,7 +105,7 @@ local j, refusal = held(ARGV[2], tonumber(ARGV[3]))
 if refusal then return refusal end
 save_tenants()
 if j.cr or j.pre then wake_stop_waiters(j) else redis.call('DEL', P .. 'stop:' .. j.id) end
-return {j.exp, j.cr and 1 or 0, j.pre and 1 or 0}
+return {j.exp, j.cr and 1 or 0, j.pre and 1 or 0, draining(j.wk) and 1 or 0}
 )lua";
 
 /// ARGV: now, worker. Reaps expired leases first. Returns the lease the worker holds, as
@@ -200,6 +203,50 @@ if j.s == 'running' and not j.cr then
   wake_stop_waiters(j)
 end
 return j.s
+)lua";
+
+/// ARGV: now, id, priority ('1'/'0'). Moves a queued job into or out of the priority lane
+/// (scheduler::set_priority): it stays queued, so its tenant neither leaves nor re-enters.
+inline constexpr std::string_view set_priority_body = R"lua(
+local j = load_job(ARGV[2])
+if not j then return redis.error_reply('COMFYQ nojob ' .. ARGV[2]) end
+if j.s ~= 'queued' then return redis.error_reply('COMFYQ notqueued ' .. j.id .. ' ' .. j.s) end
+local priority = ARGV[3] == '1'
+if j.pr == priority then return 1 end
+local t = load_tenant(j.t)
+unlink(t, j.id, j.seq, j.pr)
+link(t, j.id, j.seq, priority)
+t.qd = t.qd + 1  -- unlink counted it out of the queue
+refresh(t)
+j.pr = priority
+save_job(j)
+emit('priority_changed', j, priority and '{"priority":true}' or '{"priority":false}')
+plan_preemptions()
+hand_off()
+save_tenants()
+return 1
+)lua";
+
+/// ARGV: now, id. Queues a failed or dead job again, as if submitted now (scheduler::retry).
+inline constexpr std::string_view retry_body = R"lua(
+local j = load_job(ARGV[2])
+if not j then return redis.error_reply('COMFYQ nojob ' .. ARGV[2]) end
+if j.s ~= 'failed' and j.s ~= 'dead' then return redis.error_reply('COMFYQ noretry ' .. j.id .. ' ' .. j.s) end
+local t = load_tenant(j.t)
+if t.qd >= t.mq then return redis.error_reply('COMFYQ quota ' .. j.t .. ' ' .. string.format('%d', t.mq)) end
+redis.call('LREM', P .. 'hist', '1', j.s .. ' ' .. j.t .. ' ' .. j.id)
+redis.call('HINCRBY', Q, 'c_' .. j.s, '-1')
+local seq = redis.call('HINCRBY', Q, 'seq', '1')
+redis.call('ZADD', P .. 'jobs', seq, j.id)
+redis.call('ZADD', P .. 'tj:' .. j.t, seq, j.id)
+j.s, j.seq, j.sub, j.fl, j.fin, j.why = 'queued', seq, now, 0, 0, ''
+save_job(j)
+enqueue(t, j.id, seq, j.pr)
+emit('retried', j)
+if j.pr then plan_preemptions() end
+hand_off()
+save_tenants()
+return 1
 )lua";
 
 /// ARGV: now. Returns how many leases expired.

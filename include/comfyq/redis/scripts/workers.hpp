@@ -35,8 +35,25 @@ append_event({'type', 'worker_changed', 'at', now_text, 'worker', id, 'data', cj
 return 1
 )lua";
 
+/// ARGV: now, worker, draining ('1'/'0'). Drains a worker the queue knows ("drain": the set of
+/// drained workers), or lets it take work again (scheduler::set_draining). A drained worker stops
+/// waiting: nothing would be handed to it.
+inline constexpr std::string_view drain_worker_body = R"lua(
+local worker, on = ARGV[2], ARGV[3] == '1'
+if not redis.call('ZSCORE', P .. 'workers', wide(worker)) then return redis.error_reply('COMFYQ noworker ' .. worker) end
+local changed = redis.call(on and 'SADD' or 'SREM', P .. 'drain', worker)
+if changed == 0 then return 1 end
+if on then redis.call('ZREM', P .. 'waiting', worker) end
+append_event({'type', 'drain_changed', 'at', now_text, 'worker', worker, 'data',
+              on and '{"draining":true}' or '{"draining":false}'})
+plan_preemptions()
+hand_off()
+save_tenants()
+return 1
+)lua";
+
 /// ARGV: now, worker. Reaps expired leases first. Forgets a worker that holds no lease: its
-/// presence, registration and mailbox, logged as worker_removed. Returns 0 when it holds a lease
+/// presence, registration, drain and mailbox, logged as worker_removed. Returns 0 when it holds a lease
 /// (it is kept), else 1 (also for a worker never seen).
 inline constexpr std::string_view remove_worker_body = R"lua(
 if expire_due() > 0 then hand_off() end
@@ -48,6 +65,7 @@ for _, member in ipairs(redis.call('ZRANGE', P .. 'leases', '0', '-1')) do
   if load_job(id_in(member, 18)).wk == worker then return 0 end
 end
 redis.call('ZREM', P .. 'workers', wide(worker))
+redis.call('SREM', P .. 'drain', worker)
 redis.call('DEL', P .. 'w:' .. worker, P .. 'mb:' .. worker)
 append_event({'type', 'worker_removed', 'at', now_text, 'worker', worker})
 return 1
