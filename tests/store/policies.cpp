@@ -278,7 +278,8 @@ TEMPLATE_LIST_TEST_CASE("a lease charges the estimate at once and completion set
   CHECK(q.snapshot(at(40)).tenants.at(0).gpu_time == 40s);
 }
 
-TEMPLATE_LIST_TEST_CASE("a run lost to release or expiry is refunded; a failed run is paid for", "[store]", comfyq::testing::stores) {
+TEMPLATE_LIST_TEST_CASE("a run lost to release or expiry is refunded, and a failed run is paid for", "[store]",
+                        comfyq::testing::stores) {
   TestType q({.default_estimate = 100s});
   submit(q, "alice");
   auto clock = [&] { return q.snapshot(at(0)).tenants.at(0).virtual_clock; };
