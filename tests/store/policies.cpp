@@ -15,16 +15,12 @@ using namespace std::chrono_literals;
 using comfyq::job_state;
 using comfyq::policy;
 using comfyq::testing::at;
+using comfyq::testing::submit;
 
 namespace {
 
 // Long enough that runs in these tests never need a heartbeat, nor workers a sign of life.
 constexpr comfyq::duration long_lease = 24h;
-
-std::string submit(auto& q, const std::string& tenant, double when = 0, bool priority = false,
-                   const std::string& shape = "") {
-  return q.submit({.tenant = tenant, .workflow = "{}", .shape = shape, .priority = priority}, at(when));
-}
 
 // Leases and completes jobs one at a time on one worker; returns the tenants in start order.
 std::vector<std::string> drain(auto& q, double from = 0) {
