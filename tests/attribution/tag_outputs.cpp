@@ -17,12 +17,11 @@ using comfyq::has_save_node;
 using comfyq::tag_outputs;
 using comfyq::test::expect_invalid;
 using comfyq::test::fixture_json;
+using comfyq::test::saveimage_workflow;
 using nlohmann::json;
 using namespace std::string_literals;
 
 namespace {
-
-json saveimage_workflow() { return fixture_json("comfyui/workflow_saveimage.json"); }
 
 json save_node(const std::string& class_type, const json& inputs) {
   return json{{"class_type", class_type}, {"inputs", inputs}};

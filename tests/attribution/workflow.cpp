@@ -12,13 +12,8 @@ using comfyq::validate_workflow;
 using comfyq::workflow_shape;
 using comfyq::test::expect_invalid;
 using comfyq::test::fixture_json;
+using comfyq::test::saveimage_workflow;
 using nlohmann::json;
-
-namespace {
-
-json saveimage_workflow() { return fixture_json("comfyui/workflow_saveimage.json"); }
-
-}  // namespace
 
 TEST_CASE("the workflow ComfyUI ran in the recording is a valid API-format workflow") {
   CHECK_NOTHROW(validate_workflow(saveimage_workflow()));

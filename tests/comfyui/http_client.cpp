@@ -192,7 +192,7 @@ TEST_CASE("a ComfyUI that is down is unavailable, named in the message, until it
         comfyui::prompt_outcome::accepted);
 }
 
-TEST_CASE("a server that does not answer in time is unavailable; one that is not ComfyUI is a protocol error",
+TEST_CASE("a server that does not answer in time is unavailable, and one that is not ComfyUI is a protocol error",
           "[comfyui][http_client]") {
   using clients::impostor;
   SECTION("silent") {

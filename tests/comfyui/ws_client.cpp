@@ -32,7 +32,7 @@ void read_until_dropped(comfyui::ws_client& socket) {
 
 }  // namespace
 
-TEST_CASE("the socket is greeted with status; a read with nothing to come returns nothing and reads on",
+TEST_CASE("the socket is greeted with status, and a read with nothing to come returns nothing and reads on",
           "[comfyui][ws_client]") {
   contract::standin_fixture fixture;
   const auto options = clients::options_for(fixture.standin.port());
@@ -101,7 +101,7 @@ TEST_CASE("previews name their prompt with feature flags (type 4), and nothing w
   }
 }
 
-TEST_CASE("a socket dropped mid-prompt is unavailable, now and later; the prompt's outcome is in history",
+TEST_CASE("a socket dropped mid-prompt is unavailable, now and later, and the prompt's outcome is in history",
           "[comfyui][ws_client]") {
   comfyq::testing::behaviour knobs;
   knobs.drop_socket_at_node = "2";
@@ -131,7 +131,7 @@ TEST_CASE("a socket dropped mid-prompt is unavailable, now and later; the prompt
   CHECK(record.end == comfyui::prompt_end::succeeded);
 }
 
-TEST_CASE("a frame above max_frame_bytes closes the socket, naming the option; frames within it are read",
+TEST_CASE("a frame above max_frame_bytes closes the socket, naming the option, and frames within it are read",
           "[comfyui][ws_client]") {
   contract::standin_fixture fixture;
   comfyui::client_options options = clients::options_for(fixture.standin.port());
@@ -170,7 +170,7 @@ TEST_CASE("a crashed ComfyUI drops the socket and refuses new ones until it rest
   CHECK(std::get<comfyui::message>(*greeting).type == comfyui::message_type::status);
 }
 
-TEST_CASE("a closed socket is closed for good; reading it is the caller's mistake", "[comfyui][ws_client]") {
+TEST_CASE("a closed socket is closed for good, and reading it is the caller's mistake", "[comfyui][ws_client]") {
   contract::standin_fixture fixture;
   comfyui::ws_client socket(clients::options_for(fixture.standin.port()), "worker-x");
   REQUIRE(socket.read(std::chrono::seconds(10)).has_value());  // the greeting

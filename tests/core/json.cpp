@@ -356,14 +356,14 @@ TEST_CASE("a cap of unlimited is null, and null reads as unlimited") {
   CHECK(json::object().get<comfyq::tenant_config>().max_queued == comfyq::unlimited);
 }
 
-TEST_CASE("an empty eta is left out; a missing or null eta reads as empty") {
+TEST_CASE("an empty eta is left out, and a missing or null eta reads as empty") {
   CHECK_FALSE(json(comfyq::queue_position{.job = "j1", .position = 1}).contains("eta_ms"));
   CHECK(json(sample_position())["eta_ms"] == 1'700'000'700'000);
   CHECK_FALSE(json{{"job", "j1"}, {"position", 2}, {"eta_ms", nullptr}}.get<comfyq::queue_position>().eta);
   CHECK_FALSE(json{{"job", "j1"}, {"position", 2}}.get<comfyq::queue_position>().eta);
 }
 
-TEST_CASE("a missing required field is refused naming it; other fields keep their defaults") {
+TEST_CASE("a missing required field is refused naming it, and other fields keep their defaults") {
   check_required_fields<comfyq::job>(sample_job(), {"id", "tenant", "workflow", "shape", "priority", "state", "seq",
                                                     "submitted_at_ms"});
   check_required_fields<comfyq::manifest_entry>(sample_outputs()[0], {"name", "size", "sha256", "media_type", "node"});

@@ -49,7 +49,7 @@ TEST_CASE("connecting to a Redis that is down is store_unavailable saying where 
                                Contains("Is redis-server running there? Check the Redis URL (--redis)."));
 }
 
-TEST_CASE("a command while Redis is down is store_unavailable and did not run; after a restart the next one works",
+TEST_CASE("a command while Redis is down is store_unavailable and did not run, and after a restart the next one works",
           "[redis][failure]") {
   redis_server server;
   connection redis(quick_to_give_up(server));
@@ -84,8 +84,9 @@ TEST_CASE("a connection Redis closed while idle reconnects before sending", "[re
   CHECK(redis.command({"CLIENT", "ID"}).integer() != first_id);
 }
 
-TEST_CASE("Redis dying during a command is store_unavailable that may or may not have run; the next call reconnects",
-          "[redis][failure]") {
+TEST_CASE(
+    "Redis dying during a command is store_unavailable that may or may not have run, and the next call reconnects",
+    "[redis][failure]") {
   redis_server server;
   connection redis(quick_to_give_up(server));
   const std::string queue = unique_queue_name();
@@ -111,7 +112,8 @@ TEST_CASE("Redis dying during a command is store_unavailable that may or may not
   CHECK(redis.command({"PING"}).string() == "PONG");
 }
 
-TEST_CASE("a command that outlasts command_timeout is store_unavailable; the connection recovers", "[redis][failure]") {
+TEST_CASE("a command that outlasts command_timeout is store_unavailable, and the connection recovers",
+          "[redis][failure]") {
   const redis_server& server = comfyq::testing::shared_redis();
   connection_options options = server.connection_options();
   options.command_timeout = 200ms;

@@ -48,8 +48,6 @@ using comfyq::testing::unique_queue_name;
 
 namespace {
 
-constexpr comfyq::duration lease_ttl = 60s;
-
 void check_whole(const comfyq::job& j) {
   INFO("job " << j.id);
   CHECK(j.tenant == tenant_of(j.id));
@@ -60,6 +58,7 @@ void check_whole(const comfyq::job& j) {
 
 TEST_CASE("appendfsync always: after a SIGKILL, every acknowledged call is back and in-flight leases requeue",
           "[redis][durability]") {
+  constexpr comfyq::duration lease_ttl = 60s;
   redis_server server({.appendonly = true, .appendfsync = redis_server_options::fsync::always});
   shared_clock clock(at(0));
   const store_options options{

@@ -37,7 +37,6 @@ using comfyq::testing::shared_clock;
 
 namespace {
 
-constexpr comfyq::duration lease_ttl = 60s;
 constexpr auto backoff = 20ms;
 
 // What the clients saw, shared by their threads.
@@ -100,6 +99,7 @@ void work_with_retries(std::stop_token stop, store& queue, outcomes& seen, const
 }  // namespace
 
 TEST_CASE("workers and clients ride out Redis restarts, and every job succeeds exactly once", "[redis][restart]") {
+  constexpr comfyq::duration lease_ttl = 60s;
   redis_server server({.appendonly = true, .appendfsync = redis_server_options::fsync::always});
   shared_clock clock(at(0));  // stands still: no lease expires while Redis is away
   const store_options options{.queue = comfyq::testing::unique_queue_name("restart"),

@@ -1,11 +1,17 @@
 // The store survives Redis forgetting things: its script cache (SCRIPT FLUSH, or any restart)
 // makes EVALSHA answer NOSCRIPT, and the store loads the script and runs it; a Redis that
-// restarted empty (no AOF) has lost the queue's settings, and the store writes them again.
+// restarted empty (no AOF) has lost the queue's settings, and the store writes them again, from
+// however many threads find them gone at once.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <future>
+#include <latch>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "comfyq/redis/connection.hpp"
 #include "comfyq/redis/store.hpp"
@@ -76,4 +82,47 @@ TEST_CASE("after Redis restarted empty the store configures the queue again and 
   CHECK(granted->expires_at == at(90));
   queue.complete(granted->job_id, granted->token, {});
   CHECK(queue.find(fresh)->state == job_state::succeeded);
+}
+
+TEST_CASE("threads sharing a store that all find the queue's settings gone write them again at once",
+          "[redis][scripts]") {
+  redis_server server;  // FLUSHALL empties it, as a restart without AOF does
+  store queue(server.connection_options(),
+              {.queue = unique_queue_name(), .scheduler = {.policy = comfyq::policy::fifo}});
+  connection admin(server.connection_options());
+  // Whether the store kept settings it found may be asked on any thread, at any time. (Catch2's
+  // assertions are for the test's own thread: the other threads return what they saw.)
+  std::atomic<bool> done{false};
+  std::future<bool> asking = std::async(std::launch::async, [&] {
+    bool kept = false;
+    while (!done.load()) {
+      kept = kept || queue.kept_existing_settings();
+      std::this_thread::yield();
+    }
+    return kept;
+  });
+  constexpr int threads = 4;
+  // Each round, threads whose connections are up call at once after the flush while Redis holds
+  // back writes, so that every one of them finds the settings gone and writes them again.
+  for (int round = 0; round < 3; ++round) {
+    std::latch connected(threads);
+    std::latch flushed(1);
+    std::vector<std::future<std::string>> submitted;
+    for (int t = 0; t < threads; ++t) {
+      submitted.push_back(std::async(std::launch::async, [&] {
+        (void)queue.find("not-there");  // connects this thread
+        connected.count_down();
+        flushed.wait();
+        return queue.submit({.tenant = "alice", .workflow = "{}"});
+      }));
+    }
+    connected.wait();
+    admin.command({"FLUSHALL"}).expect_ok();
+    admin.command({"CLIENT", "PAUSE", "200", "WRITE"}).expect_ok();  // the submissions wait in line
+    flushed.count_down();
+    for (std::future<std::string>& id : submitted) CHECK(queue.find(id.get()).has_value());
+    CHECK(queue.snapshot().policy == comfyq::policy::fifo);
+  }
+  done = true;
+  CHECK_FALSE(asking.get());
 }

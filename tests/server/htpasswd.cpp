@@ -21,7 +21,7 @@ namespace {
 
 std::string hash_of(const std::string& password) { return bcrypt_hash(password, min_bcrypt_cost); }
 
-std::string refusal_of(const std::string& text) {
+std::string htpasswd_refusal(const std::string& text) {
   const comfyq::invalid_input refused = expect_invalid([&] { htpasswd::parse(text, "/srv/comfyq/htpasswd"); });
   CHECK(refused.field() == "/srv/comfyq/htpasswd");
   return refused.what();
@@ -57,12 +57,12 @@ TEST_CASE("blank lines, # comments and Windows line ends are allowed", "[server]
 
 TEST_CASE("malformed lines are reported with their line numbers, all at once", "[server][htpasswd]") {
   const std::string good = hash_of("x");
-  const std::string refused = refusal_of("alice:" + good + "\n" +                           // 1
-                                         "no colon here\n" +                                // 2
-                                         "# fine\n" +                                       // 3
-                                         "bob smith:" + good + "\n" +                       // 4
-                                         "carol:$apr1$abcdefgh$0123456789abcdefghijkl\n" +  // 5
-                                         "alice:" + good + "\n");                           // 6
+  const std::string refused = htpasswd_refusal("alice:" + good + "\n" +                           // 1
+                                               "no colon here\n" +                                // 2
+                                               "# fine\n" +                                       // 3
+                                               "bob smith:" + good + "\n" +                       // 4
+                                               "carol:$apr1$abcdefgh$0123456789abcdefghijkl\n" +  // 5
+                                               "alice:" + good + "\n");                           // 6
   CHECK_THAT(refused, Catch::StartsWith("[comfyq.invalid_input] /srv/comfyq/htpasswd: line 2: no ':'"));
   CHECK_THAT(refused, Catch::Contains("line 4: 'bob smith' is not a valid user name"));
   CHECK_THAT(refused, Catch::Contains("line 5: the hash of 'carol' is not bcrypt ($2y$ or $2b$); make it again with "
@@ -73,8 +73,8 @@ TEST_CASE("malformed lines are reported with their line numbers, all at once", "
 }
 
 TEST_CASE("an htpasswd without users is refused", "[server][htpasswd]") {
-  CHECK_THAT(refusal_of(""), Catch::Contains("has no users"));
-  CHECK_THAT(refusal_of("# nobody yet\n"), Catch::Contains("has no users"));
+  CHECK_THAT(htpasswd_refusal(""), Catch::Contains("has no users"));
+  CHECK_THAT(htpasswd_refusal("# nobody yet\n"), Catch::Contains("has no users"));
 }
 
 TEST_CASE("an htpasswd file is loaded from disk, and a missing one is named", "[server][htpasswd]") {

@@ -12,7 +12,7 @@ using comfyq::server::identify_by_proxy;
 using comfyq::server::proxy_identity;
 using comfyq::server::trusted_proxy_settings;
 using comfyq::test::expect_invalid;
-using verdict = proxy_identity::verdict;
+using proxy_verdict = proxy_identity::verdict;
 
 namespace {
 const trusted_proxy_settings local_nginx{.addresses = {"127.0.0.1", "::1"}};
@@ -21,7 +21,7 @@ const trusted_proxy_settings local_nginx{.addresses = {"127.0.0.1", "::1"}};
 TEST_CASE("a trusted proxy's X-Remote-User names the user", "[server][trusted_proxy]") {
   const std::vector<header_field> headers{{"Host", "comfy.example.org"}, {"X-Remote-User", "user07"}};
   const proxy_identity identity = identify_by_proxy("127.0.0.1", headers, local_nginx);
-  CHECK(identity.outcome == verdict::user);
+  CHECK(identity.outcome == proxy_verdict::user);
   CHECK(identity.user == "user07");
 }
 
@@ -33,31 +33,31 @@ TEST_CASE("the header's name is matched without regard to case", "[server][trust
 TEST_CASE("an untrusted peer's X-Remote-User is ignored", "[server][trusted_proxy]") {
   const std::vector<header_field> headers{{"X-Remote-User", "admin"}};
   const proxy_identity identity = identify_by_proxy("203.0.113.9", headers, local_nginx);
-  CHECK(identity.outcome == verdict::untrusted_peer);
+  CHECK(identity.outcome == proxy_verdict::untrusted_peer);
   CHECK(identity.user.empty());
-  CHECK(identify_by_proxy("127.0.0.2", headers, local_nginx).outcome == verdict::untrusted_peer);
-  CHECK(identify_by_proxy("not an address", headers, local_nginx).outcome == verdict::untrusted_peer);
-  CHECK(identify_by_proxy("127.0.0.1", headers, trusted_proxy_settings{}).outcome == verdict::untrusted_peer);
+  CHECK(identify_by_proxy("127.0.0.2", headers, local_nginx).outcome == proxy_verdict::untrusted_peer);
+  CHECK(identify_by_proxy("not an address", headers, local_nginx).outcome == proxy_verdict::untrusted_peer);
+  CHECK(identify_by_proxy("127.0.0.1", headers, trusted_proxy_settings{}).outcome == proxy_verdict::untrusted_peer);
 }
 
 TEST_CASE("addresses are compared by value, whatever their spelling", "[server][trusted_proxy]") {
   const std::vector<header_field> headers{{"X-Remote-User", "user07"}};
-  CHECK(identify_by_proxy("::ffff:127.0.0.1", headers, local_nginx).outcome == verdict::user);
-  CHECK(identify_by_proxy("0:0:0:0:0:0:0:1", headers, local_nginx).outcome == verdict::user);
+  CHECK(identify_by_proxy("::ffff:127.0.0.1", headers, local_nginx).outcome == proxy_verdict::user);
+  CHECK(identify_by_proxy("0:0:0:0:0:0:0:1", headers, local_nginx).outcome == proxy_verdict::user);
 }
 
 TEST_CASE("a trusted proxy that names no user, two users or an invalid one is refused", "[server][trusted_proxy]") {
   const std::vector<header_field> none{{"Host", "x"}};
   const proxy_identity missing = identify_by_proxy("127.0.0.1", none, local_nginx);
-  CHECK(missing.outcome == verdict::refused);
+  CHECK(missing.outcome == proxy_verdict::refused);
   CHECK_THAT(missing.reason, Catch::Contains("sent no X-Remote-User") && Catch::Contains("auth_basic"));
 
   const std::vector<header_field> two{{"X-Remote-User", "user07"}, {"X-Remote-User", "admin"}};
-  CHECK(identify_by_proxy("127.0.0.1", two, local_nginx).outcome == verdict::refused);
+  CHECK(identify_by_proxy("127.0.0.1", two, local_nginx).outcome == proxy_verdict::refused);
 
   for (const char* invalid : {"", "../admin", "user 7", "user07,admin"}) {
     const std::vector<header_field> headers{{"X-Remote-User", invalid}};
-    CHECK(identify_by_proxy("127.0.0.1", headers, local_nginx).outcome == verdict::refused);
+    CHECK(identify_by_proxy("127.0.0.1", headers, local_nginx).outcome == proxy_verdict::refused);
   }
 }
 

@@ -15,16 +15,12 @@ using namespace std::chrono_literals;
 using comfyq::job_state;
 using comfyq::policy;
 using comfyq::testing::at;
+using comfyq::testing::submit;
 
 namespace {
 
 // Long enough that runs in these tests never need a heartbeat, nor workers a sign of life.
 constexpr comfyq::duration long_lease = 24h;
-
-std::string submit(auto& q, const std::string& tenant, double when = 0, bool priority = false,
-                   const std::string& shape = "") {
-  return q.submit({.tenant = tenant, .workflow = "{}", .shape = shape, .priority = priority}, at(when));
-}
 
 // Leases and completes jobs one at a time on one worker; returns the tenants in start order.
 std::vector<std::string> drain(auto& q, double from = 0) {
@@ -278,7 +274,8 @@ TEMPLATE_LIST_TEST_CASE("a lease charges the estimate at once and completion set
   CHECK(q.snapshot(at(40)).tenants.at(0).gpu_time == 40s);
 }
 
-TEMPLATE_LIST_TEST_CASE("a run lost to release or expiry is refunded; a failed run is paid for", "[store]", comfyq::testing::stores) {
+TEMPLATE_LIST_TEST_CASE("a run lost to release or expiry is refunded, and a failed run is paid for", "[store]",
+                        comfyq::testing::stores) {
   TestType q({.default_estimate = 100s});
   submit(q, "alice");
   auto clock = [&] { return q.snapshot(at(0)).tenants.at(0).virtual_clock; };

@@ -24,8 +24,8 @@ using comfyq::testing::at;
 
 namespace {
 
-constexpr comfyq::scheduler_config config{.lease_ttl = 24h * 30, .worker_ttl = 24h * 30};
-constexpr comfyq::scheduler_config exact{.lease_ttl = 24h * 30, .worker_ttl = 24h * 30, .forecast_reuse = 0ms};
+const comfyq::scheduler_config config{.lease_ttl = 24h * 30, .worker_ttl = 24h * 30};
+const comfyq::scheduler_config exact{.lease_ttl = 24h * 30, .worker_ttl = 24h * 30, .forecast_reuse = 0ms};
 
 struct random_queue {
   std::vector<std::string> ids;  ///< every job submitted, in any state

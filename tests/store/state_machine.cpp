@@ -13,14 +13,7 @@ using namespace std::chrono_literals;
 using comfyq::failure;
 using comfyq::job_state;
 using comfyq::testing::at;
-
-namespace {
-
-std::string submit(auto& q, const std::string& tenant, double when = 0, bool priority = false) {
-  return q.submit({.tenant = tenant, .workflow = "{}", .priority = priority}, at(when));
-}
-
-}  // namespace
+using comfyq::testing::submit;
 
 TEMPLATE_LIST_TEST_CASE("a submitted job is queued, then running under a lease, then succeeded", "[store]", comfyq::testing::stores) {
   TestType q;

@@ -114,7 +114,9 @@ TEMPLATE_LIST_TEST_CASE("a worker that never registered shows empty registration
   CHECK(w.object_info.empty());
 }
 
-TEMPLATE_LIST_TEST_CASE("a changed registration is logged once as worker_changed; the same one again is only a touch", "[store][workers]", comfyq::testing::stores) {
+TEMPLATE_LIST_TEST_CASE(
+    "a changed registration is logged once as worker_changed, and the same one again is only a touch",
+    "[store][workers]", comfyq::testing::stores) {
   TestType q;
   q.register_worker(gpu0(), at(1));
   q.register_worker(gpu0(), at(2));

@@ -29,4 +29,7 @@ inline nlohmann::json fixture_json(std::string_view relative) {
   return nlohmann::json::parse(fixture_bytes(relative));
 }
 
+/// The API-format workflow of the recordings that saves one image (comfyui/workflow_saveimage.json).
+inline nlohmann::json saveimage_workflow() { return fixture_json("comfyui/workflow_saveimage.json"); }
+
 }  // namespace comfyq::test

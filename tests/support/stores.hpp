@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "comfyq/store/memory.hpp"
+#include "support/time.hpp"
 #ifdef COMFYQ_TEST_REDIS_STORE
 #include "comfyq/redis/store.hpp"
 #include "support/redis_server.hpp"
@@ -130,6 +131,13 @@ class queue_under_test {
   std::unique_ptr<comfyq::store::contract> store_;
   std::vector<std::string> submitted_;
 };
+
+/// A job of `tenant` with an empty workflow, submitted at(when): the store tests' usual job.
+template <class Queue>
+std::string submit(Queue& q, const std::string& tenant, double when = 0, bool priority = false,
+                   const std::string& shape = "") {
+  return q.submit({.tenant = tenant, .workflow = "{}", .shape = shape, .priority = priority}, at(when));
+}
 
 #ifdef COMFYQ_TEST_REDIS_STORE
 using stores = std::tuple<queue_under_test<memory_backend>, queue_under_test<redis_backend>>;

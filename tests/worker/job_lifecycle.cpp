@@ -87,8 +87,8 @@ TEMPLATE_LIST_TEST_CASE("a job's outputs land in its tenant's folder, with the m
   }
 }
 
-TEMPLATE_LIST_TEST_CASE("every file the save nodes write is collected, whatever its kind; previews are not", "[worker]",
-                        backends) {
+TEMPLATE_LIST_TEST_CASE("every file the save nodes write is collected, whatever its kind, and previews are not",
+                        "[worker]", backends) {
   worker_fixture<TestType> f;
   nlohmann::json graph = clients::invert_graph("still");
   graph["4"] = {{"class_type", "SaveAnimatedWEBP"},

@@ -14,6 +14,7 @@
 // the command was sent, the call may or may not have happened (the message says so).
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -76,8 +77,10 @@ class store final : public comfyq::store::contract {
   const std::string& prefix() const noexcept { return prefix_; }
 
   /// True when keep_existing_settings found settings in the queue and kept them: the options'
-  /// scheduler settings (lease_ttl, max_attempts, ...) are not the queue's.
-  bool kept_existing_settings() const noexcept { return kept_existing_settings_; }
+  /// scheduler settings (lease_ttl, max_attempts, ...) are not the queue's. A call on any thread
+  /// that finds the settings gone (a Redis that restarted empty) writes them again and updates
+  /// this, which may be asked on any thread meanwhile.
+  bool kept_existing_settings() const noexcept { return kept_existing_settings_.load(); }
 
   void set_tenant(const tenant_config& tenant) override {
     validate_id("tenant.id", tenant.id);
@@ -311,7 +314,7 @@ class store final : public comfyq::store::contract {
          std::to_string(c.new_tenant.max_running), std::to_string(c.new_tenant.max_queued),
          std::to_string(options_.event_log_limit), flag(options_.keep_existing_settings)});
     if (r.is_error()) detail::throw_refusal(scripts::configure_queue, r);
-    kept_existing_settings_ = r.integer() == 0;
+    kept_existing_settings_.store(r.integer() == 0);
   }
 
   std::string now_argument() const {
@@ -341,7 +344,7 @@ class store final : public comfyq::store::contract {
   std::string prefix_;
   std::string queue_key_;
   pool connections_;
-  bool kept_existing_settings_ = false;
+  std::atomic<bool> kept_existing_settings_{false};
   detail::forecast_mirror forecasts_;
 };
 

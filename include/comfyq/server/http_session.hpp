@@ -3,7 +3,8 @@
 // pool, writes the answer, and reads the next (keep-alive). The connection holds no thread
 // while it waits for a request or for the store, so a few I/O threads serve every client. A
 // client that sends nothing for `idle_timeout`, or a body over `max_body_bytes`, is answered
-// and dropped.
+// and dropped; the rest of a body over the limit is read and thrown away for a few seconds
+// first, so that the client, still sending it, gets to read the refusal.
 
 #include <utility>  // before Asio: Boost 1.74's Asio needs std::exchange declared
 
@@ -54,6 +55,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
 
   void on_read(boost::beast::error_code ec) {
     if (ec == http::error::body_limit) {
+      unread_body_ = true;
       request head;
       head.version(11);
       head.keep_alive(false);
@@ -87,12 +89,30 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void close() {
     boost::beast::error_code ignored;
     stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
+    if (unread_body_) {
+      // Closing with unread data makes the system reset the connection, and a reset can reach
+      // the client before it has read the answer. So read until the client closes its end, or
+      // for `linger` at most.
+      stream_.expires_after(linger);
+      drain();
+    }
   }
+
+  void drain() {
+    buffer_.clear();
+    stream_.async_read_some(buffer_.prepare(16 * 1024),
+                            [self = shared_from_this()](boost::beast::error_code ec, std::size_t) {
+                              if (!ec) self->drain();
+                            });
+  }
+
+  static constexpr std::chrono::seconds linger{5};
 
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   const session_settings& settings_;
+  bool unread_body_ = false;  ///< the client may still be sending a request's body
 };
 
 }  // namespace comfyq::server

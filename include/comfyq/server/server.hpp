@@ -93,7 +93,7 @@ class server {
   /// connection. Idempotent.
   void stop() {
     if (io_threads_.empty()) return;
-    boost::asio::post(io_, [this] { acceptor_.close(); });
+    boost::asio::post(acceptor_.get_executor(), [this] { acceptor_.close(); });  // not during an accept
     const auto deadline = std::chrono::steady_clock::now() + options_.stop_grace;
     while (in_flight_ > 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -160,7 +160,9 @@ class server {
   server_options options_;
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io_.get_executor()};
-  boost::asio::ip::tcp::acceptor acceptor_{io_};
+  // On a strand: an accept's completion (which starts the next accept) and stop()'s close run on
+  // whichever I/O thread is free, and must not run at once.
+  boost::asio::ip::tcp::acceptor acceptor_{boost::asio::make_strand(io_)};
   std::vector<std::thread> io_threads_;
   boost::asio::thread_pool store_pool_;
   std::atomic<int> in_flight_{0};
