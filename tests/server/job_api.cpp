@@ -9,56 +9,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "comfyq/server/server.hpp"
-#include "comfyq/store/memory.hpp"
-#include "support/http_call.hpp"
+#include "api_server.hpp"
 
 namespace http = boost::beast::http;
-using comfyq::testing::http_call;
-
-namespace {
-
-// Tests authenticate with a header of their own: "X-Test-User: alice"; "admin" is an admin.
-comfyq::server::identifier test_users() {
-  return [](const comfyq::server::request& req, const boost::asio::ip::address&)
-             -> std::variant<comfyq::server::identity, comfyq::server::api_error> {
-    std::string user(req["X-Test-User"]);
-    if (user.empty()) {
-      return comfyq::server::api_error(http::status::unauthorized, "unauthorized", "log in");
-    }
-    return comfyq::server::identity{.user = user, .admin = user == "admin"};
-  };
-}
-
-const nlohmann::json workflow = {
-    {"8", {{"class_type", "EmptyImage"}, {"inputs", {{"width", 64}, {"height", 64}, {"batch_size", 1}, {"color", 0}}}}},
-    {"9", {{"class_type", "SaveImage"}, {"inputs", {{"filename_prefix", "out"}, {"images", {"8", 0}}}}}}};
-
-struct running_server {
-  comfyq::store::memory queue;
-  comfyq::server::server web{queue, {.port = 0, .max_body_bytes = 1 << 20, .identify = test_users()}};
-  running_server() { web.start(); }
-
-  comfyq::testing::http_answer call(http::verb method, const std::string& target, const std::string& user,
-                                    const std::string& body = {}, const std::string& type = "application/json") {
-    std::vector<std::pair<std::string, std::string>> headers;
-    if (!user.empty()) headers.emplace_back("X-Test-User", user);
-    if (!body.empty()) headers.emplace_back("Content-Type", type);
-    return http_call(web.port(), method, target, headers, body);
-  }
-  comfyq::testing::http_answer submit(const std::string& user, const nlohmann::json& body) {
-    return call(http::verb::post, "/api/v1/jobs", user, body.dump());
-  }
-};
-
-// The error object of a refusal, after checking its status.
-nlohmann::json refusal(const comfyq::testing::http_answer& answer, unsigned status) {
-  INFO(answer.body);
-  REQUIRE(answer.status == status);
-  return answer.json().at("error");
-}
-
-}  // namespace
+using comfyq::testing::refusal;
+using comfyq::testing::running_server;
+using comfyq::testing::workflow;
 
 TEST_CASE("a participant submits a job and reads it back with its place in the queue", "[server]") {
   running_server s;

@@ -1,7 +1,8 @@
 #pragma once
-// /api/v1/jobs: a participant submits, reads and cancels its own jobs; an admin any job. A job
-// of another tenant answers 404, as one that does not exist: its existence is not revealed.
+// /api/v1/jobs: a participant submits, lists, reads and cancels its own jobs; an admin any job.
+// A job of another tenant answers 404, as one that does not exist: its existence is not revealed.
 
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -10,10 +11,12 @@
 #include <nlohmann/json.hpp>
 
 #include "comfyq/ids.hpp"
+#include "comfyq/job_query.hpp"
 #include "comfyq/json.hpp"
 #include "comfyq/model.hpp"
 #include "comfyq/server/api_error.hpp"
 #include "comfyq/server/json_body.hpp"
+#include "comfyq/server/query_string.hpp"
 #include "comfyq/server/router.hpp"
 #include "comfyq/snapshot.hpp"
 #include "comfyq/store/contract.hpp"
@@ -49,6 +52,7 @@ class job_api {
 
   void add_routes(router& routes) {
     routes.add(http::verb::post, "/api/v1/jobs", access::user, [this](const request_context& c) { return submit(c); });
+    routes.add(http::verb::get, "/api/v1/jobs", access::user, [this](const request_context& c) { return list(c); });
     routes.add(http::verb::get, "/api/v1/jobs/{id}", access::user, [this](const request_context& c) { return show(c); });
     routes.add(http::verb::post, "/api/v1/jobs/{id}/cancel", access::user,
                [this](const request_context& c) { return cancel(c); });
@@ -85,6 +89,50 @@ class job_api {
     response res = json_response(c.req, http::status::created, view_of(id));
     res.set(http::field::location, "/api/v1/jobs/" + id);
     return res;
+  }
+
+  // A page of jobs, newest first: a participant's own, an admin's every tenant's (or one's).
+  response list(const request_context& c) {
+    const query_parameters params(c.query, {"state", "limit", "after", "tenant"});
+    job_query query{.tenant = c.who.admin ? std::string() : c.who.user};
+    if (const std::optional<std::string> tenant = params.get("tenant")) {
+      if (!c.who.admin && *tenant != c.who.user) {
+        throw api_error(http::status::forbidden, "forbidden", "only an admin lists another tenant's jobs", "tenant");
+      }
+      query.tenant = *tenant;
+    }
+    for (const std::string& name : params.list("state")) {
+      const std::optional<job_state> state = parse_job_state(name);
+      if (!state) {
+        throw api_error(http::status::unprocessable_entity, "invalid_input",
+                        "'" + comfyq::detail::printable(name) +
+                            "' is not a job state; use queued, running, succeeded, failed, cancelled or dead, "
+                            "comma-separated",
+                        "state");
+      }
+      query.states.push_back(*state);
+    }
+    if (const std::optional<std::string> limit = params.get("limit")) query.limit = page_size(*limit);
+    query.after = params.get("after").value_or("");
+    const job_page page = store_.list_jobs(query);
+    nlohmann::json jobs = nlohmann::json::array();
+    for (const job& j : page.jobs) {
+      jobs.push_back(job_view(j, j.state == job_state::queued ? store_.position(j.id) : std::nullopt));
+    }
+    return json_response(c.req, http::status::ok,
+                         {{"jobs", std::move(jobs)}, {"next", page.next.empty() ? nlohmann::json() : nlohmann::json(page.next)}});
+  }
+
+  static std::size_t page_size(const std::string& text) {
+    std::size_t limit = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), limit);
+    if (error != std::errc{} || end != text.data() + text.size() || limit == 0 || limit > max_job_page) {
+      throw api_error(http::status::unprocessable_entity, "invalid_input",
+                      "'" + comfyq::detail::printable(text) + "' is not a page size; ask for 1 to " +
+                          std::to_string(max_job_page) + " jobs a page",
+                      "limit");
+    }
+    return limit;
   }
 
   response show(const request_context& c) {

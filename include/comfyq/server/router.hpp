@@ -41,6 +41,7 @@ class router {
 
   struct route {
     http::verb method;
+    std::string pattern;                ///< as added, e.g. "/api/v1/jobs/{id}"
     std::vector<std::string> segments;  ///< "{}" for a parameter
     server::access access;
     handler handle;
@@ -57,8 +58,11 @@ class router {
     for (std::string_view segment : split(pattern)) {
       segments.emplace_back(segment.starts_with('{') ? std::string("{}") : std::string(segment));
     }
-    routes_.push_back(route{method, std::move(segments), who, std::move(h)});
+    routes_.push_back(route{method, std::string(pattern), std::move(segments), who, std::move(h)});
   }
+
+  /// Every route, in the order added.
+  const std::vector<route>& routes() const noexcept { return routes_; }
 
   /// The route for `method` and `path` (without the query); throws api_error 404 or 405.
   match find(http::verb method, std::string_view path) const {

@@ -1,7 +1,8 @@
 #pragma once
-// comfyq's server: the JSON API (/api/v1), health checks, over one store::contract. A few I/O
-// threads accept and serve every connection (http_session.hpp); the store's calls, which may
-// block on Redis, run on a pool of their own so that they never stall another connection.
+// comfyq's server: the JSON API (/api/v1: job_api.hpp, admin_api.hpp), health checks, over one
+// store::contract. A few I/O threads accept and serve every connection (http_session.hpp); the
+// store's calls, which may block on Redis, run on a pool of their own so that they never stall
+// another connection.
 //
 //   comfyq::store::memory queue;
 //   comfyq::server::authenticator users(settings, comfyq::server::htpasswd::load(path));
@@ -26,6 +27,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "comfyq/errors.hpp"
+#include "comfyq/server/admin_api.hpp"
 #include "comfyq/server/api_error.hpp"
 #include "comfyq/server/http.hpp"
 #include "comfyq/server/http_session.hpp"
@@ -51,11 +53,12 @@ struct server_options {
 class server {
  public:
   server(store::contract& store, server_options options)
-      : store_(store), options_(std::move(options)), store_pool_(options_.store_threads), jobs_(store) {
+      : store_(store), options_(std::move(options)), store_pool_(options_.store_threads), jobs_(store), admin_(store) {
     routes_.add(http::verb::get, "/healthz", access::everyone,
                 [](const request_context& c) { return json_response(c.req, http::status::ok, {{"status", "ok"}}); });
     routes_.add(http::verb::get, "/readyz", access::everyone, [this](const request_context& c) { return ready(c); });
     jobs_.add_routes(routes_);
+    admin_.add_routes(routes_);
     session_.answer = [this](const request& req, const boost::asio::ip::address& peer) { return answer(req, peer); };
     session_.answer_pool = &store_pool_;
     session_.max_body_bytes = options_.max_body_bytes;
@@ -105,6 +108,9 @@ class server {
     store_pool_.stop();
     store_pool_.join();
   }
+
+  /// The routes it serves (docs/openapi.json lists the same).
+  const std::vector<router::route>& routes() const noexcept { return routes_.routes(); }
 
   /// The answer to one request: routed, authenticated, handled; a refusal as its JSON error.
   response answer(const request& req, const boost::asio::ip::address& peer) {
@@ -169,6 +175,7 @@ class server {
   session_settings session_;
   router routes_;
   job_api jobs_;
+  admin_api admin_;
 };
 
 }  // namespace comfyq::server

@@ -1,0 +1,67 @@
+#pragma once
+// A server on loopback over the memory store, as the JSON API's tests use it: users name
+// themselves in a header ("X-Test-User: alice"; "admin" is the admin), so that a test can act
+// as anyone without passwords.
+
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "comfyq/server/server.hpp"
+#include "comfyq/store/memory.hpp"
+#include "support/http_call.hpp"
+
+namespace comfyq::testing {
+
+inline comfyq::server::identifier users_by_test_header() {
+  return [](const comfyq::server::request& req, const boost::asio::ip::address&)
+             -> std::variant<comfyq::server::identity, comfyq::server::api_error> {
+    std::string user(req["X-Test-User"]);
+    if (user.empty()) {
+      return comfyq::server::api_error(boost::beast::http::status::unauthorized, "unauthorized", "log in");
+    }
+    return comfyq::server::identity{.user = user, .admin = user == "admin"};
+  };
+}
+
+/// A workflow the memory store accepts: an image made and saved.
+inline const nlohmann::json workflow = {
+    {"8", {{"class_type", "EmptyImage"}, {"inputs", {{"width", 64}, {"height", 64}, {"batch_size", 1}, {"color", 0}}}}},
+    {"9", {{"class_type", "SaveImage"}, {"inputs", {{"filename_prefix", "out"}, {"images", {"8", 0}}}}}}};
+
+struct running_server {
+  comfyq::store::memory queue;
+  comfyq::server::server web{queue, {.port = 0, .max_body_bytes = 1 << 20, .identify = users_by_test_header()}};
+  running_server() { web.start(); }
+
+  http_answer call(boost::beast::http::verb method, const std::string& target, const std::string& user,
+                   const std::string& body = {}, const std::string& type = "application/json") {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!user.empty()) headers.emplace_back("X-Test-User", user);
+    if (!body.empty()) headers.emplace_back("Content-Type", type);
+    return http_call(web.port(), method, target, headers, body);
+  }
+  http_answer submit(const std::string& user, const nlohmann::json& body) {
+    return call(boost::beast::http::verb::post, "/api/v1/jobs", user, body.dump());
+  }
+  /// Submits `workflow` as `user` and returns the new job's id.
+  std::string submitted(const std::string& user) {
+    const http_answer made = submit(user, {{"workflow", workflow}});
+    INFO(made.body);
+    REQUIRE(made.status == 201);
+    return made.json().at("id");
+  }
+};
+
+/// The error object of a refusal, after checking its status.
+inline nlohmann::json refusal(const http_answer& answer, unsigned status) {
+  INFO(answer.body);
+  REQUIRE(answer.status == status);
+  return answer.json().at("error");
+}
+
+}  // namespace comfyq::testing
