@@ -82,8 +82,10 @@ inline void serve(comfyq::server::serve_settings s) {
                               ? std::optional(comfyq::server::htpasswd::load(s.htpasswd_file()))
                               : std::nullopt);
   const comfyq::server::listen_address address = s.address();
-  comfyq::server::server web(
-      *queue, {.host = address.host, .port = address.port, .identify = comfyq::server::identify_with(users)});
+  comfyq::server::server web(*queue, {.host = address.host,
+                                      .port = address.port,
+                                      .identify = comfyq::server::identify_with(users),
+                                      .log = log});
   web.start();
 
   std::optional<demo_backend> demo;

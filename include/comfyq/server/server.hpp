@@ -34,6 +34,7 @@
 #include "comfyq/server/identity.hpp"
 #include "comfyq/server/identify_with.hpp"
 #include "comfyq/server/job_api.hpp"
+#include "comfyq/server/request_log.hpp"
 #include "comfyq/server/router.hpp"
 #include "comfyq/store/contract.hpp"
 
@@ -48,6 +49,7 @@ struct server_options {
   std::chrono::seconds idle_timeout{60};
   std::chrono::seconds stop_grace{10};  ///< how long stop() lets requests in flight finish
   server::identifier identify{};  ///< who sent a request; without one, every route but the open ones answers 401
+  comfyui::log_sink log{};  ///< gets a record per request answered (request_log.hpp); called on the store threads
 };
 
 class server {
@@ -113,23 +115,36 @@ class server {
   const std::vector<router::route>& routes() const noexcept { return routes_.routes(); }
 
   /// The answer to one request: routed, authenticated, handled; a refusal as its JSON error.
+  /// Carries the request's id (X-Request-Id) and is logged with it.
   response answer(const request& req, const boost::asio::ip::address& peer) {
-    try {
-      std::string_view target = view(req.target());
-      const std::size_t question = target.find('?');
-      router::match m = routes_.find(req.method(), target.substr(0, question));
-      request_context context{req, peer, {}, std::move(m.params),
-                              question == std::string_view::npos ? std::string_view() : target.substr(question + 1)};
-      if (m.found->access != access::everyone) context.who = authenticate(req, peer, m.found->access);
-      return m.found->handle(context);
-    } catch (const api_error& e) {
-      return error_response(req, e);
-    } catch (const comfyq::error& e) {
-      return error_response(req, to_api_error(e));
-    } catch (const std::exception&) {
-      return error_response(req, api_error(http::status::internal_server_error, "internal",
-                                           "the server could not answer this request; its log has the details"));
-    }
+    const auto started = std::chrono::steady_clock::now();
+    answered_request done{.id = request_id_of(req), .req = &req, .peer = peer.to_string()};
+    response res = [&] {
+      try {
+        std::string_view target = view(req.target());
+        const std::size_t question = target.find('?');
+        router::match m = routes_.find(req.method(), target.substr(0, question));
+        request_context context{req, peer, {}, std::move(m.params),
+                                question == std::string_view::npos ? std::string_view() : target.substr(question + 1)};
+        if (m.found->access != access::everyone) context.who = authenticate(req, peer, m.found->access);
+        done.user = context.who.user;
+        return m.found->handle(context);
+      } catch (const api_error& e) {
+        return error_response(req, e);
+      } catch (const comfyq::error& e) {
+        return error_response(req, to_api_error(e));
+      } catch (const std::exception& e) {
+        done.cause = e.what();
+        return error_response(req, api_error(http::status::internal_server_error, "internal",
+                                             "the server could not answer this request; its log has the details "
+                                             "under request id " + done.id));
+      }
+    }();
+    res.set(request_id_header, done.id);
+    done.status = res.result_int();
+    done.took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+    if (options_.log) options_.log(done.record());
+    return res;
   }
 
  private:
