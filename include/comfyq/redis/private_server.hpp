@@ -34,9 +34,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h>
+
 #include "comfyq/errors.hpp"
 #include "comfyq/redis/connection.hpp"
 #include "comfyq/redis/connection_options.hpp"
+#include "comfyq/redis/detail/socket.hpp"
 
 namespace comfyq::redis {
 
