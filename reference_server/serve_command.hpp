@@ -1,5 +1,6 @@
 #pragma once
-// comfyq-server serve (the default): the JSON API over the embedded store or Redis, with a
+// comfyq-server serve (the default): the JSON API over the embedded store (a redis-server of
+// its own in DIR/redis), an outside Redis or, for throwaway runs, memory, with a
 // worker of its own for each ComfyUI it drives (or for the demo backend), until SIGTERM or
 // SIGINT. Everything it decides is comfyq::server's (serve_settings, first_start,
 // local_workers, worker_watch); this file wires them and prints where to go.
@@ -21,6 +22,7 @@
 
 #include "comfyq/comfyui/tenant_files.hpp"
 #include "comfyq/comfyui/worker_log.hpp"
+#include "comfyq/redis/private_server.hpp"
 #include "comfyq/redis/store.hpp"
 #include "comfyq/server/first_start.hpp"
 #include "comfyq/server/htpasswd.hpp"
@@ -59,12 +61,48 @@ inline std::string host_name() {
   return name.data();
 }
 
-/// The queue: Redis when a URL is given, else the embedded store.
-inline std::unique_ptr<comfyq::store::contract> open_store(const comfyq::server::serve_settings& s) {
-  if (s.redis.empty()) return std::make_unique<comfyq::store::memory>();
-  return std::make_unique<comfyq::redis::store>(comfyq::redis::connection_options::from_url(s.redis),
-                                                comfyq::redis::store_options{.keep_existing_settings = true});
-}
+/// The queue where the settings say: the embedded store (a redis-server started here), an
+/// outside Redis, or memory.
+class opened_store {
+ public:
+  explicit opened_store(const comfyq::server::serve_settings& s) {
+    // Settings a restarted server finds in Redis are those it (or an admin) set: keep them.
+    const comfyq::redis::store_options keep{.keep_existing_settings = true};
+    switch (s.store_in_use()) {
+      case comfyq::server::store_kind::private_redis:
+        private_redis_.emplace(comfyq::redis::private_server_options{.dir = s.redis_folder()});
+        queue_ = std::make_unique<comfyq::redis::store>(private_redis_->connection_options(), keep);
+        description_ = "embedded: redis-server in " + s.redis_folder().string();
+        break;
+      case comfyq::server::store_kind::redis:
+        queue_ = std::make_unique<comfyq::redis::store>(comfyq::redis::connection_options::from_url(s.redis), keep);
+        description_ = s.redis;
+        break;
+      case comfyq::server::store_kind::memory:
+        queue_ = std::make_unique<comfyq::store::memory>();
+        description_ = "memory: nothing is kept";
+        break;
+    }
+  }
+
+  comfyq::store::contract& queue() const { return *queue_; }
+  /// What the log says the store is.
+  const std::string& description() const { return description_; }
+
+  /// Throws store_unavailable when the server's own redis-server has exited: nothing would work.
+  void check_alive() {
+    if (private_redis_ && !private_redis_->running()) {
+      throw comfyq::store_unavailable("the embedded store's redis-server exited; see " +
+                                      private_redis_->options().log_path().string());
+    }
+  }
+
+ private:
+  // Declared before the queue, so it stops after the store is gone.
+  std::optional<comfyq::redis::private_server> private_redis_{};
+  std::unique_ptr<comfyq::store::contract> queue_{};
+  std::string description_{};
+};
 
 inline void serve(comfyq::server::serve_settings s) {
   s.validate();
@@ -76,16 +114,17 @@ inline void serve(comfyq::server::serve_settings s) {
          .fields = {{"users", made->names.size()}, {"htpasswd", made->htpasswd_file.string()},
                     {"credentials", made->credentials_file.string()}}});
   }
-  const std::unique_ptr<comfyq::store::contract> queue = open_store(s);
+  opened_store store(s);
+  comfyq::store::contract& queue = store.queue();
   comfyq::server::authenticator users(
       s.authentication(), s.auth == comfyq::server::auth_mode::htpasswd
                               ? std::optional(comfyq::server::htpasswd::load(s.htpasswd_file()))
                               : std::nullopt);
   const comfyq::server::listen_address address = s.address();
-  comfyq::server::server web(*queue, {.host = address.host,
-                                      .port = address.port,
-                                      .identify = comfyq::server::identify_with(users),
-                                      .log = log});
+  comfyq::server::server web(queue, {.host = address.host,
+                                     .port = address.port,
+                                     .identify = comfyq::server::identify_with(users),
+                                     .log = log});
   web.start();
 
   std::optional<demo_backend> demo;
@@ -96,13 +135,13 @@ inline void serve(comfyq::server::serve_settings s) {
     log({.event = "demo.started", .fields = {{"comfyui", demo->address()}, {"message", demo_backend::label}}});
   }
   comfyq::comfyui::tenant_directory files(s.files_folder());
-  comfyq::server::local_workers workers(*queue, files, host_name(), comfyuis, log,
+  comfyq::server::local_workers workers(queue, files, host_name(), comfyuis, log,
                                         {.drain_grace = std::chrono::seconds(15)});
 
   const std::string url = "http://" + (address.host.find(':') == std::string::npos ? address.host : "[" + address.host + "]") +
                           ":" + std::to_string(web.port());
   log({.event = "server.started",
-       .fields = {{"url", url}, {"store", s.redis.empty() ? "embedded" : s.redis}, {"workers", comfyuis}}});
+       .fields = {{"url", url}, {"store", store.description()}, {"workers", comfyuis}}});
   std::cout << "comfyq-server is listening on " << url << "/\n"
             << "  the API: " << url << "/api/v1/jobs, as '" << s.admins.front() << "' to see every job\n";
   if (s.auth == comfyq::server::auth_mode::htpasswd) {
@@ -112,7 +151,8 @@ inline void serve(comfyq::server::serve_settings s) {
 
   comfyq::server::worker_watch watch(s.how_to_attach_a_worker());
   do {
-    if (auto change = watch.observe(queue->snapshot())) log(*change);
+    store.check_alive();
+    if (auto change = watch.observe(queue.snapshot())) log(*change);
   } while (!stop_signalled(stops, std::chrono::seconds(2)));
 
   log({.event = "server.stopping"});
@@ -127,11 +167,20 @@ inline subcommand add_serve(CLI::App& app) {
   auto s = std::make_shared<comfyq::server::serve_settings>();
   CLI::App* cli = app.add_subcommand("serve", "Serve the JSON API and run jobs on ComfyUI (the default subcommand)");
   cli->add_option("--listen", s->listen, "HOST:PORT to listen on")->envname("COMFYQ_LISTEN")->capture_default_str();
-  cli->add_option("--data", s->data, "The server's folder: users, the tenants' files")
+  cli->add_option("--data", s->data, "The server's folder: users, the tenants' files, the embedded store")
       ->envname("COMFYQ_DATA")
       ->capture_default_str();
-  cli->add_option("--redis", s->redis, "Keep the queue in Redis (redis://host:port) rather than in this process")
+  cli->add_option("--redis", s->redis, "Keep the queue in an outside Redis (redis://host:port, unix:///path/redis.sock), "
+                                       "shared with other servers and workers")
       ->envname("COMFYQ_REDIS_URL");
+  cli->add_option_function<std::string>(
+         "--store",
+         [s](const std::string& kind) {
+           s->store = kind == "memory" ? comfyq::server::store_kind::memory : comfyq::server::store_kind::private_redis;
+         },
+         "Without --redis: private (default) keeps the queue in a redis-server of this server's own in "
+         "DIR/redis, on disk; memory keeps it in this process, and nothing when it stops")
+      ->check(CLI::IsMember({"private", "memory"}));
   cli->add_option("--comfyui", s->comfyui, "A ComfyUI to run jobs on, with a worker of this server (repeatable; "
                                            "default 127.0.0.1:8188)")
       ->envname("COMFYUI_URL")

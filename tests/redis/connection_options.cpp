@@ -88,6 +88,10 @@ TEST_CASE("a bad redis URL is invalid_input naming redis_url and what is wrong",
       {"redis://worker:@localhost", "password is empty"},
       {"redis://:bad%4@localhost", "password has a broken %-escape"},
       {"redis://us%zzer:pw@localhost", "user has a broken %-escape"},
+      {"unix://redis.sock", "absolute path"},
+      {"unix://", "absolute path"},
+      {"unix:///run/redis.sock?db=1", "only the socket's path"},
+      {"unix://:pw@/run/redis.sock", "absolute path"},
   };
   for (const bad_url& bad : cases) {
     INFO(bad.url);
@@ -96,6 +100,16 @@ TEST_CASE("a bad redis URL is invalid_input naming redis_url and what is wrong",
     CHECK_THAT(error.what(), Contains("[comfyq.invalid_input] redis_url: ") && Contains(bad.says) &&
                                  Contains("expected redis://[user[:password]@]host[:port][/db]"));
   }
+}
+
+TEST_CASE("a unix URL reaches Redis through its socket, keeping every other default", "[redis][url]") {
+  const connection_options options = connection_options::from_url("unix:///var/run/redis/redis.sock");
+  CHECK(options.socket == "/var/run/redis/redis.sock");
+  CHECK(options.db == 0);
+  CHECK_FALSE(options.password.has_value());
+  CHECK(options.command_timeout == 5s);
+  CHECK(options.address() == "unix:/var/run/redis/redis.sock");
+  CHECK(connection_options::from_url("UNIX:///tmp/r.sock").socket == "/tmp/r.sock");
 }
 
 TEST_CASE("a redis URL error never repeats the password", "[redis][url]") {
@@ -124,4 +138,6 @@ TEST_CASE("connection options that cannot work are invalid_input naming the fiel
   CHECK(field_of([](connection_options& o) { o.reconnect.max_delay = 10ms; }) == "reconnect.max_delay");
   CHECK(field_of([](connection_options& o) { o.reconnect.attempts = 0; }) == "reconnect.attempts");
   CHECK(field_of([](connection_options& o) { o.reconnect.window = 0ms; }) == "reconnect.window");
+  CHECK(field_of([](connection_options& o) { o.socket = "/" + std::string(200, 's'); }) == "socket");
+  CHECK_NOTHROW(connection_options{.socket = "/run/redis/redis.sock"}.validate());
 }

@@ -8,8 +8,6 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,6 +15,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "server/serving.hpp"
 #include "support/child_process.hpp"
 #include "support/http_call.hpp"
 #include "support/program_run.hpp"
@@ -25,58 +24,12 @@
 namespace http = boost::beast::http;
 using comfyq::testing::basic;
 using comfyq::testing::child_process;
+using comfyq::testing::contents;
 using comfyq::testing::http_call;
-
-namespace {
-
-std::string contents(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// The password credentials.txt gives `user`.
-std::string password_of(const std::filesystem::path& credentials, const std::string& user) {
-  std::istringstream lines(contents(credentials));
-  for (std::string line; std::getline(lines, line);) {
-    if (line.starts_with(user + ":")) return line.substr(user.size() + 1);
-  }
-  FAIL("no line for " << user << " in " << credentials);
-  return {};
-}
-
-// The port in the first line the server prints: "comfyq-server is listening on http://127.0.0.1:PORT/".
-std::uint16_t listening_port(child_process& server) {
-  const std::string line = server.first_line();
-  INFO(line);
-  const std::string marker = "http://127.0.0.1:";
-  const std::size_t at = line.find(marker);
-  REQUIRE(at != std::string::npos);
-  return static_cast<std::uint16_t>(std::stoi(line.substr(at + marker.size())));
-}
-
-// Asks for the job until `done` says yes about it, for at most 30 s.
-template <class Done>
-nlohmann::json wait_for_job(std::uint16_t port, const std::string& id, const std::string& authorization, Done done) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  nlohmann::json job;
-  do {
-    const auto answer = http_call(port, http::verb::get, "/api/v1/jobs/" + id, {{"Authorization", authorization}});
-    REQUIRE(answer.status == 200);
-    job = answer.json();
-    if (done(job)) return job;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  } while (std::chrono::steady_clock::now() < deadline);
-  FAIL("job " << id << " did not get there in 30 s: " << job.dump());
-  return job;
-}
-
-nlohmann::json txt2img() {
-  return nlohmann::json::parse(contents(COMFYQ_EXAMPLE_WORKFLOWS "/txt2img.json"));
-}
-
-}  // namespace
+using comfyq::testing::listening_port;
+using comfyq::testing::password_of;
+using comfyq::testing::submit_txt2img;
+using comfyq::testing::wait_for_job;
 
 TEST_CASE("comfyq-server --demo: users made on first start, a job run on the demo backend, SIGTERM ends it", "[server]") {
   const comfyq::testing::scratch_folder scratch;
@@ -87,9 +40,7 @@ TEST_CASE("comfyq-server --demo: users made on first start, a job run on the dem
   INFO(contents(scratch.path() / "server.log"));
 
   const std::string user01 = basic("user01", password_of(data / "credentials.txt", "user01"));
-  const auto submitted = http_call(port, http::verb::post, "/api/v1/jobs",
-                                   {{"Authorization", user01}, {"Content-Type", "application/json"}},
-                                   nlohmann::json{{"workflow", txt2img()}}.dump());
+  const auto submitted = submit_txt2img(port, user01);
   REQUIRE(submitted.status == 201);
   const std::string id = submitted.json().at("id");
 
@@ -126,20 +77,20 @@ TEST_CASE("comfyq-server --demo: users made on first start, a job run on the dem
   }
 }
 
-TEST_CASE("comfyq-server with no ComfyUI answering: it serves, queues jobs, and says how to attach a worker",
+TEST_CASE("comfyq-server --store memory with no ComfyUI answering: it serves, queues jobs, and says how to attach a "
+          "worker",
           "[server]") {
   const comfyq::testing::scratch_folder scratch;
   const std::filesystem::path data = scratch.path() / "data";
   const std::filesystem::path log_file = scratch.path() / "server.log";
   // Port 9 (discard) on loopback: nothing listens there.
   child_process server(COMFYQ_SERVER_EXECUTABLE,
-                       {"serve", "--listen", "127.0.0.1:0", "--data", data.string(), "--comfyui", "127.0.0.1:9"},
+                       {"serve", "--listen", "127.0.0.1:0", "--data", data.string(), "--comfyui", "127.0.0.1:9",
+                        "--store", "memory"},
                        log_file.string());
   const std::uint16_t port = listening_port(server);
   const std::string user01 = basic("user01", password_of(data / "credentials.txt", "user01"));
-  const auto submitted = http_call(port, http::verb::post, "/api/v1/jobs",
-                                   {{"Authorization", user01}, {"Content-Type", "application/json"}},
-                                   nlohmann::json{{"workflow", txt2img()}}.dump());
+  const auto submitted = submit_txt2img(port, user01);
   REQUIRE(submitted.status == 201);
 
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -154,6 +105,8 @@ TEST_CASE("comfyq-server with no ComfyUI answering: it serves, queues jobs, and 
   const auto job = http_call(port, http::verb::get, "/api/v1/jobs/" + submitted.json().at("id").get<std::string>(),
                              {{"Authorization", user01}});
   CHECK(job.json().at("state") == "queued");
+  CHECK(log.find("\"store\":\"memory: nothing is kept\"") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(data / "redis"));
 
   server.signal(SIGINT);
   const auto status = server.wait_for_exit(std::chrono::seconds(30));
@@ -181,6 +134,14 @@ TEST_CASE("comfyq-server serve refuses a wrong setting with the flag that sets i
 
   const auto no_proxy = run_program(COMFYQ_SERVER_EXECUTABLE, {"--auth", "header", "--trusted-proxies", "", "--data", data});
   CHECK(no_proxy.exit_code == 2);
+
+  const auto two_stores = run_program(COMFYQ_SERVER_EXECUTABLE,
+                                      {"--store", "memory", "--redis", "redis://127.0.0.1:6379", "--data", data});
+  CHECK(two_stores.exit_code == 2);
+  CHECK(two_stores.err.find("--store: 'memory' keeps the queue here") != std::string::npos);
+
+  const auto no_such_store = run_program(COMFYQ_SERVER_EXECUTABLE, {"--store", "disk", "--data", data});
+  CHECK(no_such_store.exit_code == 2);
 
   CHECK_FALSE(std::filesystem::exists(data));
 }

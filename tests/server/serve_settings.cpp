@@ -91,6 +91,47 @@ TEST_CASE("each wrong serve setting is refused naming its field", "[server][serv
   CHECK_NOTHROW(s.validate());
 }
 
+TEST_CASE("the queue lives in the embedded store unless told memory or an outside Redis", "[server][serve]") {
+  using comfyq::server::store_kind;
+  serve_settings s;
+  CHECK(s.store_in_use() == store_kind::private_redis);
+  CHECK(s.redis_folder() == s.data / "redis");
+  s.store = store_kind::memory;
+  CHECK(s.store_in_use() == store_kind::memory);
+  CHECK_NOTHROW(s.validate());
+  s = {};
+  s.redis = "redis://10.0.0.2:6379";
+  CHECK(s.store_in_use() == store_kind::redis);
+  CHECK_NOTHROW(s.validate());
+  s.redis = "unix:///run/redis/redis.sock";
+  CHECK_NOTHROW(s.validate());
+}
+
+TEST_CASE("contradictory store settings are refused naming the field to change", "[server][serve]") {
+  using comfyq::server::store_kind;
+  const auto refused = [](const serve_settings& s) { return expect_invalid([&] { s.validate(); }); };
+  serve_settings s;
+  s.store = store_kind::memory;
+  s.redis = "redis://10.0.0.2:6379";
+  const auto memory_and_redis = refused(s);
+  CHECK(memory_and_redis.field() == "store");
+  CHECK(std::string(memory_and_redis.what()).find("'memory'") != std::string::npos);
+  s.store = store_kind::private_redis;
+  CHECK(refused(s).field() == "store");
+
+  s = {};
+  s.store = store_kind::redis;
+  CHECK(refused(s).field() == "redis");
+
+  s = {};
+  s.data = "/" + std::string(120, 'd');
+  const auto too_long = refused(s);
+  CHECK(too_long.field() == "data");
+  CHECK(std::string(too_long.what()).find("Unix socket") != std::string::npos);
+  s.store = store_kind::memory;  // nothing listens in the folder then
+  CHECK_NOTHROW(s.validate());
+}
+
 TEST_CASE("only htpasswd auth believes no proxy; header auth believes the configured ones", "[server][serve]") {
   serve_settings s;
   CHECK(s.authentication().proxy.addresses.empty());

@@ -41,6 +41,8 @@ struct redis_server_options {
   };
 
   bool appendonly{false};
+  /// Listens on a Unix socket too (socket_path(), mode 0700), beside its loopback port.
+  bool unix_socket{false};
   fsync appendfsync{fsync::everysec};
   /// The default user's password (requirepass).
   std::optional<std::string> requirepass{};
@@ -92,6 +94,16 @@ class redis_server {
     return options;
   }
 
+  /// The Unix socket it listens on with redis_server_options::unix_socket.
+  std::filesystem::path socket_path() const { return dir_ / "redis.sock"; }
+
+  /// Options that reach this server through its Unix socket (needs unix_socket).
+  comfyq::redis::connection_options socket_connection_options() const {
+    comfyq::redis::connection_options options = connection_options();
+    options.socket = socket_path().string();
+    return options;
+  }
+
   /// SIGKILL, as a crash or an OOM kill would: no shutdown, no final fsync.
   void kill() { end(SIGKILL); }
 
@@ -138,6 +150,7 @@ class redis_server {
            << "appendonly " << (options_.appendonly ? "yes" : "no") << "\n"
            << "appendfsync "
            << (options_.appendfsync == redis_server_options::fsync::always ? "always" : "everysec") << "\n";
+    if (options_.unix_socket) config << "unixsocket " << socket_path().string() << "\nunixsocketperm 700\n";
     if (options_.requirepass) config << "requirepass " << *options_.requirepass << "\n";
     if (options_.user) config << "user " << options_.user->name << " on >" << options_.user->password << " ~* &* +@all\n";
     for (const std::string& line : options_.extra_config) config << line << "\n";

@@ -184,7 +184,9 @@ inline void connection::connect(std::string_view consequence) {
 // One attempt: a socket, the command timeout on it, and the login. Returns why it did not work
 // when trying again later could help; throws invalid_input when it could not.
 inline std::optional<std::string> connection::try_connect() {
-  context_.reset(redisConnectWithTimeout(options_.host.c_str(), options_.port, to_timeval(options_.connect_timeout)));
+  context_.reset(options_.socket.empty()
+                     ? redisConnectWithTimeout(options_.host.c_str(), options_.port, to_timeval(options_.connect_timeout))
+                     : redisConnectUnixWithTimeout(options_.socket.c_str(), to_timeval(options_.connect_timeout)));
   if (!context_) return "hiredis could not allocate a connection";
   if (context_->err != 0 || redisSetTimeout(context_.get(), to_timeval(options_.command_timeout)) != REDIS_OK) {
     std::string problem = context_->errstr;

@@ -1,11 +1,14 @@
 #pragma once
 // Where and how comfyq reaches Redis: address, credentials, database, timeouts and reconnects.
-// Set in code, or parsed from a redis:// URL (what the --redis options of the programs take).
+// Set in code, or parsed from a redis:// or unix:// URL (what the --redis options of the programs
+// take).
 
 #include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include <sys/un.h>
 
 #include "comfyq/errors.hpp"
 #include "comfyq/util/percent_decode.hpp"
@@ -27,6 +30,9 @@ struct reconnect_policy {
 struct connection_options {
   std::string host{"127.0.0.1"};
   int port{6379};
+  /// The path of Redis's Unix socket (its `unixsocket` setting); when set, the connection goes
+  /// there and host and port are not used.
+  std::string socket{};
   /// ACL user (Redis 6+); unset logs in as the default user (with `password` if one is set).
   std::optional<std::string> user{};
   std::optional<std::string> password{};
@@ -39,15 +45,18 @@ struct connection_options {
   reconnect_policy reconnect{};
 
   /// Options from "redis://[user[:password]@]host[:port][/db]"; the user and password may be
-  /// percent-encoded (%40 for '@'), an IPv6 host goes in brackets. Everything not in the URL keeps
-  /// its default. Throws invalid_input (field "redis_url"); messages never repeat the password.
+  /// percent-encoded (%40 for '@'), an IPv6 host goes in brackets. "unix:///path/to/redis.sock"
+  /// reaches Redis through its Unix socket (an absolute path, nothing else in the URL).
+  /// Everything not in the URL keeps its default. Throws invalid_input (field "redis_url");
+  /// messages never repeat the password.
   static connection_options from_url(std::string_view url);
 
   /// Throws invalid_input naming the first field that cannot work (e.g. "port", "reconnect.attempts").
   void validate() const;
 
-  /// "host:port" ("[::1]:6379" for an IPv6 host), for messages.
+  /// "host:port" ("[::1]:6379" for an IPv6 host), or "unix:<path>" for a socket, for messages.
   std::string address() const {
+    if (!socket.empty()) return "unix:" + socket;
     const std::string shown_host = host.find(':') == std::string::npos ? host : "[" + host + "]";
     return shown_host + ":" + std::to_string(port);
   }
@@ -56,7 +65,8 @@ struct connection_options {
 inline connection_options connection_options::from_url(std::string_view url) {
   const auto invalid = [](const std::string& problem) {
     return invalid_input("redis_url",
-                         problem + "; expected redis://[user[:password]@]host[:port][/db], e.g. redis://127.0.0.1:6379/0");
+                         problem + "; expected redis://[user[:password]@]host[:port][/db], e.g. redis://127.0.0.1:6379/0, "
+                                   "or unix:///path/to/redis.sock");
   };
   // A decimal number of at most `max`, digits only (no sign, no spaces).
   const auto parse_decimal = [](std::string_view text, long max) -> std::optional<int> {
@@ -78,13 +88,26 @@ inline connection_options connection_options::from_url(std::string_view url) {
     return true;
   };
 
+  constexpr std::string_view unix_scheme = "unix://";
+  if (starts_with_ignoring_case(url, unix_scheme)) {
+    const std::string_view path = url.substr(unix_scheme.size());
+    if (!path.starts_with('/')) {
+      throw invalid("a socket URL names an absolute path after unix://, e.g. unix:///var/run/redis/redis.sock");
+    }
+    if (path.find_first_of("?#@") != std::string_view::npos) {
+      throw invalid("a socket URL holds only the socket's path: no credentials, database or parameters");
+    }
+    connection_options options;
+    options.socket = std::string(path);
+    return options;
+  }
   constexpr std::string_view scheme = "redis://";
   if (!starts_with_ignoring_case(url, scheme)) {
     if (starts_with_ignoring_case(url, "rediss://")) {
       throw invalid("TLS (rediss://) is not supported: hiredis 0.14 has no TLS; use redis:// on a trusted "
                     "network or through a tunnel");
     }
-    throw invalid("the URL must start with redis://");
+    throw invalid("the URL must start with redis:// (or unix:// for a socket)");
   }
   std::string_view rest = url.substr(scheme.size());
   if (rest.find_first_of("?#") != std::string_view::npos) {
@@ -150,6 +173,11 @@ inline connection_options connection_options::from_url(std::string_view url) {
 
 inline void connection_options::validate() const {
   using std::chrono::milliseconds;
+  if (socket.size() >= sizeof(sockaddr_un::sun_path)) {
+    throw invalid_input("socket", "'" + socket + "' is " + std::to_string(socket.size()) +
+                                      " bytes long; a Unix socket's path has at most " +
+                                      std::to_string(sizeof(sockaddr_un::sun_path) - 1) + ": use a shorter one");
+  }
   if (host.empty()) throw invalid_input("host", "is empty; give Redis's host name or address, e.g. 127.0.0.1");
   if (port < 1 || port > 65535) {
     throw invalid_input("port", std::to_string(port) + " is not a TCP port; use 1 to 65535 (Redis's default is 6379)");

@@ -5,14 +5,19 @@
 //   <data>/htpasswd, credentials.txt   the users (made on first start, see first_start.hpp)
 //   <data>/files/<tenant>/...          every tenant's inputs and outputs (tenant_directory)
 //   <data>/demo-comfyui/               the demo backend's folders (with demo only)
+//   <data>/redis/                      the embedded store: the redis-server the server starts,
+//                                      its append-only file and log (comfyq/redis/private_server.hpp)
 
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <sys/un.h>
 
 #include "comfyq/comfyui/client_options.hpp"
 #include "comfyq/errors.hpp"
@@ -28,6 +33,17 @@ namespace comfyq::server {
 enum class auth_mode : std::uint8_t {
   htpasswd,  ///< its own HTTP Basic auth against <data>/htpasswd
   header,    ///< a proxy in front (nginx) checked the password and names the user in a header
+};
+
+/// Where a serving server keeps its queue.
+enum class store_kind : std::uint8_t {
+  /// The embedded store: a redis-server the server starts in <data>/redis and stops, reached
+  /// through a Unix socket, every write on disk before it is acknowledged. Survives restarts.
+  private_redis,
+  /// In the server's process: nothing is kept when it stops. For throwaway runs.
+  memory,
+  /// An outside Redis (serve_settings::redis), shared with other servers and workers.
+  redis,
 };
 
 /// An address to listen on.
@@ -61,10 +77,13 @@ inline constexpr std::string_view default_comfyui = "127.0.0.1:8188";
 
 struct serve_settings {
   std::string listen = "127.0.0.1:8080";
-  /// The server's own folder: users, the tenants' files, the embedded store's journal.
+  /// The server's own folder: users, the tenants' files, the embedded store's Redis.
   std::filesystem::path data = "comfyq-data";
-  /// A Redis URL (redis://host:port): the queue lives there, shared with other servers and
-  /// workers. Empty: the embedded store, in this process.
+  /// Where the queue lives; unset: store_kind::redis when `redis` is given, else the embedded
+  /// store (store_kind::private_redis). See store_in_use().
+  std::optional<store_kind> store{};
+  /// An outside Redis's URL (redis://host:port, or unix:///path/to/redis.sock): the queue lives
+  /// there, shared with other servers and workers.
   std::string redis{};
   /// The ComfyUIs this server runs jobs on, a worker of its own for each (see drives()).
   std::vector<std::string> comfyui{};
@@ -84,6 +103,10 @@ struct serve_settings {
   std::filesystem::path credentials_file() const { return data / credentials_file_name; }
   std::filesystem::path files_folder() const { return data / "files"; }
   std::filesystem::path demo_folder() const { return data / "demo-comfyui"; }
+  /// The embedded store's folder: its redis-server's config, socket, append-only file and log.
+  std::filesystem::path redis_folder() const { return data / "redis"; }
+
+  store_kind store_in_use() const { return store.value_or(redis.empty() ? store_kind::private_redis : store_kind::redis); }
 
   listen_address address() const { return parse_listen_address(listen); }
 
@@ -125,9 +148,7 @@ struct serve_settings {
   void validate() const {
     address();
     if (data.empty()) throw invalid_input("data", "is empty; give the folder for the server's users, files and queue");
-    if (!redis.empty() && !redis.starts_with("redis://")) {
-      throw invalid_input("redis", "'" + comfyq::detail::printable(redis) + "' is not a Redis URL; write redis://host:port");
-    }
+    validate_store();
     for (const std::string& address : comfyui) comfyui::client_options::from_address(address, "comfyui");
     if (demo && !comfyui.empty()) {
       throw invalid_input("demo", "runs jobs on the built-in demo backend, not on a ComfyUI; leave out --comfyui "
@@ -139,6 +160,33 @@ struct serve_settings {
     }
     authentication().validate();
     if (auth == auth_mode::htpasswd) provisioning().validate();
+  }
+
+ private:
+  void validate_store() const {
+    if (!redis.empty() && !redis.starts_with("redis://") && !redis.starts_with("unix://")) {
+      throw invalid_input("redis", "'" + comfyq::detail::printable(redis) +
+                                       "' is not a Redis URL; write redis://host:port or unix:///path/to/redis.sock");
+    }
+    if (store == store_kind::redis && redis.empty()) {
+      throw invalid_input("redis", "is missing; the queue is to live in an outside Redis: give its URL, e.g. "
+                                   "redis://127.0.0.1:6379");
+    }
+    if (store && *store != store_kind::redis && !redis.empty()) {
+      const std::string chosen = *store == store_kind::memory ? "memory" : "private";
+      throw invalid_input("store", "'" + chosen + "' keeps the queue here, but --redis names an outside Redis to keep it "
+                                   "in; give one of the two");
+    }
+    if (store_in_use() == store_kind::private_redis) {
+      // The embedded store's socket lies in the data folder, and a Unix socket's path is short.
+      const std::string socket = (std::filesystem::absolute(redis_folder()) / "redis.sock").string();
+      if (socket.size() >= sizeof(sockaddr_un::sun_path)) {
+        throw invalid_input("data", "'" + data.string() + "' is too long a path for the embedded store's socket (" +
+                                        socket + " has " + std::to_string(socket.size()) + " bytes, a Unix socket "
+                                        "at most " + std::to_string(sizeof(sockaddr_un::sun_path) - 1) +
+                                        "); use a shorter one");
+      }
+    }
   }
 };
 
