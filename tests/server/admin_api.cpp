@@ -117,7 +117,7 @@ TEST_CASE("an admin moves a queued job into the priority lane and out, and only 
             .at("code") == "not_found");
 }
 
-TEST_CASE("an admin retries a failed job; a job in another state is refused with 409", "[server][admin]") {
+TEST_CASE("an admin retries a failed job, a job in another state is refused with 409", "[server][admin]") {
   running_server s;
   const std::string id = s.submitted("alice");
   CHECK(refusal(s.call(http::verb::post, "/api/v1/jobs/" + id + "/retry", "admin"), 409).at("code") == "conflict");

@@ -26,7 +26,7 @@ std::vector<std::string> ids_in(const comfyq::testing::http_answer& answer) {
 
 }  // namespace
 
-TEST_CASE("a participant lists its own jobs newest first; an admin lists everyone's or one tenant's", "[server]") {
+TEST_CASE("a participant lists its own jobs newest first, an admin lists everyone's or one tenant's", "[server]") {
   running_server s;
   const std::string a1 = s.submitted("alice");
   const std::string b1 = s.submitted("bob");

@@ -132,7 +132,7 @@ TEST_CASE("contradictory store settings are refused naming the field to change",
   CHECK_NOTHROW(s.validate());
 }
 
-TEST_CASE("only htpasswd auth believes no proxy; header auth believes the configured ones", "[server][serve]") {
+TEST_CASE("only htpasswd auth believes no proxy, header auth believes the configured ones", "[server][serve]") {
   serve_settings s;
   CHECK(s.authentication().proxy.addresses.empty());
   CHECK(s.authentication().admins == std::vector<std::string>{"admin"});
@@ -142,7 +142,7 @@ TEST_CASE("only htpasswd auth believes no proxy; header auth believes the config
   CHECK(s.authentication().proxy.user_header == "X-User");
 }
 
-TEST_CASE("the first start makes the users; later starts and header auth make none", "[server][serve]") {
+TEST_CASE("the first start makes the users, later starts and header auth make none", "[server][serve]") {
   const comfyq::testing::scratch_folder scratch;
   serve_settings s;
   s.data = scratch.path() / "data";

@@ -31,7 +31,7 @@ TEST_CASE("workers are counted by whether they can run a job", "[server][serve]"
   CHECK(count == comfyq::server::worker_count{.working = 2, .comfyui_down = 1, .other = 2});
 }
 
-TEST_CASE("no worker is reported once it lasts the patience, with the hint; a worker back is reported once",
+TEST_CASE("no worker is reported once it lasts the patience, with the hint, a worker back is reported once",
           "[server][serve]") {
   comfyq::server::worker_watch watch("start ComfyUI", 5s);
   CHECK_FALSE(watch.observe(at(0ms, {})));

@@ -91,7 +91,7 @@ TEMPLATE_LIST_TEST_CASE("positions and the forecast agree after jobs change lane
   }
 }
 
-TEMPLATE_LIST_TEST_CASE("only a queued job changes lanes; a refusal changes nothing", "[store][priority]", comfyq::testing::stores) {
+TEMPLATE_LIST_TEST_CASE("only a queued job changes lanes, a refusal changes nothing", "[store][priority]", comfyq::testing::stores) {
   TestType q;
   q.submit({.tenant = "alice", .workflow = "{}", .id = "running"}, at(0));
   q.submit({.tenant = "alice", .workflow = "{}", .id = "done"}, at(0));
@@ -112,7 +112,7 @@ TEMPLATE_LIST_TEST_CASE("only a queued job changes lanes; a refusal changes noth
   CHECK(q.events().size() == logged);
 }
 
-TEMPLATE_LIST_TEST_CASE("a move is logged as priority_changed; a move to the lane a job is in changes nothing", "[store][priority]", comfyq::testing::stores) {
+TEMPLATE_LIST_TEST_CASE("a move is logged as priority_changed, a move to the lane a job is in changes nothing", "[store][priority]", comfyq::testing::stores) {
   TestType q;
   q.submit({.tenant = "alice", .workflow = "{}", .id = "a1"}, at(0));
   q.set_priority("a1", false, at(1));

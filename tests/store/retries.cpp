@@ -78,7 +78,7 @@ TEMPLATE_LIST_TEST_CASE("a retried job joins the back of its lane and lists as t
   CHECK(order == std::vector<std::string>{"a2", "b1", "a1"});
 }
 
-TEMPLATE_LIST_TEST_CASE("only a failed or dead job is retried; a refusal changes nothing", "[store][retry]", comfyq::testing::stores) {
+TEMPLATE_LIST_TEST_CASE("only a failed or dead job is retried, a refusal changes nothing", "[store][retry]", comfyq::testing::stores) {
   TestType q({.policy = comfyq::policy::fifo});
   for (const char* id : {"j1", "j2", "j3", "j4"}) q.submit({.tenant = "alice", .workflow = "{}", .id = id}, at(0));
   REQUIRE(q.lease("w1", at(1))->job_id == "j1");  // running
