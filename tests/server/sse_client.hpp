@@ -84,7 +84,7 @@ class sse_client {
   // Reads what arrives within `timeout`; false if nothing did (or the stream ended).
   bool read_some(std::chrono::milliseconds timeout) {
     if (closed_) return false;
-    char chunk[4096];
+    char chunk[64 * 1024];
     bool got = false;
     socket_.async_read_some(boost::asio::buffer(chunk), [&](boost::system::error_code ec, std::size_t n) {
       if (ec) closed_ = true;
