@@ -34,7 +34,7 @@ void wait_for_streams(running_server& s, std::size_t n) {
 
 }  // namespace
 
-TEST_CASE("a participant's event stream has its own jobs' events only; an admin's has everyone's", "[server][events]") {
+TEST_CASE("a participant's event stream has its own jobs' events only, an admin's has everyone's", "[server][events]") {
   running_server s;
   sse_client alice = events_of(s, "alice");
   sse_client admin = events_of(s, "admin");

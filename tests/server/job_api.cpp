@@ -103,7 +103,7 @@ TEST_CASE("a body over the limit is refused with 413 and the server goes on serv
   CHECK(s.submit("alice", {{"workflow", workflow}}).status == 201);
 }
 
-TEST_CASE("a running job shows the progress it reported last; a finished one none", "[server][events]") {
+TEST_CASE("a running job shows the progress it reported last, a finished one none", "[server][events]") {
   running_server s;
   const std::string id = s.submitted("alice");
   const auto lease = s.queue.lease("w1");
