@@ -1,7 +1,9 @@
 // The JSON API's jobs on a real server over loopback, with the memory store: submit, read,
-// cancel, and every refusal, each of which names what is wrong and changes nothing.
+// cancel, progress while a job runs, and every refusal, each of which names what is wrong and
+// changes nothing.
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <string>
 #include <utility>
 #include <variant>
@@ -99,4 +101,31 @@ TEST_CASE("a body over the limit is refused with 413 and the server goes on serv
   const std::string huge = "{\"workflow\": \"" + std::string(2 << 20, 'x') + "\"}";
   CHECK(refusal(s.call(http::verb::post, "/api/v1/jobs", "alice", huge), 413).at("code") == "payload_too_large");
   CHECK(s.submit("alice", {{"workflow", workflow}}).status == 201);
+}
+
+TEST_CASE("a running job shows the progress it reported last, a finished one none", "[server][events]") {
+  running_server s;
+  const std::string id = s.submitted("alice");
+  const auto lease = s.queue.lease("w1");
+  REQUIRE(lease);
+  s.queue.report_progress(id, lease->token, {{"node", "3"}, {"value", 4}, {"max", 20}});
+  s.queue.report_progress(id, lease->token, {{"node", "3"}, {"value", 5}, {"max", 20}});
+
+  nlohmann::json job;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  const auto shows_last = [](const nlohmann::json& j) { return j.contains("progress") && j["progress"]["value"] == 5; };
+  do {
+    job = s.call(http::verb::get, "/api/v1/jobs/" + id, "alice").json();
+  } while (!shows_last(job) && std::chrono::steady_clock::now() < deadline);
+  REQUIRE(job.contains("progress"));
+  CHECK(job.at("progress").at("value") == 5);
+  CHECK(job.at("progress").at("max") == 20);
+
+  s.queue.complete(id, lease->token, {});
+  const auto settled = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  do {
+    job = s.call(http::verb::get, "/api/v1/jobs/" + id, "alice").json();
+  } while (job.contains("progress") && std::chrono::steady_clock::now() < settled);
+  CHECK(job.at("state") == "succeeded");
+  CHECK_FALSE(job.contains("progress"));
 }

@@ -22,7 +22,7 @@ namespace comfyq::server {
 
 class admin_api {
  public:
-  explicit admin_api(store::contract& store) : store_(store) {}
+  admin_api(store::contract& store, const job_views& views) : store_(store), views_(views) {}
 
   void add_routes(router& routes) {
     const auto add = [&](http::verb verb, const char* path, auto member) {
@@ -180,11 +180,11 @@ class admin_api {
   response job(const request_context& c) {
     const std::optional<comfyq::job> j = store_.find(c.params[0]);
     if (!j) throw api_error(http::status::not_found, "not_found", "no job '" + comfyq::detail::printable(c.params[0]) + "'", "id");
-    return json_response(c.req, http::status::ok,
-                         job_view(*j, j->state == job_state::queued ? store_.position(j->id) : std::nullopt));
+    return json_response(c.req, http::status::ok, views_.of(*j));
   }
 
   store::contract& store_;
+  const job_views& views_;
 };
 
 }  // namespace comfyq::server

@@ -1,6 +1,7 @@
 #pragma once
 // One client connection: reads a request, has the application answer it on the store's thread
-// pool, writes the answer, and reads the next (keep-alive). The connection holds no thread
+// pool, writes the answer, and reads the next (keep-alive), or hands the connection to a stream
+// when the answer is one (reply::handoff). The connection holds no thread
 // while it waits for a request or for the store, so a few I/O threads serve every client. A
 // client that sends nothing for `idle_timeout`, or a body over `max_body_bytes`, is answered
 // and dropped; the rest of a body over the limit is read and thrown away for a few seconds
@@ -27,7 +28,7 @@ namespace comfyq::server {
 
 /// What a session needs from the server: how to answer, where to run the answer, its limits.
 struct session_settings {
-  std::function<response(const request&, const boost::asio::ip::address& peer)> answer;
+  std::function<reply(const request&, const boost::asio::ip::address& peer)> answer;
   boost::asio::thread_pool* answer_pool = nullptr;
   std::size_t max_body_bytes = 64 * 1024 * 1024;
   std::chrono::seconds idle_timeout{60};
@@ -70,9 +71,12 @@ class http_session : public std::enable_shared_from_this<http_session> {
     stream_.expires_never();  // while the store answers; the write sets its own
     if (settings_.in_flight) settings_.in_flight(+1);
     boost::asio::post(*settings_.answer_pool, [self = shared_from_this(), req = parser_->release(), peer]() {
-      response res = self->settings_.answer(req, peer);
-      boost::asio::post(self->stream_.get_executor(),
-                        [self, res = std::move(res)]() mutable { self->write(std::move(res), true); });
+      reply answer = self->settings_.answer(req, peer);
+      boost::asio::post(self->stream_.get_executor(), [self, answer = std::move(answer)]() mutable {
+        if (!answer.handoff) return self->write(std::move(answer.res), true);
+        if (self->settings_.in_flight) self->settings_.in_flight(-1);
+        answer.handoff(std::move(self->stream_));  // this session ends here; the stream goes on
+      });
     });
   }
 

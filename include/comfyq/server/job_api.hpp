@@ -16,6 +16,7 @@
 #include "comfyq/model.hpp"
 #include "comfyq/server/api_error.hpp"
 #include "comfyq/server/json_body.hpp"
+#include "comfyq/server/progress_board.hpp"
 #include "comfyq/server/query_string.hpp"
 #include "comfyq/server/router.hpp"
 #include "comfyq/snapshot.hpp"
@@ -27,7 +28,7 @@ namespace comfyq::server {
 inline std::int64_t to_ms(time_point t) { return t.time_since_epoch().count(); }
 
 /// What the API shows of a job: its record without the workflow, and its place in the queue
-/// while it waits.
+/// while it waits (job_views adds what the queue says now).
 inline nlohmann::json job_view(const job& j, const std::optional<queue_position>& place) {
   nlohmann::json view{{"id", j.id},
                       {"tenant", j.tenant},
@@ -46,9 +47,29 @@ inline nlohmann::json job_view(const job& j, const std::optional<queue_position>
   return view;
 }
 
+/// The API's view of a job as the queue stands now: job_view with its place while it waits and
+/// its latest progress while it runs.
+class job_views {
+ public:
+  /// `progress` may be null (no progress shown); both must outlive it.
+  job_views(store::contract& store, const progress_board* progress) : store_(store), progress_(progress) {}
+
+  nlohmann::json of(const job& j) const {
+    nlohmann::json view = job_view(j, j.state == job_state::queued ? store_.position(j.id) : std::nullopt);
+    if (progress_ != nullptr && j.state == job_state::running) {
+      if (std::optional<nlohmann::json> latest = progress_->of(j.id)) view["progress"] = std::move(*latest);
+    }
+    return view;
+  }
+
+ private:
+  store::contract& store_;
+  const progress_board* progress_;
+};
+
 class job_api {
  public:
-  explicit job_api(store::contract& store) : store_(store) {}
+  job_api(store::contract& store, const job_views& views) : store_(store), views_(views) {}
 
   void add_routes(router& routes) {
     routes.add(http::verb::post, "/api/v1/jobs", access::user, [this](const request_context& c) { return submit(c); });
@@ -117,7 +138,7 @@ class job_api {
     const job_page page = store_.list_jobs(query);
     nlohmann::json jobs = nlohmann::json::array();
     for (const job& j : page.jobs) {
-      jobs.push_back(job_view(j, j.state == job_state::queued ? store_.position(j.id) : std::nullopt));
+      jobs.push_back(views_.of(j));
     }
     return json_response(c.req, http::status::ok,
                          {{"jobs", std::move(jobs)}, {"next", page.next.empty() ? nlohmann::json() : nlohmann::json(page.next)}});
@@ -159,11 +180,11 @@ class job_api {
   nlohmann::json view_of(const std::string& id) {
     std::optional<job> j = store_.find(id);
     if (!j) throw api_error(http::status::not_found, "not_found", "no job '" + id + "'", "id");
-    std::optional<queue_position> place = j->state == job_state::queued ? store_.position(id) : std::nullopt;
-    return job_view(*j, place);
+    return views_.of(*j);
   }
 
   store::contract& store_;
+  const job_views& views_;
 };
 
 }  // namespace comfyq::server

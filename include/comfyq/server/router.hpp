@@ -38,6 +38,8 @@ struct request_context {
 class router {
  public:
   using handler = std::function<response(const request_context&)>;
+  /// A route answered by a stream: what takes the connection over.
+  using stream_handler = std::function<stream_handoff(const request_context&)>;
 
   struct route {
     http::verb method;
@@ -45,6 +47,7 @@ class router {
     std::vector<std::string> segments;  ///< "{}" for a parameter
     server::access access;
     handler handle;
+    stream_handler stream{};  ///< set for a stream route, instead of handle
   };
 
   /// A route and its parameters.
@@ -59,6 +62,12 @@ class router {
       segments.emplace_back(segment.starts_with('{') ? std::string("{}") : std::string(segment));
     }
     routes_.push_back(route{method, std::string(pattern), std::move(segments), who, std::move(h)});
+  }
+
+  /// A route whose answer is a stream (e.g. Server-Sent Events).
+  void add_stream(http::verb method, std::string_view pattern, server::access who, stream_handler s) {
+    add(method, pattern, who, {});
+    routes_.back().stream = std::move(s);
   }
 
   /// Every route, in the order added.

@@ -15,6 +15,8 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <variant>
@@ -29,11 +31,15 @@
 #include "comfyq/errors.hpp"
 #include "comfyq/server/admin_api.hpp"
 #include "comfyq/server/api_error.hpp"
+#include "comfyq/server/event_feed.hpp"
+#include "comfyq/server/event_stream.hpp"
 #include "comfyq/server/http.hpp"
 #include "comfyq/server/http_session.hpp"
 #include "comfyq/server/identity.hpp"
 #include "comfyq/server/identify_with.hpp"
 #include "comfyq/server/job_api.hpp"
+#include "comfyq/server/progress_board.hpp"
+#include "comfyq/server/query_string.hpp"
 #include "comfyq/server/request_log.hpp"
 #include "comfyq/server/router.hpp"
 #include "comfyq/store/contract.hpp"
@@ -50,17 +56,27 @@ struct server_options {
   std::chrono::seconds stop_grace{10};  ///< how long stop() lets requests in flight finish
   server::identifier identify{};  ///< who sent a request; without one, every route but the open ones answers 401
   comfyui::log_sink log{};  ///< gets a record per request answered (request_log.hpp); called on the store threads
+  event_feed_options events{};  ///< the one reader of the store's event log (event_feed.hpp)
+  event_stream_limits streams{};  ///< each client's event stream (event_stream.hpp)
 };
 
 class server {
  public:
   server(store::contract& store, server_options options)
-      : store_(store), options_(std::move(options)), store_pool_(options_.store_threads), jobs_(store), admin_(store) {
+      : store_(store),
+        options_(std::move(options)),
+        feed_(store, options_.events),
+        store_pool_(options_.store_threads),
+        views_(store, &progress_),
+        jobs_(store, views_),
+        admin_(store, views_) {
     routes_.add(http::verb::get, "/healthz", access::everyone,
                 [](const request_context& c) { return json_response(c.req, http::status::ok, {{"status", "ok"}}); });
     routes_.add(http::verb::get, "/readyz", access::everyone, [this](const request_context& c) { return ready(c); });
     jobs_.add_routes(routes_);
     admin_.add_routes(routes_);
+    routes_.add_stream(http::verb::get, "/api/v1/events", access::user,
+                       [this](const request_context& c) { return open_stream(c); });
     session_.answer = [this](const request& req, const boost::asio::ip::address& peer) { return answer(req, peer); };
     session_.answer_pool = &store_pool_;
     session_.max_body_bytes = options_.max_body_bytes;
@@ -87,6 +103,12 @@ class server {
       throw invalid_input("listen", "cannot listen on " + options_.host + ":" + std::to_string(options_.port) + " (" +
                                         ec.message() + "); choose a free port or stop what listens there");
     }
+    // Subscribed before the feed starts: its first read, from the oldest event the log keeps,
+    // tells the board the progress of the jobs that already run.
+    progress_subscription_ = feed_.subscribe("", [this](const std::vector<store::logged_event>& batch) {
+      progress_.observe(batch);
+    }).handle;
+    feed_.start();
     accept();
     for (unsigned i = 0; i < std::max(1u, options_.io_threads); ++i) io_threads_.emplace_back([this] { io_.run(); });
   }
@@ -94,8 +116,8 @@ class server {
   /// The port it listens on (the one chosen for port 0).
   std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
 
-  /// Stops accepting, lets the requests in flight finish (up to stop_grace), closes every
-  /// connection. Idempotent.
+  /// Stops accepting, lets the requests in flight finish (up to stop_grace), ends the event
+  /// streams, closes every connection. Idempotent.
   void stop() {
     if (io_threads_.empty()) return;
     boost::asio::post(acceptor_.get_executor(), [this] { acceptor_.close(); });  // not during an accept
@@ -103,6 +125,8 @@ class server {
     while (in_flight_ > 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
+    end_streams(deadline);
+    feed_.stop();
     work_.reset();
     io_.stop();
     for (std::thread& t : io_threads_) t.join();
@@ -111,14 +135,19 @@ class server {
     store_pool_.join();
   }
 
+  /// How many event streams are open now.
+  std::size_t stream_clients() const noexcept { return stream_clients_.load(); }
+
   /// The routes it serves (docs/openapi.json lists the same).
   const std::vector<router::route>& routes() const noexcept { return routes_.routes(); }
 
-  /// The answer to one request: routed, authenticated, handled; a refusal as its JSON error.
-  /// Carries the request's id (X-Request-Id) and is logged with it.
-  response answer(const request& req, const boost::asio::ip::address& peer) {
+  /// The answer to one request: routed, authenticated, handled; a refusal as its JSON error;
+  /// on a stream route, the stream that takes the connection over. Carries the request's id
+  /// (X-Request-Id) and is logged with it.
+  reply answer(const request& req, const boost::asio::ip::address& peer) {
     const auto started = std::chrono::steady_clock::now();
     answered_request done{.id = request_id_of(req), .req = &req, .peer = peer.to_string()};
+    stream_handoff handoff;
     response res = [&] {
       try {
         std::string_view target = view(req.target());
@@ -128,6 +157,10 @@ class server {
                                 question == std::string_view::npos ? std::string_view() : target.substr(question + 1)};
         if (m.found->access != access::everyone) context.who = authenticate(req, peer, m.found->access);
         done.user = context.who.user;
+        if (m.found->stream) {
+          handoff = m.found->stream(context);
+          return response{http::status::ok, req.version()};
+        }
         return m.found->handle(context);
       } catch (const api_error& e) {
         return error_response(req, e);
@@ -144,7 +177,7 @@ class server {
     done.status = res.result_int();
     done.took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
     if (options_.log) options_.log(done.record());
-    return res;
+    return {std::move(res), std::move(handoff)};
   }
 
  private:
@@ -159,6 +192,36 @@ class server {
       throw api_error(http::status::forbidden, "forbidden", "this is for admins; ask the workshop's instructor");
     }
     return id;
+  }
+
+  // GET /api/v1/events: the events the user may see, from the one after Last-Event-ID (or
+  // ?after=, for clients that cannot set headers), or from now on without one.
+  stream_handoff open_stream(const request_context& c) {
+    const query_parameters params(c.query, {"after"});
+    std::string last_event_id = params.get("after").value_or(std::string(view(c.req["Last-Event-ID"])));
+    return [this, who = c.who, last_event_id = std::move(last_event_id)](boost::beast::tcp_stream&& connection) {
+      auto stream = std::make_shared<event_stream>(std::move(connection), who, options_.streams);
+      {
+        const std::lock_guard lock(streams_mutex_);
+        std::erase_if(streams_, [](const std::weak_ptr<event_stream>& s) { return s.expired(); });
+        streams_.push_back(stream);
+      }
+      stream->run(feed_, last_event_id, [this](int change) { stream_clients_ += change; });
+    };
+  }
+
+  // Ends every open stream, and waits (until `deadline` at most) for them to be gone.
+  void end_streams(std::chrono::steady_clock::time_point deadline) {
+    {
+      const std::lock_guard lock(streams_mutex_);
+      for (const auto& weak : streams_) {
+        if (auto stream = weak.lock()) stream->close();
+      }
+      streams_.clear();
+    }
+    while (stream_clients_ > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
   }
 
   response ready(const request_context& c) {
@@ -179,6 +242,7 @@ class server {
 
   store::contract& store_;
   server_options options_;
+  event_feed feed_;  // before io_: the streams that io_'s handlers hold let go of it first
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io_.get_executor()};
   // On a strand: an accept's completion (which starts the next accept) and stop()'s close run on
@@ -187,8 +251,14 @@ class server {
   std::vector<std::thread> io_threads_;
   boost::asio::thread_pool store_pool_;
   std::atomic<int> in_flight_{0};
+  std::mutex streams_mutex_;
+  std::vector<std::weak_ptr<event_stream>> streams_;
+  std::atomic<std::size_t> stream_clients_{0};
   session_settings session_;
   router routes_;
+  progress_board progress_;
+  std::unique_ptr<event_feed::subscription> progress_subscription_;
+  job_views views_;
   job_api jobs_;
   admin_api admin_;
 };

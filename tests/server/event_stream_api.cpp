@@ -1,0 +1,123 @@
+// GET /api/v1/events over a real server: a participant's stream carries its own jobs' events
+// and no one else's, an admin's every event; a client that comes back with Last-Event-ID gets
+// what it missed; one that does not read is dropped; stop() ends every stream.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "api_server.hpp"
+#include "sse_client.hpp"
+
+namespace http = boost::beast::http;
+using comfyq::testing::running_server;
+using comfyq::testing::sse_client;
+using namespace std::chrono_literals;
+
+namespace {
+
+sse_client events_of(running_server& s, const std::string& user, const std::string& last_event_id = "") {
+  std::vector<std::pair<std::string, std::string>> headers{{"X-Test-User", user}};
+  if (!last_event_id.empty()) headers.emplace_back("Last-Event-ID", last_event_id);
+  return sse_client(s.web.port(), "/api/v1/events", headers);
+}
+
+// Waits until the server counts `n` open streams: a stream is counted once it is subscribed.
+void wait_for_streams(running_server& s, std::size_t n) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (s.web.stream_clients() != n && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  REQUIRE(s.web.stream_clients() == n);
+}
+
+}  // namespace
+
+TEST_CASE("a participant's event stream has its own jobs' events only, an admin's has everyone's", "[server][events]") {
+  running_server s;
+  sse_client alice = events_of(s, "alice");
+  sse_client admin = events_of(s, "admin");
+  CHECK(alice.head().starts_with("HTTP/1.1 200"));
+  CHECK(alice.head().find("text/event-stream") != std::string::npos);
+  wait_for_streams(s, 2);
+
+  const std::string bobs = s.submitted("bob");
+  const std::string alices = s.submitted("alice");
+  REQUIRE(s.call(http::verb::post, "/api/v1/jobs/" + alices + "/cancel", "alice").status == 200);
+
+  const auto first = alice.next();
+  REQUIRE(first);
+  CHECK(first->event == "submitted");
+  CHECK(nlohmann::json::parse(first->data).at("job") == alices);
+  const auto second = alice.next();
+  REQUIRE(second);
+  CHECK(second->event == "cancelled");
+  CHECK_FALSE(alice.next(300ms));  // bob's submission never reaches alice
+
+  const auto all_first = admin.next();
+  REQUIRE(all_first);
+  CHECK(nlohmann::json::parse(all_first->data).at("job") == bobs);
+}
+
+TEST_CASE("a client back with Last-Event-ID gets the events it missed, then the new ones", "[server][events]") {
+  running_server s;
+  std::string last_seen;
+  {
+    sse_client first = events_of(s, "alice");
+    wait_for_streams(s, 1);
+    s.submitted("alice");
+    const auto seen = first.next();
+    REQUIRE(seen);
+    last_seen = seen->id;
+  }
+  const std::string missed = s.submitted("alice");
+  sse_client again = events_of(s, "alice", last_seen);
+  const auto caught_up = again.next();  // once the backlog is out, the stream is subscribed
+  REQUIRE(caught_up);
+  CHECK(caught_up->event == "submitted");
+  CHECK(nlohmann::json::parse(caught_up->data).at("job") == missed);
+  const std::string later = s.submitted("alice");
+  const auto live = again.next();
+  REQUIRE(live);
+  CHECK(nlohmann::json::parse(live->data).at("job") == later);
+}
+
+TEST_CASE("an event stream needs a user, and names a wrong parameter", "[server][events]") {
+  running_server s;
+  CHECK(s.call(http::verb::get, "/api/v1/events", "").status == 401);
+  CHECK(comfyq::testing::refusal(s.call(http::verb::get, "/api/v1/events?since=1", "alice"), 422).at("field") == "since");
+}
+
+TEST_CASE("a client that does not read its stream is dropped, and stop() ends the streams of the others",
+          "[server][events]") {
+  comfyq::store::memory queue;
+  comfyq::server::server web(queue, {.port = 0,
+                                     .identify = comfyq::testing::users_by_test_header(),
+                                     .streams = {.max_pending_bytes = 64 * 1024}});
+  web.start();
+  sse_client reader(web.port(), "/api/v1/events", {{"X-Test-User", "admin"}});
+  sse_client sleeper(web.port(), "/api/v1/events", {{"X-Test-User", "admin"}});
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (web.stream_clients() != 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  REQUIRE(web.stream_clients() == 2);
+
+  // Progress events of 16 KiB each, far more than the socket buffers and the 64 KiB allowed
+  // to wait: the client that reads keeps up, the one that does not falls behind and is dropped.
+  const std::string id = queue.submit({.tenant = "alice", .workflow = "{}"});
+  const auto lease = queue.lease("w1");
+  REQUIRE(lease);
+  const nlohmann::json big{{"node", "3"}, {"text", std::string(16 * 1024, 'x')}};
+  // The reader takes each frame before the next event: it never falls behind.
+  REQUIRE(reader.next());  // the submission
+  REQUIRE(reader.next());  // the lease
+  for (int n = 0; n < 2000 && web.stream_clients() == 2; ++n) {
+    queue.report_progress(id, lease->token, big);
+    REQUIRE(reader.next());
+  }
+  CHECK(web.stream_clients() == 1);
+
+  web.stop();
+  CHECK(web.stream_clients() == 0);
+  CHECK(reader.ended());
+}
