@@ -1,8 +1,8 @@
 #pragma once
-// comfyq's server: the JSON API (/api/v1: job_api.hpp, admin_api.hpp, file_api.hpp), health checks, over one
-// store::contract. A few I/O threads accept and serve every connection (http_session.hpp); the
-// store's calls, which may block on Redis, run on a pool of their own so that they never stall
-// another connection.
+// comfyq's server: the JSON API (/api/v1: job_api.hpp, admin_api.hpp, file_api.hpp), live
+// events, health checks, over one store::contract. A few I/O threads accept and serve every
+// connection (http_session.hpp); the store's calls, which may block on Redis, run on a pool of
+// their own so that they never stall another connection.
 //
 //   comfyq::store::memory queue;
 //   comfyq::server::authenticator users(settings, comfyq::server::htpasswd::load(path));
