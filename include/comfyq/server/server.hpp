@@ -158,9 +158,9 @@ class server {
         std::string_view target = view(req.target());
         const std::size_t question = target.find('?');
         router::match m = routes_.find(req.method(), target.substr(0, question));
-        request_context context{req, peer, {}, std::move(m.params),
+        identity who = m.found->access == access::everyone ? identity{} : authenticate(req, peer, m.found->access);
+        request_context context{req, peer, std::move(who), std::move(m.params),
                                 question == std::string_view::npos ? std::string_view() : target.substr(question + 1)};
-        if (m.found->access != access::everyone) context.who = authenticate(req, peer, m.found->access);
         done.user = context.who.user;
         if (m.found->stream) {
           handoff = m.found->stream(context);
