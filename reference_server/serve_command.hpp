@@ -123,6 +123,7 @@ inline void serve(comfyq::server::serve_settings s) {
   const comfyq::server::listen_address address = s.address();
   comfyq::server::server web(queue, {.host = address.host,
                                      .port = address.port,
+                                     .files = s.files_folder(),
                                      .identify = comfyq::server::identify_with(users),
                                      .log = log});
   web.start();

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "comfyq/errors.hpp"
+#include "comfyq/file_path.hpp"
 #include "comfyq/ids.hpp"
 #include "comfyq/output_folder.hpp"
 #include "comfyq/workflow.hpp"
@@ -103,25 +104,7 @@ inline std::string input_reference(const nlohmann::json& value, const std::strin
     throw invalid_input(field, "'" + printable(path) + "' ends in a ComfyUI folder annotation that would read "
                                "outside your own files; " + std::string(example));
   }
-  if (path.empty() || path.front() == '/' || path.back() == '/') {
-    throw invalid_input(field, "'" + printable(path) + "' is not a file name; " + std::string(example));
-  }
-  for (char c : path) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (c == '\\' || byte < 0x20 || byte == 0x7f) {
-      throw invalid_input(field, "'" + printable(path) + "' contains a backslash or a control character; " +
-                                     std::string(example));
-    }
-  }
-  for (std::size_t begin = 0; begin <= path.size();) {
-    const std::size_t end = std::min(path.find('/', begin), path.size());
-    const std::string_view segment = std::string_view(path).substr(begin, end - begin);
-    if (segment.empty() || segment == "." || segment == "..") {
-      throw invalid_input(field, "'" + printable(path) + "' has an empty, '.' or '..' folder; " + std::string(example));
-    }
-    begin = end + 1;
-  }
-  return path;
+  return checked_relative_path(path, field, example);
 }
 
 }  // namespace detail

@@ -39,7 +39,7 @@ TEST_CASE("an image job on real ComfyUI succeeds, its output in the attempt's fo
   // <root>/<tenant>/outputs/<job>/1/ holds the image and its manifest, nothing else.
   const std::filesystem::path attempt = f.files.outputs_of(f.tenant, id, 1);
   REQUIRE(std::filesystem::exists(attempt / "manifest.json"));
-  const nlohmann::json manifest = nlohmann::json::parse(real::read_file(attempt / "manifest.json"));
+  const nlohmann::json manifest = nlohmann::json::parse(comfyq::testing::read_file(attempt / "manifest.json"));
   INFO("manifest: " << manifest.dump());
   REQUIRE(manifest.is_array());
   REQUIRE(manifest.size() == 1);
@@ -48,7 +48,7 @@ TEST_CASE("an image job on real ComfyUI succeeds, its output in the attempt's fo
   CHECK(name.rfind("portrait", 0) == 0);
   CHECK(real::files_below(attempt).size() == 2);
 
-  const std::string bytes = real::read_file(attempt / name);
+  const std::string bytes = comfyq::testing::read_file(attempt / name);
   CHECK(bytes.substr(0, png_signature.size()) == png_signature);
   CHECK(entry.at("size").get<std::uint64_t>() == bytes.size());
   CHECK(entry.at("sha256").get<std::string>() == comfyq::util::sha256_hex(bytes));
@@ -67,7 +67,7 @@ TEST_CASE("an image job on real ComfyUI succeeds, its output in the attempt's fo
   REQUIRE(saved.size() == 1);
   CHECK(saved.front() == std::filesystem::path("1") / name);
   const std::filesystem::path in_comfyui = f.comfyui.output_dir() / "comfyq" / f.tenant / id / saved.front();
-  CHECK(real::read_file(in_comfyui) == bytes);
+  CHECK(comfyq::testing::read_file(in_comfyui) == bytes);
   const comfyq::artifact_origin origin = comfyq::attribute(
       {.filename = in_comfyui.filename().string(),
        .subfolder = std::filesystem::relative(in_comfyui.parent_path(), f.comfyui.output_dir()).string(),

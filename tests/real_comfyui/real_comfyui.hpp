@@ -29,14 +29,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "support/read_file.hpp"
+
 extern char** environ;
 
 namespace comfyq::testing::real {
-
-inline std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 /// The last `lines` lines of a text file, for error messages.
 inline std::string tail_of(const std::filesystem::path& path, std::size_t lines = 30) {

@@ -103,7 +103,7 @@ TEST_CASE("comfyq-worker SIGKILLed while ComfyUI runs its job: a second worker p
   CHECK_FALSE(std::filesystem::exists(files.outputs_of(tenant, id, 1)));
   // The dead worker's prompt was stopped, not left to hold the GPU: the second worker found it
   // under its own client id and interrupted it before SaveImage ran.
-  CHECK_THAT(real::read_file(f.folder / "second.log"), Catch::Contains("comfyui.leftover_stopped"));
+  CHECK_THAT(comfyq::testing::read_file(f.folder / "second.log"), Catch::Contains("comfyui.leftover_stopped"));
   CHECK(f.comfyui.outputs_of(tenant, id) ==
         std::vector<std::filesystem::path>{std::filesystem::path("2") / "reborn_00001_.png"});
   CHECK(real::read_queue(f.comfyui).empty());

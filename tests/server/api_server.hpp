@@ -3,6 +3,7 @@
 // themselves in a header ("X-Test-User: alice"; "admin" is the admin), so that a test can act
 // as anyone without passwords.
 
+#include <filesystem>
 #include <string>
 #include <utility>
 #include <variant>
@@ -35,8 +36,12 @@ inline const nlohmann::json workflow = {
 
 struct running_server {
   comfyq::store::memory queue;
-  comfyq::server::server web{queue, {.port = 0, .max_body_bytes = 1 << 20, .identify = users_by_test_header()}};
-  running_server() { web.start(); }
+  comfyq::server::server web;
+  /// With `files`, the folder of the tenants' files; without, the file routes answer 503.
+  explicit running_server(std::filesystem::path files = {})
+      : web(queue, {.port = 0, .max_body_bytes = 1 << 20, .files = std::move(files), .identify = users_by_test_header()}) {
+    web.start();
+  }
 
   http_answer call(boost::beast::http::verb method, const std::string& target, const std::string& user,
                    const std::string& body = {}, const std::string& type = "application/json") {

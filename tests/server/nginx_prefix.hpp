@@ -1,7 +1,7 @@
 #pragma once
 // A private nginx prefix for the site comfyq-server nginx-config prints: a throwaway
-// self-signed certificate, users made by comfyq-server init, and an nginx.conf that includes
-// site.conf and keeps every file nginx writes inside the prefix. A test that cannot find nginx
+// self-signed certificate, two participants and an admin made by comfyq-server init, and an
+// nginx.conf that includes site.conf and keeps every file nginx writes inside the prefix. A test that cannot find nginx
 // or openssl fails, saying which package to install.
 
 #include <filesystem>
@@ -29,7 +29,7 @@ class nginx_prefix {
                               "-keyout", path("key.pem"), "-out", path("cert.pem")});
     INFO(certificate.err);
     REQUIRE(certificate.exit_code == 0);
-    const program_result init = run_comfyq_server({"init", "--users", "1", "--data", path("data")});
+    const program_result init = run_comfyq_server({"init", "--users", "2", "--data", path("data")});
     INFO(init.err);
     REQUIRE(init.exit_code == 0);
     std::filesystem::create_directories(folder_.path() / "temp");

@@ -18,7 +18,6 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
-#include <catch2/catch.hpp>
 
 namespace comfyq::testing {
 
@@ -87,7 +86,7 @@ class sse_client {
     char chunk[64 * 1024];
     bool got = false;
     socket_.async_read_some(boost::asio::buffer(chunk), [&](boost::system::error_code ec, std::size_t n) {
-      if (ec) closed_ = true;
+      if (ec && ec != boost::asio::error::operation_aborted) closed_ = true;  // aborted: the wait timed out
       buffered_.append(chunk, n);
       got = n > 0;
     });

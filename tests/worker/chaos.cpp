@@ -151,7 +151,7 @@ TEST_CASE("chaos: workers and ComfyUIs SIGKILLed at random lose no job and mix n
     const comfyq::comfyui::tenant_directory files(tenants_folder);
     REQUIRE(j.outputs.size() == 1);
     for (const auto& entry : j.outputs) {
-      CHECK(comfyq::util::sha256_hex(comfyq::testing::worker_tests::read_file(files.outputs_of(tenant, id, j.attempt) /
+      CHECK(comfyq::util::sha256_hex(comfyq::testing::read_file(files.outputs_of(tenant, id, j.attempt) /
                                                                                 entry.name)) == entry.sha256);
     }
   }

@@ -45,8 +45,8 @@ TEST_CASE("an attempt's outputs and manifest go to its own folder, and can be di
 
   const auto folder = scratch.path() / "alice" / "outputs" / "j1" / "2";
   CHECK(files.outputs_of("alice", "j1", 2) == folder);
-  CHECK(comfyq::testing::worker_tests::read_file(folder / "sub" / "out_00001_.png") == "bytes");
-  CHECK(nlohmann::json::parse(comfyq::testing::worker_tests::read_file(folder / "manifest.json")) ==
+  CHECK(comfyq::testing::read_file(folder / "sub" / "out_00001_.png") == "bytes");
+  CHECK(nlohmann::json::parse(comfyq::testing::read_file(folder / "manifest.json")) ==
         nlohmann::json::array({entry}));
   CHECK(expect_error<comfyq::invalid_input>([&] {
           files.staging_path({.tenant = "alice", .job = "j1", .attempt = 2, .name = "../../j2/2/x.png"});

@@ -23,6 +23,7 @@
 #include "comfyq/store/contract.hpp"
 #include "comfyui/standin_clients.hpp"
 #include "comfyui_contract/standin_fixture.hpp"
+#include "support/read_file.hpp"
 #include "support/stores.hpp"
 
 namespace comfyq::testing::worker_tests {
@@ -168,10 +169,5 @@ struct worker_fixture {
   std::string crash_node_;
   int rearm_ = 0;
 };
-
-inline std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 }  // namespace comfyq::testing::worker_tests

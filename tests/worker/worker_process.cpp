@@ -125,7 +125,7 @@ TEST_CASE("comfyq-worker explains its settings, and refuses bad ones naming the 
     const auto status = bad.wait_for_exit();
     REQUIRE(status);
     CHECK(WEXITSTATUS(*status) == 2);
-    CHECK_THAT(comfyq::testing::worker_tests::read_file(log), Catch::Contains("worker.id"));
+    CHECK_THAT(comfyq::testing::read_file(log), Catch::Contains("worker.id"));
   }
 }
 
@@ -136,7 +136,7 @@ TEST_CASE("comfyq-worker exits 2 when a required setting is missing, naming it",
   const auto status = missing.wait_for_exit();
   REQUIRE(status);
   CHECK(WEXITSTATUS(*status) == 2);
-  CHECK_THAT(comfyq::testing::worker_tests::read_file(log), Catch::Contains("--files"));
+  CHECK_THAT(comfyq::testing::read_file(log), Catch::Contains("--files"));
 }
 
 TEST_CASE("comfyq-worker exits 2 when its heartbeat does not fit the queue's lease_ttl, naming the flag", "[worker][process]") {
@@ -149,7 +149,7 @@ TEST_CASE("comfyq-worker exits 2 when its heartbeat does not fit the queue's lea
   const auto status = slow.wait_for_exit();
   REQUIRE(status);
   CHECK(WEXITSTATUS(*status) == 2);
-  CHECK_THAT(comfyq::testing::worker_tests::read_file(log),
+  CHECK_THAT(comfyq::testing::read_file(log),
              Catch::Contains("--heartbeat: [comfyq.invalid_input] worker.heartbeat_interval: must be below the "
                              "queue's lease_ttl (1500 ms)"));
   CHECK(f.queue.snapshot().workers.empty());
@@ -164,7 +164,7 @@ TEST_CASE("comfyq-worker exits 2 when --worker-ttl is too short for --lease-ttl,
   const auto status = bad.wait_for_exit();
   REQUIRE(status);
   CHECK(WEXITSTATUS(*status) == 2);
-  CHECK_THAT(comfyq::testing::worker_tests::read_file(log),
+  CHECK_THAT(comfyq::testing::read_file(log),
              Catch::Contains("--worker-ttl: [comfyq.invalid_input] worker_ttl: must be longer than a third of "
                              "lease_ttl (100000 ms)"));
 }
@@ -189,6 +189,6 @@ TEST_CASE("comfyq-worker says so when the queue's settings override its --lease-
   f.wait_for(id, [](const comfyq::job& j) { return comfyq::is_finished(j.state); });
   worker.signal(SIGTERM);
   REQUIRE(worker.wait_for_exit());
-  const std::string log = comfyq::testing::worker_tests::read_file(f.scratch.path() / "settings.log");
+  const std::string log = comfyq::testing::read_file(f.scratch.path() / "settings.log");
   CHECK_THAT(log, Catch::Contains("worker.settings_ignored"));
 }

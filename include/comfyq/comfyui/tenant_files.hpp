@@ -17,6 +17,7 @@
 
 #include "comfyq/attribution.hpp"
 #include "comfyq/errors.hpp"
+#include "comfyq/file_path.hpp"
 #include "comfyq/ids.hpp"
 #include "comfyq/json.hpp"
 #include "comfyq/model.hpp"
@@ -139,13 +140,7 @@ class tenant_directory final : public input_store, public output_store {
   // A path below a tenant's folder; attribution and input staging refuse the others before
   // they get here, this keeps the folder safe from any other caller.
   static std::filesystem::path relative(const char* what, std::string_view path) {
-    const std::filesystem::path p{std::string(path)};
-    bool climbs = p.empty() || p.is_absolute();
-    for (const auto& part : p) climbs = climbs || part == ".." || part == ".";
-    if (climbs) {
-      throw invalid_input(what, "'" + comfyq::detail::printable(path) + "' must be a relative path without '.' or '..'");
-    }
-    return p;
+    return checked_relative_path(path, what, "give a path inside the tenant's folder");
   }
 
   static void write_whole(const std::filesystem::path& file, std::string_view bytes) {

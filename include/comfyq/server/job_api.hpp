@@ -67,6 +67,17 @@ class job_views {
   const progress_board* progress_;
 };
 
+/// The job the route's first parameter names, if the caller may see it (an admin every job, a
+/// participant its own); else api_error 404, whether it exists or not.
+inline job visible_job(store::contract& store, const request_context& c) {
+  const std::string& id = c.params[0];
+  std::optional<job> j = is_valid_id(id) ? store.find(id) : std::nullopt;
+  if (!j || (!c.who.admin && j->tenant != c.who.user)) {
+    throw api_error(http::status::not_found, "not_found", "no job '" + comfyq::detail::printable(id) + "' of yours", "id");
+  }
+  return *j;
+}
+
 class job_api {
  public:
   job_api(store::contract& store, const job_views& views) : store_(store), views_(views) {}
@@ -157,24 +168,14 @@ class job_api {
   }
 
   response show(const request_context& c) {
-    own_job(c);
+    visible_job(store_, c);
     return json_response(c.req, http::status::ok, view_of(c.params[0]));
   }
 
   response cancel(const request_context& c) {
-    own_job(c);
+    visible_job(store_, c);
     store_.cancel(c.params[0]);
     return json_response(c.req, http::status::ok, view_of(c.params[0]));
-  }
-
-  // The job named by the route, if the caller may see it; else 404, whether it exists or not.
-  job own_job(const request_context& c) {
-    const std::string& id = c.params[0];
-    std::optional<job> j = is_valid_id(id) ? store_.find(id) : std::nullopt;
-    if (!j || (!c.who.admin && j->tenant != c.who.user)) {
-      throw api_error(http::status::not_found, "not_found", "no job '" + comfyq::detail::printable(id) + "' of yours", "id");
-    }
-    return *j;
   }
 
   nlohmann::json view_of(const std::string& id) {

@@ -1,7 +1,9 @@
 #pragma once
 // Routes: a method, a path pattern ("/api/v1/jobs/{id}") and who may call it. A path that
 // matches no pattern is 404; one that matches with another method is 405 with the methods it
-// allows. Path segments are percent-decoded before they reach a handler.
+// allows. Path segments are percent-decoded before they reach a handler. A pattern's last
+// parameter may take the rest of the path ("/api/v1/inputs/{path...}"): its segments, joined
+// by '/', are one parameter, which the handler checks as the file path it is.
 
 #include <functional>
 #include <optional>
@@ -44,7 +46,7 @@ class router {
   struct route {
     http::verb method;
     std::string pattern;                ///< as added, e.g. "/api/v1/jobs/{id}"
-    std::vector<std::string> segments;  ///< "{}" for a parameter
+    std::vector<std::string> segments;  ///< "{}" for a parameter, "{...}" for the rest of the path
     server::access access;
     handler handle;
     stream_handler stream{};  ///< set for a stream route, instead of handle
@@ -59,7 +61,11 @@ class router {
   void add(http::verb method, std::string_view pattern, server::access who, handler h) {
     std::vector<std::string> segments;
     for (std::string_view segment : split(pattern)) {
-      segments.emplace_back(segment.starts_with('{') ? std::string("{}") : std::string(segment));
+      if (!segment.starts_with('{')) {
+        segments.emplace_back(segment);
+      } else {
+        segments.emplace_back(segment.ends_with("...}") ? rest : "{}");
+      }
     }
     routes_.push_back(route{method, std::string(pattern), std::move(segments), who, std::move(h)});
   }
@@ -103,14 +109,22 @@ class router {
     return out;
   }
 
+  static constexpr std::string_view rest = "{...}";
+
   static std::optional<std::vector<std::string>> bind(const route& r, const std::vector<std::string_view>& parts) {
-    if (parts.size() != r.segments.size()) return std::nullopt;
+    const bool takes_rest = !r.segments.empty() && r.segments.back() == rest;
+    if (takes_rest ? parts.size() < r.segments.size() : parts.size() != r.segments.size()) return std::nullopt;
     std::vector<std::string> params;
     for (std::size_t i = 0; i < parts.size(); ++i) {
-      if (r.segments[i] == "{}") {
+      const bool beyond = i >= r.segments.size();  // more of the rest of the path
+      if (beyond || r.segments[i] == "{}" || r.segments[i] == rest) {
         std::optional<std::string> decoded = util::percent_decode(parts[i]);
         if (!decoded) return std::nullopt;
-        params.push_back(std::move(*decoded));
+        if (beyond) {
+          params.back() += "/" + *decoded;
+        } else {
+          params.push_back(std::move(*decoded));
+        }
       } else if (r.segments[i] != parts[i]) {
         return std::nullopt;
       }

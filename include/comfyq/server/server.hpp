@@ -1,8 +1,8 @@
 #pragma once
-// comfyq's server: the JSON API (/api/v1: job_api.hpp, admin_api.hpp), health checks, over one
-// store::contract. A few I/O threads accept and serve every connection (http_session.hpp); the
-// store's calls, which may block on Redis, run on a pool of their own so that they never stall
-// another connection.
+// comfyq's server: the JSON API (/api/v1: job_api.hpp, admin_api.hpp, file_api.hpp), live
+// events, health checks, over one store::contract. A few I/O threads accept and serve every
+// connection (http_session.hpp); the store's calls, which may block on Redis, run on a pool of
+// their own so that they never stall another connection.
 //
 //   comfyq::store::memory queue;
 //   comfyq::server::authenticator users(settings, comfyq::server::htpasswd::load(path));
@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -33,6 +34,7 @@
 #include "comfyq/server/api_error.hpp"
 #include "comfyq/server/event_feed.hpp"
 #include "comfyq/server/event_stream.hpp"
+#include "comfyq/server/file_api.hpp"
 #include "comfyq/server/http.hpp"
 #include "comfyq/server/http_session.hpp"
 #include "comfyq/server/identity.hpp"
@@ -54,6 +56,7 @@ struct server_options {
   std::size_t max_body_bytes = 64 * 1024 * 1024;
   std::chrono::seconds idle_timeout{60};
   std::chrono::seconds stop_grace{10};  ///< how long stop() lets requests in flight finish
+  std::filesystem::path files{};  ///< every tenant's files (file_api.hpp); empty: none kept, the file routes answer 503
   server::identifier identify{};  ///< who sent a request; without one, every route but the open ones answers 401
   comfyui::log_sink log{};  ///< gets a record per request answered (request_log.hpp); called on the store threads
   event_feed_options events{};  ///< the one reader of the store's event log (event_feed.hpp)
@@ -69,12 +72,14 @@ class server {
         store_pool_(options_.store_threads),
         views_(store, &progress_),
         jobs_(store, views_),
-        admin_(store, views_) {
+        admin_(store, views_),
+        files_(store, options_.files, options_.idle_timeout) {
     routes_.add(http::verb::get, "/healthz", access::everyone,
                 [](const request_context& c) { return json_response(c.req, http::status::ok, {{"status", "ok"}}); });
     routes_.add(http::verb::get, "/readyz", access::everyone, [this](const request_context& c) { return ready(c); });
     jobs_.add_routes(routes_);
     admin_.add_routes(routes_);
+    files_.add_routes(routes_);
     routes_.add_stream(http::verb::get, "/api/v1/events", access::user,
                        [this](const request_context& c) { return open_stream(c); });
     session_.answer = [this](const request& req, const boost::asio::ip::address& peer) { return answer(req, peer); };
@@ -153,9 +158,9 @@ class server {
         std::string_view target = view(req.target());
         const std::size_t question = target.find('?');
         router::match m = routes_.find(req.method(), target.substr(0, question));
-        request_context context{req, peer, {}, std::move(m.params),
+        identity who = m.found->access == access::everyone ? identity{} : authenticate(req, peer, m.found->access);
+        request_context context{req, peer, std::move(who), std::move(m.params),
                                 question == std::string_view::npos ? std::string_view() : target.substr(question + 1)};
-        if (m.found->access != access::everyone) context.who = authenticate(req, peer, m.found->access);
         done.user = context.who.user;
         if (m.found->stream) {
           handoff = m.found->stream(context);
@@ -261,6 +266,7 @@ class server {
   job_views views_;
   job_api jobs_;
   admin_api admin_;
+  file_api files_;
 };
 
 }  // namespace comfyq::server
