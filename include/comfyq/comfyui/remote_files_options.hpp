@@ -2,15 +2,15 @@
 // Where a worker on another machine finds the tenants' files: comfyq-server's worker routes
 // (--files-url, --files-token), how long it waits for them, and where it stages outputs.
 
-#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <system_error>
 
 #include "comfyq/backoff.hpp"
+#include "comfyq/comfyui/detail/host_port.hpp"
 #include "comfyq/errors.hpp"
 #include "comfyq/ids.hpp"
 #include "comfyq/model.hpp"
@@ -57,20 +57,12 @@ struct remote_files_options {
     while (path.ends_with('/')) path.remove_suffix(1);
     if (path.find_first_of("?#") != std::string_view::npos) throw refuse("has a query or a fragment");
 
+    const std::optional<detail::host_port> where = detail::parse_host_port(authority, 80);
+    if (!where) throw refuse("has no host, or no valid port");
     remote_files_options options;
+    options.host = where->host;
+    options.port = where->port;
     options.prefix = std::string(path);
-    const std::size_t colon = authority.rfind(':');
-    options.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) {
-      const std::string_view port = authority.substr(colon + 1);
-      unsigned value = 0;
-      const auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), value);
-      if (error != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535) {
-        throw refuse("has no valid port");
-      }
-      options.port = static_cast<unsigned short>(value);
-    }
-    if (options.host.empty()) throw refuse("has no host");
     return options;
   }
 
