@@ -114,6 +114,7 @@ inline void serve(comfyq::server::serve_settings s) {
          .fields = {{"users", made->names.size()}, {"htpasswd", made->htpasswd_file.string()},
                     {"credentials", made->credentials_file.string()}}});
   }
+  const std::string worker_token = comfyq::server::worker_token_on_first_start(s);
   opened_store store(s);
   comfyq::store::contract& queue = store.queue();
   comfyq::server::authenticator users(
@@ -125,6 +126,7 @@ inline void serve(comfyq::server::serve_settings s) {
                                      .port = address.port,
                                      .files = s.files_folder(),
                                      .identify = comfyq::server::identify_with(users),
+                                     .worker_token = worker_token,
                                      .log = log});
   web.start();
 
@@ -148,6 +150,8 @@ inline void serve(comfyq::server::serve_settings s) {
   if (s.auth == comfyq::server::auth_mode::htpasswd) {
     std::cout << "  users and passwords: " << s.credentials_file().string() << " (hand each participant their line)\n";
   }
+  std::cout << "  workers on other machines: " << s.remote_worker_command() << "\n"
+            << "    (the token is in " << s.worker_token_file().string() << ")\n";
   std::cout << std::flush;
 
   comfyq::server::worker_watch watch(s.how_to_attach_a_worker());

@@ -1,12 +1,14 @@
 // comfyq-worker: runs the jobs of a comfyq queue in Redis on one ComfyUI, and puts their
-// outputs into each tenant's folder. Everything it decides is comfyq::comfyui::worker's; this
+// outputs into each tenant's folder, or sends them to comfyq-server from another machine. Everything it decides is comfyq::comfyui::worker's; this
 // program reads its settings, prints its log as JSON lines, and turns SIGTERM/SIGINT into a
 // drain. See docs/worker.md.
 
 #include <atomic>
 #include <csignal>
 #include <exception>
+#include <filesystem>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -14,6 +16,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "comfyq/comfyui/remote_tenant_files.hpp"
 #include "comfyq/comfyui/worker.hpp"
 #include "comfyq/redis/store.hpp"
 
@@ -27,6 +30,9 @@ struct settings {
   std::string redis_url = "redis://127.0.0.1:6379";
   std::string queue = "default";
   std::string files{};
+  std::string files_url{};
+  std::string files_token{};
+  std::string files_scratch{};
   std::string comfyui_output_dir{};
   double heartbeat_s = 10, max_runtime_s = 7200, drain_grace_s = 60, lease_ttl_s = 60, worker_ttl_s = 60;
   std::uint32_t max_attempts = 3;
@@ -52,10 +58,44 @@ class signal_target {
 
 comfyq::duration seconds(double s) { return comfyq::duration{static_cast<comfyq::duration::rep>(s * 1000.0)}; }
 
+// Where the tenants' files are: a folder (--files), or comfyq-server (--files-url), one of the two.
+class tenant_files {
+ public:
+  explicit tenant_files(const settings& s) {
+    if (s.files.empty() == s.files_url.empty()) {
+      throw comfyq::invalid_input("files", s.files.empty()
+                                               ? "is missing; give --files DIR (the tenants' folder) or --files-url URL "
+                                                 "with --files-token (comfyq-server's, from another machine)"
+                                               : "and --files-url are both given; give --files DIR for a folder, or "
+                                                 "--files-url URL with --files-token for comfyq-server, not both");
+    }
+    if (!s.files.empty()) {
+      folder_ = std::make_unique<comfyq::comfyui::tenant_directory>(s.files);
+      return;
+    }
+    comfyq::comfyui::remote_files_options options = comfyq::comfyui::remote_files_options::from_url(s.files_url);
+    options.token = s.files_token;
+    options.scratch = s.files_scratch.empty()
+                          ? std::filesystem::temp_directory_path() / ("comfyq-worker-" + s.worker_id)
+                          : std::filesystem::path(s.files_scratch);
+    remote_ = std::make_unique<comfyq::comfyui::remote_tenant_files>(std::move(options));
+  }
+
+  comfyq::comfyui::input_store& inputs() { return folder_ ? static_cast<comfyq::comfyui::input_store&>(*folder_) : *remote_; }
+  comfyq::comfyui::output_store& outputs() {
+    return folder_ ? static_cast<comfyq::comfyui::output_store&>(*folder_) : *remote_;
+  }
+
+ private:
+  std::unique_ptr<comfyq::comfyui::tenant_directory> folder_;
+  std::unique_ptr<comfyq::comfyui::remote_tenant_files> remote_;
+};
+
 // The flag that sets the setting an invalid_input names, or "" when no flag does.
 std::string_view flag_for(std::string_view field) {
   static constexpr std::pair<std::string_view, std::string_view> flags[] = {
       {"worker.id", "--id"},
+      {"files", "--files"},
       {"worker.heartbeat_interval", "--heartbeat"},
       {"worker.max_runtime", "--max-runtime"},
       {"worker.drain_grace", "--drain-grace"},
@@ -63,6 +103,9 @@ std::string_view flag_for(std::string_view field) {
       {"lease_ttl", "--lease-ttl"},
       {"worker_ttl", "--worker-ttl"},
       {"max_attempts", "--max-attempts"},
+      {"files_url", "--files-url"},
+      {"files_token", "--files-token"},
+      {"files_scratch", "--files-scratch"},
   };
   for (const auto& [setting, flag] : flags) {
     if (setting == field) return flag;
@@ -86,8 +129,16 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--queue", s.queue, "Name of the queue in Redis")->envname("COMFYQ_QUEUE")->capture_default_str();
   app.add_option("--files", s.files, "Folder of the tenants' files: <tenant>/inputs, <tenant>/outputs")
-      ->envname("COMFYQ_FILES")
-      ->required();
+      ->envname("COMFYQ_FILES");
+  app.add_option("--files-url", s.files_url,
+                 "Instead of --files: comfyq-server's URL, http://host:port[/prefix], for a worker on another machine")
+      ->envname("COMFYQ_FILES_URL");
+  app.add_option("--files-token", s.files_token, "With --files-url: the server's worker token (its <data>/worker-token)")
+      ->envname("COMFYQ_FILES_TOKEN");
+  app.add_option("--files-scratch", s.files_scratch,
+                 "With --files-url: the local folder outputs are written to before they are sent "
+                 "(default: <tmp>/comfyq-worker-<id>)")
+      ->envname("COMFYQ_FILES_SCRATCH");
   app.add_option("--comfyui-output-dir", s.comfyui_output_dir,
                  "Read outputs from ComfyUI's output folder (when shared) instead of GET /view")
       ->envname("COMFYQ_COMFYUI_OUTPUT_DIR");
@@ -130,7 +181,7 @@ int main(int argc, char** argv) {
                                             .comfyui_output_dir = s.comfyui_output_dir};
     options.validate();
     comfyq::comfyui::http_client comfyui(comfyq::comfyui::client_options::from_address(s.comfyui, "--comfyui"));
-    comfyq::comfyui::tenant_directory files(s.files);
+    tenant_files files(s);
     comfyq::redis::store_options store_options{.queue = s.queue, .keep_existing_settings = true};
     store_options.scheduler.lease_ttl = seconds(s.lease_ttl_s);
     store_options.scheduler.worker_ttl = seconds(s.worker_ttl_s);
@@ -145,7 +196,7 @@ int main(int argc, char** argv) {
                          "the queue already has its settings, which every process of it shares; "
                          "--lease-ttl, --worker-ttl and --max-attempts only configure a new queue"}}});
     }
-    comfyq::comfyui::worker worker(queue, std::move(comfyui), files, files, std::move(options), print);
+    comfyq::comfyui::worker worker(queue, std::move(comfyui), files.inputs(), files.outputs(), std::move(options), print);
     const signal_target stops_reach(worker);
     std::signal(SIGTERM, on_stop_signal);
     std::signal(SIGINT, on_stop_signal);

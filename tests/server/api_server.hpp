@@ -37,9 +37,14 @@ inline const nlohmann::json workflow = {
 struct running_server {
   comfyq::store::memory queue;
   comfyq::server::server web;
-  /// With `files`, the folder of the tenants' files; without, the file routes answer 503.
-  explicit running_server(std::filesystem::path files = {})
-      : web(queue, {.port = 0, .max_body_bytes = 1 << 20, .files = std::move(files), .identify = users_by_test_header()}) {
+  /// With `files`, the folder of the tenants' files; without, the file routes answer 503. With
+  /// `worker_token`, workers on other machines send their outputs there.
+  explicit running_server(std::filesystem::path files = {}, std::string worker_token = {})
+      : web(queue, {.port = 0,
+                    .max_body_bytes = 1 << 20,
+                    .files = std::move(files),
+                    .identify = users_by_test_header(),
+                    .worker_token = std::move(worker_token)}) {
     web.start();
   }
 

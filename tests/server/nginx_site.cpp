@@ -55,6 +55,18 @@ TEST_CASE("the site carries WebSockets and event streams, and takes uploads", "[
   CHECK_THAT(render_nginx_site(bigger), Catch::Contains("client_max_body_size 2g;"));
 }
 
+TEST_CASE("the routes of remote workers pass their token on, without a password or a user", "[server][nginx_site]") {
+  const std::string site = render_nginx_site(workshop_site());
+  const std::size_t worker = site.find("location /api/v1/worker/ {");
+  REQUIRE(worker != std::string::npos);
+  const std::string block = site.substr(worker, site.find('}', worker) - worker);
+  CHECK_THAT(block, Catch::Contains("auth_basic off;"));
+  CHECK_THAT(block, Catch::Contains("proxy_pass http://127.0.0.1:8000;"));
+  CHECK_THAT(block, Catch::Contains("proxy_set_header X-Remote-User \"\";"));
+  // The worker's Authorization header goes through as it came.
+  CHECK_THAT(block, !Catch::Contains("Authorization"));
+}
+
 TEST_CASE("the site sends the security headers on every answer", "[server][nginx_site]") {
   const std::string site = render_nginx_site(workshop_site());
   CHECK_THAT(site, Catch::Contains("add_header Strict-Transport-Security \"max-age=31536000\" always;"));

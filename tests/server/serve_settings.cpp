@@ -2,6 +2,7 @@
 // authenticates, and the users its first start makes; each wrong setting named with its fix.
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -55,7 +56,10 @@ TEST_CASE("how to attach a worker names the ComfyUI to start, --comfyui, comfyq-
   CHECK(alone.find("--demo") != std::string::npos);
   CHECK(alone.find("comfyq-worker") == std::string::npos);
   s.redis = "redis://10.0.0.2:6379";
-  CHECK(s.how_to_attach_a_worker().find("comfyq-worker --redis redis://10.0.0.2:6379") != std::string::npos);
+  const std::string with_redis = s.how_to_attach_a_worker();
+  CHECK(with_redis.find("comfyq-worker --id ID --comfyui 127.0.0.1:8188 --redis redis://10.0.0.2:6379") != std::string::npos);
+  CHECK(with_redis.find("--files-url http://") != std::string::npos);
+  CHECK(with_redis.find("--files-token \"$(cat " + s.worker_token_file().string() + ")\"") != std::string::npos);
 }
 
 TEST_CASE("each wrong serve setting is refused naming its field", "[server][serve]") {
@@ -163,4 +167,22 @@ TEST_CASE("the first start makes the users, later starts and header auth make no
   behind_proxy.data = scratch.path() / "proxied";
   CHECK_FALSE(comfyq::server::make_users_on_first_start(behind_proxy));
   CHECK_FALSE(std::filesystem::exists(behind_proxy.data));
+}
+
+TEST_CASE("the worker token is made on first start, readable by the server's user only, and then kept", "[server][serve]") {
+  comfyq::testing::scratch_folder scratch;
+  serve_settings s;
+  s.data = scratch.path() / "data";
+
+  const std::string token = comfyq::server::worker_token_on_first_start(s);
+  CHECK(token.size() == 64);
+  CHECK(token.find_first_not_of("0123456789abcdef") == std::string::npos);
+  const auto permissions = std::filesystem::status(s.worker_token_file()).permissions();
+  CHECK((permissions & std::filesystem::perms::all) == (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+  CHECK(comfyq::server::worker_token_on_first_start(s) == token);
+
+  std::ofstream(s.worker_token_file(), std::ios::trunc) << "an-operator's-token\n";
+  CHECK(comfyq::server::worker_token_on_first_start(s) == "an-operator's-token");
+  std::ofstream(s.worker_token_file(), std::ios::trunc) << "\n";
+  CHECK(expect_invalid([&] { comfyq::server::worker_token_on_first_start(s); }).field() == s.worker_token_file().string());
 }

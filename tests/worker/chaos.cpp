@@ -1,7 +1,9 @@
-// Chaos: three comfyq-worker processes, each with a comfyui-standin process of its own, run 200
+// Chaos: three comfyq-worker processes, each with a comfyui-standin process of its own, run the
 // jobs of 10 tenants from a real Redis while workers and stand-ins are SIGKILLed at random and
 // started again. Every job must end succeeded exactly once (or dead, with a reason), every
-// output must be in its own job's folder and nowhere else, and nothing may be lost.
+// output must be in its own job's folder and nowhere else, and nothing may be lost. The workers
+// write into the tenants' folder, or, as workers on other machines do, send their outputs to a
+// comfyq-server that keeps it: a worker killed mid-send must leave no file half-written there.
 
 #include <catch2/catch.hpp>
 
@@ -17,6 +19,7 @@
 
 #include "comfyq/attribution.hpp"
 #include "comfyq/redis/store.hpp"
+#include "comfyq/server/server.hpp"
 #include "comfyq/util/sha256.hpp"
 #include "comfyui_contract/standin_process.hpp"
 #include "support/child_process.hpp"
@@ -33,8 +36,13 @@ using comfyq::testing::contract::standin_process;
 
 constexpr int gpus = 3;
 constexpr int tenants = 10;
-constexpr int jobs = 200;
-constexpr int kills = 16;
+
+// Where the workers keep the tenants' files, and how much chaos they meet.
+struct chaos_run {
+  bool remote = false;  ///< sent to a comfyq-server (--files-url), not written to the folder (--files)
+  int jobs = 200;
+  int kills = 16;
+};
 
 // One GPU slot: a stand-in on a fixed port and the worker that drives it, each restartable.
 struct gpu_slot {
@@ -55,9 +63,9 @@ std::vector<std::filesystem::path> files_below(const std::filesystem::path& root
   return found;
 }
 
-}  // namespace
-
-TEST_CASE("chaos: workers and ComfyUIs SIGKILLed at random lose no job and mix no outputs", "[worker][process][chaos]") {
+void run_chaos(const chaos_run& run) {
+  const int jobs = run.jobs;
+  const int kills = run.kills;
   comfyq::testing::contract::scratch_folder scratch;
   comfyq::testing::redis_server redis;
   const std::string queue_name = comfyq::testing::unique_queue_name();
@@ -66,6 +74,11 @@ TEST_CASE("chaos: workers and ComfyUIs SIGKILLed at random lose no job and mix n
   config.max_attempts = 5;
   comfyq::redis::store queue(redis.connection_options(), {.queue = queue_name, .scheduler = config});
   const auto tenants_folder = scratch.path() / "tenants";
+  // The server a remote worker sends its files to, over the same queue.
+  const std::string worker_token = "chaos-worker-token";
+  comfyq::redis::store server_queue(redis.connection_options(), {.queue = queue_name, .scheduler = config});
+  comfyq::server::server web(server_queue, {.port = 0, .files = tenants_folder, .worker_token = worker_token});
+  if (run.remote) web.start();
 
   std::vector<gpu_slot> slots(gpus);
   const auto start_comfyui = [&](gpu_slot& slot) {
@@ -76,12 +89,17 @@ TEST_CASE("chaos: workers and ComfyUIs SIGKILLed at random lose no job and mix n
     slot.port = slot.comfyui->port();
   };
   const auto start_worker = [&](gpu_slot& slot) {
-    slot.worker = std::make_unique<child_process>(
-        COMFYQ_WORKER_EXECUTABLE,
-        std::vector<std::string>{"--id", slot.name, "--comfyui", "127.0.0.1:" + std::to_string(slot.port), "--redis",
-                                 "redis://127.0.0.1:" + std::to_string(redis.port()), "--queue", queue_name, "--files",
-                                 tenants_folder.string(), "--heartbeat", "0.2", "--lease-ttl", "1", "--max-attempts", "5"},
-        (scratch.path() / (slot.name + ".log")).string());
+    std::vector<std::string> arguments{"--id", slot.name, "--comfyui", "127.0.0.1:" + std::to_string(slot.port), "--redis",
+                                       "redis://127.0.0.1:" + std::to_string(redis.port()), "--queue", queue_name,
+                                       "--heartbeat", "0.2", "--lease-ttl", "1", "--max-attempts", "5"};
+    const std::vector<std::string> files =
+        run.remote ? std::vector<std::string>{"--files-url", "http://127.0.0.1:" + std::to_string(web.port()),
+                                              "--files-token", worker_token, "--files-scratch",
+                                              (scratch.path() / (slot.name + "-scratch")).string()}
+                   : std::vector<std::string>{"--files", tenants_folder.string()};
+    arguments.insert(arguments.end(), files.begin(), files.end());
+    slot.worker = std::make_unique<child_process>(COMFYQ_WORKER_EXECUTABLE, arguments,
+                                                  (scratch.path() / (slot.name + ".log")).string());
   };
   for (int i = 0; i < gpus; ++i) {
     slots[i].name = "gpu" + std::to_string(i);
@@ -147,18 +165,21 @@ TEST_CASE("chaos: workers and ComfyUIs SIGKILLed at random lose no job and mix n
     }
     ++succeeded;
     CHECK(successes[id] == 1);
-    // Its outputs are in its final attempt's folder, as its manifest says.
+    // Its outputs are in its final attempt's folder, as its manifest says, and the manifest beside them.
     const comfyq::comfyui::tenant_directory files(tenants_folder);
     REQUIRE(j.outputs.size() == 1);
     for (const auto& entry : j.outputs) {
       CHECK(comfyq::util::sha256_hex(comfyq::testing::read_file(files.outputs_of(tenant, id, j.attempt) /
                                                                                 entry.name)) == entry.sha256);
     }
+    CHECK(std::filesystem::exists(files.outputs_of(tenant, id, j.attempt) / "manifest.json"));
   }
 
-  // Nothing in the tenants' folders or ComfyUI's output folders is outside its own job's folder.
+  // Nothing in the tenants' folders or ComfyUI's output folders is outside its own job's folder;
+  // sent to the server, no file is left there half-written.
   for (const auto& file : files_below(tenants_folder)) {
     const auto parts = std::vector<std::filesystem::path>(file.begin(), file.end());
+    if (run.remote) CHECK(file.extension() != ".part");
     REQUIRE(parts.size() >= 5);  // <tenant>/outputs/<job>/<attempt>/<name>
     CHECK(parts[1] == "outputs");
     CHECK(tenant_of.at(parts[2].string()) == parts[0].string());
@@ -172,7 +193,18 @@ TEST_CASE("chaos: workers and ComfyUIs SIGKILLed at random lose no job and mix n
     }
   }
 
-  std::cout << "chaos: " << jobs << " jobs of " << tenants << " tenants on " << gpus << " workers; SIGKILLed "
+  std::cout << "chaos" << (run.remote ? " (outputs sent to comfyq-server)" : "") << ": " << jobs << " jobs of "
+            << tenants << " tenants on " << gpus << " workers; SIGKILLed "
             << killed_workers << " workers and " << killed_comfyuis << " stand-ins; " << succeeded
             << " succeeded exactly once, " << dead << " dead, " << retried << " needed more than one attempt\n";
+}
+
+}  // namespace
+
+TEST_CASE("chaos: workers and ComfyUIs SIGKILLed at random lose no job and mix no outputs", "[worker][process][chaos]") {
+  run_chaos({});
+}
+
+TEST_CASE("chaos: remote workers SIGKILLed while sending outputs to the server lose no job and leave no file half-written", "[worker][process][chaos]") {
+  run_chaos({.remote = true, .jobs = 100, .kills = 12});
 }

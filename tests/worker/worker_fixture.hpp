@@ -28,6 +28,8 @@
 
 namespace comfyq::testing::worker_tests {
 
+using testing::read_file;  // the worker's cases read outputs by the fixture's namespace
+
 /// The worker's tests run on every store: the memory store and a queue on the test Redis.
 #ifdef COMFYQ_TEST_REDIS_STORE
 using backends = std::tuple<memory_backend, redis_backend>;

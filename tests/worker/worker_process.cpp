@@ -139,6 +139,27 @@ TEST_CASE("comfyq-worker exits 2 when a required setting is missing, naming it",
   CHECK_THAT(comfyq::testing::read_file(log), Catch::Contains("--files"));
 }
 
+TEST_CASE("comfyq-worker takes its files from a folder or from the server, not both, and no https yet", "[worker][process]") {
+  comfyq::testing::contract::scratch_folder scratch;
+  const auto exits_2_saying = [&](std::vector<std::string> files, const std::string& said) {
+    std::vector<std::string> arguments{"--id", "gpu0", "--redis", "redis://127.0.0.1:1"};
+    arguments.insert(arguments.end(), files.begin(), files.end());
+    const auto log = scratch.path() / "refused.log";
+    child_process refused(COMFYQ_WORKER_EXECUTABLE, arguments, log.string());
+    const auto status = refused.wait_for_exit();
+    REQUIRE(status);
+    CHECK(WEXITSTATUS(*status) == 2);
+    const std::string text = comfyq::testing::read_file(log);
+    CHECK_THAT(text, Catch::Contains(said));
+    return text;
+  };
+  const std::string both = exits_2_saying(
+      {"--files", scratch.path().string(), "--files-url", "http://127.0.0.1:1", "--files-token", "t"}, "--files-url");
+  CHECK_THAT(both, Catch::Contains("not both"));
+  exits_2_saying({"--files-url", "https://10.0.0.5", "--files-token", "t"}, "HTTPS");
+  exits_2_saying({"--files-url", "http://10.0.0.5:8080"}, "--files-token");
+}
+
 TEST_CASE("comfyq-worker exits 2 when its heartbeat does not fit the queue's lease_ttl, naming the flag", "[worker][process]") {
   process_fixture f;  // the queue's lease_ttl is 1.5 s
   const auto log = f.scratch.path() / "slow-heartbeat.log";

@@ -2,13 +2,13 @@
 // Where the worker's ComfyUI listens, how long its HTTP and WebSocket clients wait for it, and
 // how much of ComfyUI's answers they take.
 
-#include <charconv>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <system_error>
 
+#include "comfyq/comfyui/detail/host_port.hpp"
 #include "comfyq/errors.hpp"
 #include "comfyq/ids.hpp"
 
@@ -61,20 +61,11 @@ struct client_options {
       throw refuse("has a path; comfyq calls ComfyUI's routes at the root of its address");
     }
 
+    const std::optional<detail::host_port> where = detail::parse_host_port(rest, default_port);
+    if (!where) throw refuse("has no host, or no valid port");
     client_options options;
-    options.port = default_port;
-    const std::size_t colon = rest.rfind(':');
-    options.host = std::string(rest.substr(0, colon));
-    if (colon != std::string_view::npos) {
-      const std::string_view port = rest.substr(colon + 1);
-      unsigned value = 0;
-      const auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), value);
-      if (error != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535) {
-        throw refuse("has no valid port");
-      }
-      options.port = static_cast<unsigned short>(value);
-    }
-    if (options.host.empty()) throw refuse("has no host");
+    options.host = where->host;
+    options.port = where->port;
     return options;
   }
 

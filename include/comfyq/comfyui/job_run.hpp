@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -194,7 +195,7 @@ class job_run {
   }
 
   void upload(const nlohmann::json& graph, const input_file& file) {
-    std::optional<std::string> bytes = c_.inputs.read_input(lease_.tenant, file.file);
+    std::optional<std::string> bytes = with_files([&] { return c_.inputs.read_input(lease_.tenant, file.file); });
     if (!bytes) {
       const std::string node_class = graph.at(file.node).value("class_type", "");
       end(run_end::failed, not_found("workflow." + file.node + ".inputs." + file.input,
@@ -454,17 +455,17 @@ class job_run {
       if (file.type != "output") continue;  // previews (temp) are not outputs
       std::optional<artifact_origin> origin = attribute_to_this_attempt(file);
       if (!origin) continue;
-      std::optional<downloaded_file> kept = fetch(file, c_.outputs.staging_path(*origin));
+      std::optional<downloaded_file> kept = fetch(file, with_files([&] { return c_.outputs.staging_path(*origin); }));
       if (!kept) {
         end(run_end::failed_retryable, "output '" + comfyq::detail::artifact_path(file) + "' of node " + file.node +
                                            " is missing from ComfyUI's output folder");
       }
       if (std::optional<std::string> why = keeper.lost()) end(run_end::lease_lost, *why);
-      c_.outputs.keep_output(*origin);
+      with_files([&] { c_.outputs.keep_output(*origin); });
       result.outputs.push_back(make_manifest_entry(*origin, file, kept->size, std::move(kept->sha256)));
     }
     if (std::optional<std::string> why = keeper.lost()) end(run_end::lease_lost, *why);
-    c_.outputs.write_manifest(lease_.tenant, lease_.job_id, lease_.attempt, result.outputs);
+    with_files([&] { c_.outputs.write_manifest(lease_.tenant, lease_.job_id, lease_.attempt, result.outputs); });
     log(log_level::info, "job.collected", {{"outputs", result.outputs.size()}});
     return result;
   }
@@ -473,10 +474,21 @@ class job_run {
   // another queue under the same id), which are never overwritten. The next attempt gets a
   // folder of its own.
   void begin_attempt() {
+    with_files([&] { c_.outputs.begin_attempt(lease_.tenant, lease_.job_id, lease_.attempt); });
+  }
+
+  // A call to the tenants' files. One that fails (a full disk, a files server that stays out of
+  // reach) ends the run as a retryable failure: the job runs again, its outputs never half kept,
+  // since its manifest and completion come last. A files server that says the job runs another
+  // attempt now means the lease is lost.
+  template <class Call>
+  auto with_files(Call call) -> decltype(call()) {
     try {
-      c_.outputs.begin_attempt(lease_.tenant, lease_.job_id, lease_.attempt);
-    } catch (const std::filesystem::filesystem_error& e) {
-      end(run_end::failed_retryable, e.what());
+      return call();
+    } catch (const lease_lost& e) {
+      end(run_end::lease_lost, e.what());
+    } catch (const std::exception& e) {
+      end(run_end::failed_retryable, std::string("the tenants' files: ") + e.what());
     }
   }
 

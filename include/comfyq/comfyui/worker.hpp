@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <exception>
 #include <optional>
 #include <random>
 #include <string>
@@ -251,10 +252,18 @@ class worker {
       return report(lease, result);
     } catch (const lease_lost& e) {
       log(log_level::warning, "job.lease_lost", {{"job", lease.job_id}, {"reason", e.what()}});
-      if (result.end == run_end::succeeded && !succeeded_with(lease)) {
-        outputs_.discard(lease.tenant, lease.job_id, lease.attempt);
-      }
+      if (result.end == run_end::succeeded && !succeeded_with(lease)) discard(lease);
       return std::nullopt;
+    }
+  }
+
+  // The outputs of an attempt whose lease was lost are nobody's; a failure to forget them
+  // leaves files no job lists, never a job without its files.
+  void discard(const comfyq::lease& lease) {
+    try {
+      outputs_.discard(lease.tenant, lease.job_id, lease.attempt);
+    } catch (const std::exception& e) {
+      log(log_level::warning, "job.discard_failed", {{"job", lease.job_id}, {"reason", e.what()}});
     }
   }
 

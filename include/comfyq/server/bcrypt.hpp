@@ -14,6 +14,7 @@
 #include <system_error>
 
 #include "comfyq/errors.hpp"
+#include "comfyq/server/detail/constant_time.hpp"
 #include "comfyq/server/detail/random_bytes.hpp"
 
 namespace comfyq::server {
@@ -56,16 +57,6 @@ inline std::string crypt_with(std::string_view password, const char* setting) {
   // libxcrypt answers a refusal with a string starting with '*' (or NULL on some systems).
   if (result == nullptr || result[0] == '*') return {};
   return result;
-}
-
-/// Equal texts, in a time that depends on their lengths only, never on where they differ.
-inline bool equal_in_constant_time(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  unsigned char difference = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    difference |= static_cast<unsigned char>(a[i] ^ b[i]);
-  }
-  return difference == 0;
 }
 
 }  // namespace detail

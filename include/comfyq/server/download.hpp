@@ -181,4 +181,13 @@ class download : public std::enable_shared_from_this<download> {
   std::string chunk_;
 };
 
+/// A stream route's answer to `req` that sends `source` as a download (see download).
+inline stream_handoff send_download(const request& req, std::unique_ptr<body_source> source, download_head head,
+                                    std::chrono::seconds stall_limit) {
+  return [source = std::shared_ptr<body_source>(std::move(source)), head = std::move(head), version = req.version(),
+          stall_limit](boost::beast::tcp_stream&& connection) {
+    std::make_shared<download>(std::move(connection), source, stall_limit)->run(head, version);
+  };
+}
+
 }  // namespace comfyq::server

@@ -13,14 +13,9 @@
 // holds NUL or a control character, or is longer than file systems keep is refused with 422
 // before it meets the file system. An upload appears whole or not at all.
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstdint>
-#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -35,6 +30,7 @@
 #include "comfyq/job_query.hpp"
 #include "comfyq/model.hpp"
 #include "comfyq/server/api_error.hpp"
+#include "comfyq/server/detail/synced_file.hpp"
 #include "comfyq/server/download.hpp"
 #include "comfyq/server/job_api.hpp"
 #include "comfyq/server/query_string.hpp"
@@ -109,24 +105,10 @@ class file_api {
       throw api_error(http::status::conflict, "conflict", "'" + c.params[0] + "' is a folder of your inputs", "path");
     }
     const bool replaced = std::filesystem::exists(file);
-    const std::filesystem::path partial_folder = files().root() / c.who.user / ".partial";
-    std::filesystem::create_directories(partial_folder);
-    std::string partial = (partial_folder / "upload-XXXXXX").string();
-    const int fd = ::mkstemp(partial.data());
-    if (fd < 0) throw std::system_error(errno, std::generic_category(), "creating " + partial);
-    try {
-      write_and_sync(fd, c.req.body(), partial);
-      std::error_code ec;
-      std::filesystem::create_directories(file.parent_path(), ec);
-      if (!ec) std::filesystem::rename(partial, file, ec);
-      if (ec) {
-        throw api_error(http::status::conflict, "conflict",
-                        "'" + c.params[0] + "' cannot be made: a part of it is a file already (" + ec.message() + ")",
-                        "path");
-      }
-    } catch (...) {
-      std::filesystem::remove(partial);
-      throw;
+    if (const std::error_code ec = detail::place_synced(files().root() / c.who.user / ".partial", file, c.req.body())) {
+      throw api_error(http::status::conflict, "conflict",
+                      "'" + c.params[0] + "' cannot be made: a part of it is a file already (" + ec.message() + ")",
+                      "path");
     }
     return json_response(c.req, replaced ? http::status::ok : http::status::created,
                          {{"path", c.params[0]}, {"size", c.req.body().size()}, {"sha256", util::sha256_hex(c.req.body())}});
@@ -239,10 +221,7 @@ class file_api {
   }
 
   stream_handoff send(const request_context& c, std::unique_ptr<body_source> source, download_head head) const {
-    return [source = std::shared_ptr<body_source>(std::move(source)), head = std::move(head),
-            version = c.req.version(), stall_limit = stall_limit_](boost::beast::tcp_stream&& connection) mutable {
-      std::make_shared<download>(std::move(connection), std::move(source), stall_limit)->run(head, version);
-    };
+    return send_download(c.req, std::move(source), std::move(head), stall_limit_);
   }
 
   static std::chrono::system_clock::time_point to_system_clock(std::filesystem::file_time_type t) {
@@ -250,24 +229,6 @@ class file_api {
   }
   static std::int64_t modified_ms(std::filesystem::file_time_type t) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(to_system_clock(t).time_since_epoch()).count();
-  }
-
-  static void write_and_sync(int fd, const std::string& bytes, const std::string& file) {
-    std::size_t written = 0;
-    while (written < bytes.size()) {
-      const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        const int error = errno;
-        ::close(fd);
-        throw std::system_error(error, std::generic_category(), "writing " + file);
-      }
-      written += static_cast<std::size_t>(n);
-    }
-    const bool synced = ::fsync(fd) == 0;
-    const int error = errno;
-    ::close(fd);
-    if (!synced) throw std::system_error(error, std::generic_category(), "syncing " + file);
   }
 
   store::contract& store_;

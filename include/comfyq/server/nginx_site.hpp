@@ -1,7 +1,8 @@
 #pragma once
 // The nginx site in front of comfyq-server: TLS, HTTP Basic authentication against the
 // htpasswd that `comfyq-server init` writes, the user's name passed on in X-Remote-User, and
-// what WebSockets, event streams and uploads need. `comfyq-server nginx-config` prints it.
+// what WebSockets, event streams and uploads need; the routes of workers on other machines
+// pass with their own token instead. `comfyq-server nginx-config` prints it.
 
 #include <algorithm>
 #include <charconv>
@@ -114,6 +115,12 @@ inline std::string render_nginx_site(const nginx_site& site) {
   const std::string https_origin =
       "https://" + site.server_name + (site.listen_port == 443 ? std::string() : ":" + https_port);
   const std::string user_header(default_user_header);
+  // How each location passes a request on to comfyq-server.
+  const std::string proxied = "        proxy_pass http://" + site.upstream + ";\n" +
+                              "        proxy_http_version 1.1;\n"
+                              "        proxy_set_header Host $host;\n"
+                              "        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
+                              "        proxy_set_header X-Forwarded-Proto $scheme;\n";
   std::string text;
   text += "# comfyq " COMFYQ_VERSION " behind nginx, made by `comfyq-server nginx-config`.\n";
   text += "# nginx ends TLS and checks every request's password; comfyq-server believes the user it\n";
@@ -158,11 +165,7 @@ inline std::string render_nginx_site(const nginx_site& site) {
   text += "    # Uploads: images, sometimes a LoRA.\n";
   text += "    client_max_body_size " + site.client_max_body_size + ";\n\n";
   text += "    location / {\n";
-  text += "        proxy_pass http://" + site.upstream + ";\n";
-  text += "        proxy_http_version 1.1;\n";
-  text += "        proxy_set_header Host $host;\n";
-  text += "        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n";
-  text += "        proxy_set_header X-Forwarded-Proto $scheme;\n";
+  text += proxied;
   text += "        # Replaces any " + user_header + " the client sent; the password stays here.\n";
   text += "        proxy_set_header " + user_header + " $remote_user;\n";
   text += "        proxy_set_header Authorization \"\";\n";
@@ -170,6 +173,17 @@ inline std::string render_nginx_site(const nginx_site& site) {
   text += "        proxy_set_header Connection $comfyq_connection;\n";
   text += "        # Events (SSE, WebSocket) flow as they come and stay open while a video renders.\n";
   text += "        proxy_buffering off;\n";
+  text += "        proxy_read_timeout 1h;\n";
+  text += "        proxy_send_timeout 1h;\n";
+  text += "    }\n\n";
+  text += "    # Workers on other machines send the server's worker token (Authorization: Bearer),\n";
+  text += "    # which comfyq-server checks itself: no password here, and no user passed on.\n";
+  text += "    location /api/v1/worker/ {\n";
+  text += "        auth_basic off;\n";
+  text += proxied;
+  text += "        proxy_set_header " + user_header + " \"\";\n";
+  text += "        # Outputs (a video) stream to the server as they come.\n";
+  text += "        proxy_request_buffering off;\n";
   text += "        proxy_read_timeout 1h;\n";
   text += "        proxy_send_timeout 1h;\n";
   text += "    }\n";

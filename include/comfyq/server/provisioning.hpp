@@ -21,6 +21,7 @@
 #include "comfyq/ids.hpp"
 #include "comfyq/server/authenticator.hpp"
 #include "comfyq/server/bcrypt.hpp"
+#include "comfyq/server/detail/synced_file.hpp"
 #include "comfyq/server/htpasswd.hpp"
 #include "comfyq/server/passwords.hpp"
 
@@ -111,21 +112,6 @@ inline int create_new_file(const std::filesystem::path& file, mode_t mode) {
     throw std::filesystem::filesystem_error("cannot create", file, error);
   }
   return fd;
-}
-
-/// Writes all of `text` to `fd` and flushes it to disk.
-inline void write_fully(int fd, std::string_view text, const std::filesystem::path& file) {
-  while (!text.empty()) {
-    const ssize_t written = ::write(fd, text.data(), text.size());
-    if (written < 0 && errno == EINTR) continue;
-    if (written < 0) {
-      throw std::filesystem::filesystem_error("cannot write", file, std::error_code(errno, std::generic_category()));
-    }
-    text.remove_prefix(static_cast<std::size_t>(written));
-  }
-  if (::fsync(fd) != 0) {
-    throw std::filesystem::filesystem_error("cannot write", file, std::error_code(errno, std::generic_category()));
-  }
 }
 
 }  // namespace detail

@@ -26,6 +26,7 @@ enum class access {
   everyone,  ///< no authentication (health checks, metrics)
   user,      ///< any authenticated user, on its own work
   admin,     ///< admins only; others get 403
+  worker,    ///< workers on other machines, with the server's worker token; never a user
 };
 
 /// What a handler is given.

@@ -3,6 +3,7 @@
 // ComfyUIs it drives with workers of its own, and how it knows who sends a request.
 //
 //   <data>/htpasswd, credentials.txt   the users (made on first start, see first_start.hpp)
+//   <data>/worker-token                what workers on other machines send (made on first start)
 //   <data>/files/<tenant>/...          every tenant's inputs and outputs (tenant_directory)
 //   <data>/demo-comfyui/               the demo backend's folders (with demo only)
 //   <data>/redis/                      the embedded store: the redis-server the server starts,
@@ -102,6 +103,8 @@ struct serve_settings {
   std::filesystem::path htpasswd_file() const { return data / htpasswd_file_name; }
   std::filesystem::path credentials_file() const { return data / credentials_file_name; }
   std::filesystem::path files_folder() const { return data / "files"; }
+  /// The token workers on other machines send to the worker routes (comfyq-worker --files-token).
+  std::filesystem::path worker_token_file() const { return data / "worker-token"; }
   std::filesystem::path demo_folder() const { return data / "demo-comfyui"; }
   /// The embedded store's folder: its redis-server's config, socket, append-only file and log.
   std::filesystem::path redis_folder() const { return data / "redis"; }
@@ -139,9 +142,23 @@ struct serve_settings {
               std::to_string(where.port) + "), or ";
     }
     hint += "give the address of a running ComfyUI with --comfyui";
-    if (!redis.empty()) hint += ", or run comfyq-worker --redis " + redis + " beside a ComfyUI on another machine";
+    if (!redis.empty()) hint += ", or run " + remote_worker_command() + " beside a ComfyUI on another machine";
     if (!demo) hint += "; to try comfyq without a GPU, start with --demo";
     return hint;
+  }
+
+  /// The command line of a worker on another machine, which reaches the queue in the outside
+  /// Redis and the files here; with the embedded or memory store the queue is this server's
+  /// alone, and that says so.
+  std::string remote_worker_command() const {
+    const listen_address where = address();
+    const bool everywhere = where.host == "0.0.0.0" || where.host == "::";
+    const std::string host = everywhere ? "THIS-MACHINE" : where.host.find(':') == std::string::npos ? where.host
+                                                                                                      : "[" + where.host + "]";
+    const std::string files = " --files-url http://" + host + ":" + std::to_string(where.port) + " --files-token \"$(cat " +
+                              worker_token_file().string() + ")\"";
+    if (redis.empty()) return "comfyq-worker (once the queue is in an outside Redis: serve with --redis)" + files;
+    return "comfyq-worker --id ID --comfyui 127.0.0.1:8188 --redis " + redis + files;
   }
 
   /// Throws invalid_input naming the field that is wrong, and how to put it right.

@@ -1,8 +1,9 @@
 #pragma once
-// comfyq's server: the JSON API (/api/v1: job_api.hpp, admin_api.hpp, file_api.hpp), live
-// events, health checks, over one store::contract. A few I/O threads accept and serve every
-// connection (http_session.hpp); the store's calls, which may block on Redis, run on a pool of
-// their own so that they never stall another connection.
+// comfyq's server: the JSON API (/api/v1: job_api.hpp, admin_api.hpp, file_api.hpp, and for
+// workers on other machines worker_file_api.hpp), live events, health checks, over one
+// store::contract. A few I/O threads accept and serve every connection (http_session.hpp); the
+// store's calls, which may block on Redis, run on a pool of their own so that they never stall
+// another connection.
 //
 //   comfyq::store::memory queue;
 //   comfyq::server::authenticator users(settings, comfyq::server::htpasswd::load(path));
@@ -19,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <variant>
 #include <vector>
@@ -32,6 +34,7 @@
 #include "comfyq/errors.hpp"
 #include "comfyq/server/admin_api.hpp"
 #include "comfyq/server/api_error.hpp"
+#include "comfyq/server/detail/constant_time.hpp"
 #include "comfyq/server/event_feed.hpp"
 #include "comfyq/server/event_stream.hpp"
 #include "comfyq/server/file_api.hpp"
@@ -44,6 +47,7 @@
 #include "comfyq/server/query_string.hpp"
 #include "comfyq/server/request_log.hpp"
 #include "comfyq/server/router.hpp"
+#include "comfyq/server/worker_file_api.hpp"
 #include "comfyq/store/contract.hpp"
 
 namespace comfyq::server {
@@ -58,6 +62,9 @@ struct server_options {
   std::chrono::seconds stop_grace{10};  ///< how long stop() lets requests in flight finish
   std::filesystem::path files{};  ///< every tenant's files (file_api.hpp); empty: none kept, the file routes answer 503
   server::identifier identify{};  ///< who sent a request; without one, every route but the open ones answers 401
+  /// The token workers on other machines send (Authorization: Bearer) to the worker routes
+  /// (worker_file_api.hpp); empty: those routes answer 401.
+  std::string worker_token{};
   comfyui::log_sink log{};  ///< gets a record per request answered (request_log.hpp); called on the store threads
   event_feed_options events{};  ///< the one reader of the store's event log (event_feed.hpp)
   event_stream_limits streams{};  ///< each client's event stream (event_stream.hpp)
@@ -73,13 +80,15 @@ class server {
         views_(store, &progress_),
         jobs_(store, views_),
         admin_(store, views_),
-        files_(store, options_.files, options_.idle_timeout) {
+        files_(store, options_.files, options_.idle_timeout),
+        worker_files_(store, options_.files, options_.idle_timeout) {
     routes_.add(http::verb::get, "/healthz", access::everyone,
                 [](const request_context& c) { return json_response(c.req, http::status::ok, {{"status", "ok"}}); });
     routes_.add(http::verb::get, "/readyz", access::everyone, [this](const request_context& c) { return ready(c); });
     jobs_.add_routes(routes_);
     admin_.add_routes(routes_);
     files_.add_routes(routes_);
+    worker_files_.add_routes(routes_);
     routes_.add_stream(http::verb::get, "/api/v1/events", access::user,
                        [this](const request_context& c) { return open_stream(c); });
     session_.answer = [this](const request& req, const boost::asio::ip::address& peer) { return answer(req, peer); };
@@ -158,7 +167,12 @@ class server {
         std::string_view target = view(req.target());
         const std::size_t question = target.find('?');
         router::match m = routes_.find(req.method(), target.substr(0, question));
-        identity who = m.found->access == access::everyone ? identity{} : authenticate(req, peer, m.found->access);
+        identity who;
+        if (m.found->access == access::worker) {
+          authenticate_worker(req);
+        } else if (m.found->access != access::everyone) {
+          who = authenticate(req, peer, m.found->access);
+        }
         request_context context{req, peer, std::move(who), std::move(m.params),
                                 question == std::string_view::npos ? std::string_view() : target.substr(question + 1)};
         done.user = context.who.user;
@@ -197,6 +211,23 @@ class server {
       throw api_error(http::status::forbidden, "forbidden", "this is for admins; ask the workshop's instructor");
     }
     return id;
+  }
+
+  // A worker sends the token it was given with --files-token; a user's credentials are no token.
+  void authenticate_worker(const request& req) const {
+    if (options_.worker_token.empty()) {
+      throw api_error(http::status::unauthorized, "unauthorized",
+                      "this server has no worker token, so it takes no remote workers; start it with one "
+                      "(comfyq-server serve makes <data>/worker-token)");
+    }
+    constexpr std::string_view scheme = "Bearer ";
+    const std::string_view given = view(req[http::field::authorization]);
+    if (!given.starts_with(scheme) || !detail::equal_in_constant_time(given.substr(scheme.size()), options_.worker_token)) {
+      throw api_error(http::status::unauthorized, "unauthorized",
+                      "this is for workers: send the server's worker token (its <data>/worker-token) as "
+                      "\"Authorization: Bearer <token>\", which comfyq-worker does with --files-token")
+          .with_header(http::field::www_authenticate, "Bearer realm=\"comfyq-worker\"");
+    }
   }
 
   // GET /api/v1/events: the events the user may see, from the one after Last-Event-ID (or
@@ -267,6 +298,7 @@ class server {
   job_api jobs_;
   admin_api admin_;
   file_api files_;
+  worker_file_api worker_files_;
 };
 
 }  // namespace comfyq::server

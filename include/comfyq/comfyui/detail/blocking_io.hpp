@@ -1,8 +1,8 @@
 #pragma once
-// How comfyq's ComfyUI clients make blocking calls with deadlines. Beast's synchronous calls
-// cannot time out, so each call starts Beast's asynchronous operations, every one with a
-// deadline (beast::tcp_stream::expires_after), and the calling thread runs the client's own
-// io_context until they complete.
+// How comfyq's HTTP clients (of ComfyUI, of the server's files) make blocking calls with
+// deadlines. Beast's synchronous calls cannot time out, so each call starts Beast's
+// asynchronous operations, every one with a deadline (beast::tcp_stream::expires_after), and
+// the calling thread runs the client's own io_context until they complete.
 
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
 
@@ -29,18 +29,24 @@ inline void run_until_done(net::io_context& io) {
   io.run();
 }
 
-/// Connects `stream` to the ComfyUI of `options` within options.connect_timeout; the error, if any.
-inline beast::error_code connect(net::io_context& io, beast::tcp_stream& stream, const client_options& options) {
+/// Connects `stream` to `host`:`port` within `timeout`; the error, if any.
+inline beast::error_code connect(net::io_context& io, beast::tcp_stream& stream, const std::string& host,
+                                 unsigned short port, std::chrono::milliseconds timeout) {
   beast::error_code failure;
   // The name lookup is the system resolver's (Asio cannot bound it); for the usual 127.0.0.1 or
   // localhost it needs no network.
   tcp::resolver resolver(io);
-  const auto endpoints = resolver.resolve(options.host, std::to_string(options.port), failure);
+  const auto endpoints = resolver.resolve(host, std::to_string(port), failure);
   if (failure) return failure;
-  stream.expires_after(options.connect_timeout);
+  stream.expires_after(timeout);
   stream.async_connect(endpoints, [&](beast::error_code error, const tcp::endpoint&) { failure = error; });
   run_until_done(io);
   return failure;
+}
+
+/// Connects `stream` to the ComfyUI of `options` within options.connect_timeout; the error, if any.
+inline beast::error_code connect(net::io_context& io, beast::tcp_stream& stream, const client_options& options) {
+  return connect(io, stream, options.host, options.port, options.connect_timeout);
 }
 
 /// Why a call failed, in words; Beast's own text for a deadline ("The socket was timed out")
