@@ -36,7 +36,7 @@ inline const nlohmann::json workflow = {
 struct running_server {
   comfyq::store::memory queue;
   comfyq::server::server web{queue, {.port = 0, .max_body_bytes = 1 << 20, .identify = users_by_test_header()}};
-  running_server() { web.start(); }
+  explicit running_server(comfyq::store::memory_options options = {}) : queue(std::move(options)) { web.start(); }
 
   http_answer call(boost::beast::http::verb method, const std::string& target, const std::string& user,
                    const std::string& body = {}, const std::string& type = "application/json") {
