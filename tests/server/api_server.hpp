@@ -40,7 +40,12 @@ struct running_server {
   /// With `files`, the folder of the tenants' files; without, the file routes answer 503. With
   /// `worker_token`, workers on other machines send their outputs there.
   explicit running_server(std::filesystem::path files = {}, std::string worker_token = {})
-      : web(queue, {.port = 0,
+      : running_server(comfyq::store::memory_options{}, std::move(files), std::move(worker_token)) {}
+  /// The same on a queue with `options` (a clock the test moves).
+  explicit running_server(comfyq::store::memory_options options, std::filesystem::path files = {},
+                          std::string worker_token = {})
+      : queue(std::move(options)),
+        web(queue, {.port = 0,
                     .max_body_bytes = 1 << 20,
                     .files = std::move(files),
                     .identify = users_by_test_header(),

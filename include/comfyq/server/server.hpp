@@ -1,9 +1,9 @@
 #pragma once
 // comfyq's server: the JSON API (/api/v1: job_api.hpp, admin_api.hpp, file_api.hpp, and for
-// workers on other machines worker_file_api.hpp), live events, health checks, over one
-// store::contract. A few I/O threads accept and serve every connection (http_session.hpp); the
-// store's calls, which may block on Redis, run on a pool of their own so that they never stall
-// another connection.
+// workers on other machines worker_file_api.hpp), live events, health checks and Prometheus
+// metrics (metrics.hpp), over one store::contract. A few I/O threads accept and serve every
+// connection (http_session.hpp); the store's calls, which may block on Redis, run on a pool of
+// their own so that they never stall another connection.
 //
 //   comfyq::store::memory queue;
 //   comfyq::server::authenticator users(settings, comfyq::server::htpasswd::load(path));
@@ -43,6 +43,7 @@
 #include "comfyq/server/identity.hpp"
 #include "comfyq/server/identify_with.hpp"
 #include "comfyq/server/job_api.hpp"
+#include "comfyq/server/metrics.hpp"
 #include "comfyq/server/progress_board.hpp"
 #include "comfyq/server/query_string.hpp"
 #include "comfyq/server/request_log.hpp"
@@ -85,6 +86,7 @@ class server {
     routes_.add(http::verb::get, "/healthz", access::everyone,
                 [](const request_context& c) { return json_response(c.req, http::status::ok, {{"status", "ok"}}); });
     routes_.add(http::verb::get, "/readyz", access::everyone, [this](const request_context& c) { return ready(c); });
+    routes_.add(http::verb::get, "/metrics", access::everyone, [this](const request_context& c) { return scrape(c); });
     jobs_.add_routes(routes_);
     admin_.add_routes(routes_);
     files_.add_routes(routes_);
@@ -121,6 +123,16 @@ class server {
     // tells the board the progress of the jobs that already run.
     progress_subscription_ = feed_.subscribe("", [this](const std::vector<store::logged_event>& batch) {
       progress_.observe(batch);
+    }).handle;
+    // Likewise the metrics, which learn from it when the jobs that wait or run began, but count
+    // only what happens from now on (metrics.hpp).
+    try {
+      metrics_.count_after(store_.last_event_id());
+    } catch (const comfyq::error&) {
+      // The store does not answer yet: the metrics count what the kept log holds too.
+    }
+    metrics_subscription_ = feed_.subscribe("", [this](const std::vector<store::logged_event>& batch) {
+      metrics_.observe(batch);
     }).handle;
     feed_.start();
     accept();
@@ -269,6 +281,17 @@ class server {
     }
   }
 
+  // GET /metrics: on the store's pool like every route, as the snapshot may wait on Redis.
+  response scrape(const request_context& c) {
+    response res{http::status::ok, c.req.version()};
+    res.set(http::field::content_type, metrics_content_type);
+    res.set(http::field::cache_control, "no-store");
+    res.keep_alive(c.req.keep_alive());
+    res.body() = metrics_.scrape(store_.snapshot(), stream_clients());
+    res.prepare_payload();
+    return res;
+  }
+
   void accept() {
     acceptor_.async_accept(boost::asio::make_strand(io_), [this](boost::system::error_code ec, boost::asio::ip::tcp::socket socket) {
       if (!ec) std::make_shared<http_session>(std::move(socket), session_)->run();
@@ -294,6 +317,8 @@ class server {
   router routes_;
   progress_board progress_;
   std::unique_ptr<event_feed::subscription> progress_subscription_;
+  server_metrics metrics_;
+  std::unique_ptr<event_feed::subscription> metrics_subscription_;
   job_views views_;
   job_api jobs_;
   admin_api admin_;
