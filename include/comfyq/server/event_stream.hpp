@@ -1,10 +1,10 @@
 #pragma once
-// One client's Server-Sent Events stream (GET /api/v1/events): the events of the feed it may
-// see, as "id/event/data" frames, from the id it resumes after. It holds no thread: frames wait
-// in a queue of their own until the socket takes them, and a client that does not read falls
-// behind by at most `max_pending_bytes` before it is dropped, so it cannot grow the server's
-// memory. A comment line every `keep_alive` keeps proxies from timing the stream out and finds
-// clients that left.
+// One client's event stream (GET /api/v1/events): the events of the feed it may see, from the id
+// it resumes after, as Server-Sent Events or WebSocket messages (event_transports.hpp). It holds
+// no thread: frames wait in a queue of their own until the socket takes them, and a client that
+// does not read falls behind by at most `max_pending_bytes` before it is dropped, so it cannot
+// grow the server's memory. Every `keep_alive` the stream shows it is alive, which keeps proxies
+// from timing it out and finds clients that left.
 
 #include <utility>  // before Asio: Boost 1.74's Asio needs std::exchange declared
 
@@ -13,16 +13,16 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 
-#include "comfyq/json.hpp"
 #include "comfyq/server/event_feed.hpp"
+#include "comfyq/server/event_transports.hpp"
 #include "comfyq/server/identity.hpp"
 
 namespace comfyq::server {
@@ -32,28 +32,32 @@ inline bool may_see(const identity& who, const event& e) {
   return who.admin || (!e.tenant.empty() && e.tenant == who.user);
 }
 
-/// One event as an SSE frame.
-inline std::string sse_frame(const store::logged_event& e) {
-  nlohmann::json data = e.value;
-  return "id: " + e.id + "\nevent: " + std::string(to_string(e.value.type)) + "\ndata: " + data.dump() + "\n\n";
-}
-
 struct event_stream_limits {
   std::size_t max_pending_bytes = 1024 * 1024;
   std::chrono::seconds keep_alive{15};
 };
 
-class event_stream : public std::enable_shared_from_this<event_stream> {
+/// What the server holds of an open stream, whatever its transport: a way to end it.
+class closable_stream {
  public:
-  event_stream(boost::beast::tcp_stream&& stream, identity who, event_stream_limits limits)
-      : stream_(std::move(stream)), who_(std::move(who)), limits_(limits), timer_(stream_.get_executor()) {}
+  virtual ~closable_stream() = default;
+  /// Ends the stream (the server stops).
+  virtual void close() = 0;
+};
 
-  /// Starts streaming: the header, the events `feed` keeps after `last_event_id`, then the
-  /// feed's new ones. Subscribes on the stream's own executor, so that no delivery can overtake
-  /// the header and the backlog.
+template <class Transport>
+class event_stream final : public closable_stream, public std::enable_shared_from_this<event_stream<Transport>> {
+ public:
+  event_stream(Transport transport, identity who, event_stream_limits limits)
+      : transport_(std::move(transport)), who_(std::move(who)), limits_(limits), timer_(transport_.get_executor()) {}
+
+  /// Starts streaming: the events `feed` keeps after `last_event_id`, then the feed's new ones.
+  /// Subscribes on the stream's own executor, so that no delivery can overtake the backlog, and
+  /// before the transport opens, so that nothing is missed meanwhile.
   void run(event_feed& feed, std::string last_event_id, std::function<void(int)> count) {
-    boost::asio::post(stream_.get_executor(), [self = shared_from_this(), &feed, last_event_id = std::move(last_event_id),
-                                               count = std::move(count)]() mutable {
+    boost::asio::post(transport_.get_executor(), [self = this->shared_from_this(), &feed,
+                                                  last_event_id = std::move(last_event_id),
+                                                  count = std::move(count)]() mutable {
       std::weak_ptr<event_stream> weak = self;
       event_feed::subscribed from = feed.subscribe(last_event_id, [weak](const std::vector<store::logged_event>& batch) {
         if (auto alive = weak.lock()) alive->deliver(batch);
@@ -61,21 +65,25 @@ class event_stream : public std::enable_shared_from_this<event_stream> {
       self->subscription_ = std::move(from.handle);
       self->count_ = std::move(count);  // counted once subscribed: nothing from now on is missed
       if (self->count_) self->count_(+1);
-      self->enqueue("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: no-store\r\n"
-                    "X-Accel-Buffering: no\r\nConnection: close\r\n\r\nretry: 2000\n\n");
-      if (from.gap) self->enqueue("event: gap\ndata: {}\n\n");
+      if (std::string greeting = self->transport_.greeting(); !greeting.empty()) self->enqueue(std::move(greeting));
+      if (from.gap) self->enqueue(Transport::gap_frame());
       self->deliver_here(from.backlog);
-      self->keep_alive();
+      self->transport_.open([self](bool opened) {
+        if (!opened) return self->shut();
+        self->open_ = true;
+        self->transport_.watch([self] { self->shut(); });
+        self->keep_alive();
+        self->write_next();
+      });
     });
   }
 
-  ~event_stream() {
+  ~event_stream() override {
     if (count_) count_(-1);
   }
 
-  /// Ends the stream (the server stops).
-  void close() {
-    boost::asio::post(stream_.get_executor(), [self = shared_from_this()] { self->shut(); });
+  void close() override {
+    boost::asio::post(transport_.get_executor(), [self = this->shared_from_this()] { self->shut(); });
   }
 
  private:
@@ -86,13 +94,13 @@ class event_stream : public std::enable_shared_from_this<event_stream> {
       if (may_see(who_, e.value)) visible.push_back(e);
     }
     if (visible.empty()) return;
-    boost::asio::post(stream_.get_executor(),
-                      [self = shared_from_this(), visible = std::move(visible)] { self->deliver_here(visible); });
+    boost::asio::post(transport_.get_executor(),
+                      [self = this->shared_from_this(), visible = std::move(visible)] { self->deliver_here(visible); });
   }
 
   void deliver_here(const std::vector<store::logged_event>& events) {
     for (const auto& e : events) {
-      if (may_see(who_, e.value)) enqueue(sse_frame(e));
+      if (may_see(who_, e.value)) enqueue(Transport::frame(e));
     }
   }
 
@@ -105,25 +113,26 @@ class event_stream : public std::enable_shared_from_this<event_stream> {
   }
 
   void write_next() {
-    if (pending_.empty() || closed_) {
+    if (pending_.empty() || closed_ || !open_) {
       writing_ = false;
       return;
     }
     writing_ = true;
-    boost::asio::async_write(stream_.socket(), boost::asio::buffer(pending_.front()),
-                             [self = shared_from_this()](boost::beast::error_code ec, std::size_t) {
-                               if (ec) return self->shut();
-                               self->pending_bytes_ -= self->pending_.front().size();
-                               self->pending_.pop_front();
-                               self->write_next();
-                             });
+    transport_.write(pending_.front(), [self = this->shared_from_this()](boost::beast::error_code ec, std::size_t) {
+      if (ec) return self->shut();
+      self->pending_bytes_ -= self->pending_.front().size();
+      self->pending_.pop_front();
+      self->write_next();
+    });
   }
 
   void keep_alive() {
+    const std::optional<std::string> frame = Transport::keep_alive_frame();
+    if (!frame) return;  // the transport keeps the stream alive itself
     timer_.expires_after(limits_.keep_alive);
-    timer_.async_wait([self = shared_from_this()](boost::beast::error_code ec) {
+    timer_.async_wait([self = this->shared_from_this(), frame = *frame](boost::beast::error_code ec) {
       if (ec || self->closed_) return;
-      self->enqueue(": keep-alive\n\n");
+      self->enqueue(frame);
       self->keep_alive();
     });
   }
@@ -133,12 +142,10 @@ class event_stream : public std::enable_shared_from_this<event_stream> {
     closed_ = true;
     subscription_.reset();
     timer_.cancel();
-    boost::beast::error_code ignored;
-    stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
-    stream_.socket().close(ignored);
+    transport_.close();
   }
 
-  boost::beast::tcp_stream stream_;
+  Transport transport_;
   identity who_;
   event_stream_limits limits_;
   boost::asio::steady_timer timer_;
@@ -146,6 +153,7 @@ class event_stream : public std::enable_shared_from_this<event_stream> {
   std::deque<std::string> pending_;
   std::size_t pending_bytes_ = 0;
   bool writing_ = false;
+  bool open_ = false;
   bool closed_ = false;
   std::function<void(int)> count_;
 };

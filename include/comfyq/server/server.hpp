@@ -30,6 +30,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
 #include "comfyq/errors.hpp"
 #include "comfyq/server/admin_api.hpp"
@@ -243,19 +244,32 @@ class server {
   }
 
   // GET /api/v1/events: the events the user may see, from the one after Last-Event-ID (or
-  // ?after=, for clients that cannot set headers), or from now on without one.
+  // ?after=, for clients that cannot set headers, and WebSockets), or from now on without one;
+  // as Server-Sent Events, or WebSocket messages when the request asks for the upgrade.
   stream_handoff open_stream(const request_context& c) {
     const query_parameters params(c.query, {"after"});
     std::string last_event_id = params.get("after").value_or(std::string(view(c.req["Last-Event-ID"])));
+    if (boost::beast::websocket::is_upgrade(c.req)) {
+      return [this, who = c.who, last_event_id = std::move(last_event_id), upgrade = c.req](
+                 boost::beast::tcp_stream&& connection) mutable {
+        start_stream(websocket_transport(std::move(connection), std::move(upgrade), options_.streams.keep_alive), who,
+                     last_event_id);
+      };
+    }
     return [this, who = c.who, last_event_id = std::move(last_event_id)](boost::beast::tcp_stream&& connection) {
-      auto stream = std::make_shared<event_stream>(std::move(connection), who, options_.streams);
-      {
-        const std::lock_guard lock(streams_mutex_);
-        std::erase_if(streams_, [](const std::weak_ptr<event_stream>& s) { return s.expired(); });
-        streams_.push_back(stream);
-      }
-      stream->run(feed_, last_event_id, [this](int change) { stream_clients_ += change; });
+      start_stream(sse_transport(std::move(connection)), who, last_event_id);
     };
+  }
+
+  template <class Transport>
+  void start_stream(Transport transport, const identity& who, const std::string& last_event_id) {
+    auto stream = std::make_shared<event_stream<Transport>>(std::move(transport), who, options_.streams);
+    {
+      const std::lock_guard lock(streams_mutex_);
+      std::erase_if(streams_, [](const std::weak_ptr<closable_stream>& s) { return s.expired(); });
+      streams_.push_back(stream);
+    }
+    stream->run(feed_, last_event_id, [this](int change) { stream_clients_ += change; });
   }
 
   // Ends every open stream, and waits (until `deadline` at most) for them to be gone.
@@ -311,7 +325,7 @@ class server {
   boost::asio::thread_pool store_pool_;
   std::atomic<int> in_flight_{0};
   std::mutex streams_mutex_;
-  std::vector<std::weak_ptr<event_stream>> streams_;
+  std::vector<std::weak_ptr<closable_stream>> streams_;
   std::atomic<std::size_t> stream_clients_{0};
   session_settings session_;
   router routes_;

@@ -1,0 +1,118 @@
+// GET /api/v1/events as a WebSocket: the same events as the SSE stream, a JSON message each with
+// its id; a client back with ?after=<the last id> gets what it missed; stop() ends the stream.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <boost/beast/websocket.hpp>
+#include <nlohmann/json.hpp>
+
+#include "api_server.hpp"
+
+namespace http = boost::beast::http;
+namespace websocket = boost::beast::websocket;
+using comfyq::testing::running_server;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A WebSocket client of /api/v1/events, each read bounded.
+class events_socket {
+ public:
+  events_socket(std::uint16_t port, const std::string& user, const std::string& target = "/api/v1/events") {
+    socket_.next_layer().connect({boost::asio::ip::make_address("127.0.0.1"), port});
+    socket_.set_option(websocket::stream_base::decorator(
+        [user](websocket::request_type& req) { req.set("X-Test-User", user); }));
+    socket_.handshake("127.0.0.1", target);
+  }
+
+  /// The next message as JSON, or nothing if none came within `timeout` or the stream ended.
+  std::optional<nlohmann::json> next(std::chrono::milliseconds timeout = 10s) {
+    boost::beast::flat_buffer buffer;
+    boost::beast::error_code failure = boost::asio::error::timed_out;
+    socket_.async_read(buffer, [&](boost::beast::error_code ec, std::size_t) { failure = ec; });
+    io_.restart();
+    io_.run_for(timeout);
+    if (!io_.stopped()) {  // nothing came: give up the read (the socket is of no more use)
+      boost::beast::get_lowest_layer(socket_).cancel();
+      io_.restart();
+      io_.run();
+      return std::nullopt;
+    }
+    if (failure) return std::nullopt;
+    return nlohmann::json::parse(boost::beast::buffers_to_string(buffer.data()));
+  }
+
+ private:
+  boost::asio::io_context io_;
+  websocket::stream<boost::beast::tcp_stream> socket_{io_};
+};
+
+void wait_for_streams(running_server& s, std::size_t n) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (s.web.stream_clients() != n && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  REQUIRE(s.web.stream_clients() == n);
+}
+
+}  // namespace
+
+TEST_CASE("a participant's WebSocket carries its own jobs' events with their ids, an admin's everyone's",
+          "[server][events]") {
+  running_server s;
+  events_socket alice(s.web.port(), "alice");
+  events_socket admin(s.web.port(), "admin");
+  wait_for_streams(s, 2);
+
+  const std::string bobs = s.submitted("bob");
+  const std::string alices = s.submitted("alice");
+  REQUIRE(s.call(http::verb::post, "/api/v1/jobs/" + alices + "/cancel", "alice").status == 200);
+
+  const auto first = alice.next();
+  REQUIRE(first);
+  CHECK(first->at("type") == "submitted");
+  CHECK(first->at("job") == alices);
+  CHECK_FALSE(first->at("id").get<std::string>().empty());
+  const auto second = alice.next();
+  REQUIRE(second);
+  CHECK(second->at("type") == "cancelled");
+
+  const auto all_first = admin.next();
+  REQUIRE(all_first);
+  CHECK(all_first->at("job") == bobs);
+  CHECK_FALSE(alice.next(300ms));  // bob's submission never reaches alice
+}
+
+TEST_CASE("a WebSocket back with ?after= the last id gets the events it missed, then the new ones", "[server][events]") {
+  running_server s;
+  std::string last_seen;
+  {
+    events_socket first(s.web.port(), "alice");
+    wait_for_streams(s, 1);
+    s.submitted("alice");
+    const auto seen = first.next();
+    REQUIRE(seen);
+    last_seen = seen->at("id");
+  }
+  const std::string missed = s.submitted("alice");
+  events_socket again(s.web.port(), "alice", "/api/v1/events?after=" + last_seen);
+  const auto caught_up = again.next();
+  REQUIRE(caught_up);
+  CHECK(caught_up->at("job") == missed);
+  const std::string later = s.submitted("alice");
+  const auto next = again.next();
+  REQUIRE(next);
+  CHECK(next->at("job") == later);
+}
+
+TEST_CASE("stopping the server ends its WebSocket streams", "[server][events]") {
+  running_server s;
+  events_socket alice(s.web.port(), "alice");
+  wait_for_streams(s, 1);
+  std::thread stopper([&] { s.web.stop(); });
+  CHECK_FALSE(alice.next(10s));  // the stream ended, well before the wait's end
+  stopper.join();
+  CHECK(s.web.stream_clients() == 0);
+}
