@@ -3,8 +3,10 @@
 // themselves in a header ("X-Test-User: alice"; "admin" is the admin), so that a test can act
 // as anyone without passwords.
 
+#include <chrono>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -51,6 +53,16 @@ struct running_server {
                     .identify = users_by_test_header(),
                     .worker_token = std::move(worker_token)}) {
     web.start();
+  }
+
+  /// Waits until the server counts `n` open event streams (a stream is counted once it is
+  /// subscribed); fails the test after 10 s.
+  void wait_for_streams(std::size_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (web.stream_clients() != n && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    REQUIRE(web.stream_clients() == n);
   }
 
   http_answer call(boost::beast::http::verb method, const std::string& target, const std::string& user,

@@ -25,12 +25,6 @@ sse_client events_of(running_server& s, const std::string& user, const std::stri
   return sse_client(s.web.port(), "/api/v1/events", headers);
 }
 
-// Waits until the server counts `n` open streams: a stream is counted once it is subscribed.
-void wait_for_streams(running_server& s, std::size_t n) {
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (s.web.stream_clients() != n && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
-  REQUIRE(s.web.stream_clients() == n);
-}
 
 }  // namespace
 
@@ -40,7 +34,7 @@ TEST_CASE("a participant's event stream has its own jobs' events only, an admin'
   sse_client admin = events_of(s, "admin");
   CHECK(alice.head().starts_with("HTTP/1.1 200"));
   CHECK(alice.head().find("text/event-stream") != std::string::npos);
-  wait_for_streams(s, 2);
+  s.wait_for_streams(2);
 
   const std::string bobs = s.submitted("bob");
   const std::string alices = s.submitted("alice");
@@ -65,7 +59,7 @@ TEST_CASE("a client back with Last-Event-ID gets the events it missed, then the 
   std::string last_seen;
   {
     sse_client first = events_of(s, "alice");
-    wait_for_streams(s, 1);
+    s.wait_for_streams(1);
     s.submitted("alice");
     const auto seen = first.next();
     REQUIRE(seen);

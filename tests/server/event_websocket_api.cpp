@@ -51,11 +51,6 @@ class events_socket {
   websocket::stream<boost::beast::tcp_stream> socket_{io_};
 };
 
-void wait_for_streams(running_server& s, std::size_t n) {
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (s.web.stream_clients() != n && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
-  REQUIRE(s.web.stream_clients() == n);
-}
 
 }  // namespace
 
@@ -64,7 +59,7 @@ TEST_CASE("a participant's WebSocket carries its own jobs' events with their ids
   running_server s;
   events_socket alice(s.web.port(), "alice");
   events_socket admin(s.web.port(), "admin");
-  wait_for_streams(s, 2);
+  s.wait_for_streams(2);
 
   const std::string bobs = s.submitted("bob");
   const std::string alices = s.submitted("alice");
@@ -90,7 +85,7 @@ TEST_CASE("a WebSocket back with ?after= the last id gets the events it missed, 
   std::string last_seen;
   {
     events_socket first(s.web.port(), "alice");
-    wait_for_streams(s, 1);
+    s.wait_for_streams(1);
     s.submitted("alice");
     const auto seen = first.next();
     REQUIRE(seen);
@@ -110,7 +105,7 @@ TEST_CASE("a WebSocket back with ?after= the last id gets the events it missed, 
 TEST_CASE("stopping the server ends its WebSocket streams", "[server][events]") {
   running_server s;
   events_socket alice(s.web.port(), "alice");
-  wait_for_streams(s, 1);
+  s.wait_for_streams(1);
   std::thread stopper([&] { s.web.stop(); });
   CHECK_FALSE(alice.next(10s));  // the stream ended, well before the wait's end
   stopper.join();

@@ -48,7 +48,7 @@ struct file_server {
   }
 };
 
-std::string sha(const std::string& bytes) { return comfyq::util::sha256_hex(bytes); }
+using comfyq::util::sha256_hex;
 
 TEST_CASE("a participant uploads an input, lists it, downloads it and deletes it", "[server][files]") {
   file_server f;
@@ -58,7 +58,7 @@ TEST_CASE("a participant uploads an input, lists it, downloads it and deletes it
   REQUIRE(made.status == 201);
   CHECK(made.json().at("path") == "photos/cat.png");
   CHECK(made.json().at("size") == cat.size());
-  CHECK(made.json().at("sha256") == sha(cat));
+  CHECK(made.json().at("sha256") == sha256_hex(cat));
   CHECK(comfyq::testing::read_file(f.files.inputs_of("alice") / "photos" / "cat.png") == cat);
 
   const nlohmann::json listed = f.s.call(http::verb::get, "/api/v1/inputs", "alice").json();
@@ -132,7 +132,7 @@ TEST_CASE("a succeeded job's outputs download one by one and as a zip archive", 
   REQUIRE(zip.status == 200);
   CHECK(zip.headers[http::field::content_type] == "application/zip");
   CHECK(comfyq::testing::unzipped(zip.body, f.scratch.path()) ==
-        std::map<std::string, std::string>{{"out_00001_.png", sha(image)}, {"clips/out_00001_.mp4", sha(video)}});
+        std::map<std::string, std::string>{{"out_00001_.png", sha256_hex(image)}, {"clips/out_00001_.mp4", sha256_hex(video)}});
 }
 
 TEST_CASE("all of a tenant's outputs download as one zip archive, a folder per job", "[server][files]") {
@@ -143,7 +143,7 @@ TEST_CASE("all of a tenant's outputs download as one zip archive, a folder per j
   f.s.submitted("alice");  // queued: no outputs yet
 
   const std::map<std::string, std::string> alices{
-      {first + "/a.png", sha("first")}, {second + "/a.png", sha("second")}, {second + "/b.png", sha("")}};
+      {first + "/a.png", sha256_hex("first")}, {second + "/a.png", sha256_hex("second")}, {second + "/b.png", sha256_hex("")}};
   const auto mine = f.s.call(http::verb::get, "/api/v1/outputs.zip", "alice");
   REQUIRE(mine.status == 200);
   CHECK(comfyq::testing::unzipped(mine.body, f.scratch.path()) == alices);
@@ -154,7 +154,7 @@ TEST_CASE("all of a tenant's outputs download as one zip archive, a folder per j
   CHECK(comfyq::testing::unzipped(f.s.call(http::verb::get, "/api/v1/outputs.zip", "carol").body, f.scratch.path())
             .empty());
   CHECK(comfyq::testing::unzipped(f.s.call(http::verb::get, "/api/v1/outputs.zip", "bob").body, f.scratch.path()) ==
-        std::map<std::string, std::string>{{bobs + "/a.png", sha("bob's")}});
+        std::map<std::string, std::string>{{bobs + "/a.png", sha256_hex("bob's")}});
 }
 
 TEST_CASE("another tenant's job's outputs answer 404, an unfinished job's 409", "[server][files]") {

@@ -23,7 +23,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const comfyq::time_point start{std::chrono::hours(24 * 365 * 55)};
+const comfyq::time_point scrape_epoch{std::chrono::hours(24 * 365 * 55)};
 
 /// A scrape's samples by name and labels as written (`comfyq_jobs_queued{tenant="alice"}`).
 using samples = std::map<std::string, double>;
@@ -98,7 +98,7 @@ TEST_CASE("GET /metrics needs no user and answers in Prometheus's text format", 
 
 TEST_CASE("a scrape counts each tenant's jobs, workers by state, and the waits, runs and outcomes of jobs",
           "[server][metrics]") {
-  shared_clock clock(start);
+  shared_clock clock(scrape_epoch);
   running_server s({.clock = clock.reader()});
   register_workers(s.queue, "gone-", 3);  // heard from at the start only: down by the scrape
 
@@ -165,7 +165,7 @@ TEST_CASE("a scrape counts each tenant's jobs, workers by state, and the waits, 
 }
 
 TEST_CASE("a requeued job waits again, and only the run that ended it counts as its run", "[server][metrics]") {
-  shared_clock clock(start);
+  shared_clock clock(scrape_epoch);
   running_server s({.scheduler = {.max_attempts = 2}, .clock = clock.reader()});
   const std::string id = s.submitted("bob");
   const std::string other = s.submitted("bob");
@@ -199,7 +199,7 @@ TEST_CASE("a requeued job waits again, and only the run that ended it counts as 
 
 TEST_CASE("what happened before the server started is not counted, but tells when a running job began",
           "[server][metrics]") {
-  shared_clock clock(start);
+  shared_clock clock(scrape_epoch);
   comfyq::store::memory queue({.clock = clock.reader()});
   const std::string before = queue.submit({.tenant = "alice", .workflow = comfyq::testing::workflow.dump()});
   const std::string running = queue.submit({.tenant = "alice", .workflow = comfyq::testing::workflow.dump()});

@@ -57,10 +57,10 @@ struct worker_files {
   std::optional<comfyq::lease> lease;
 };
 
-std::string sha(const std::string& bytes) { return comfyq::util::sha256_hex(bytes); }
+using comfyq::util::sha256_hex;
 
 std::string manifest_of(const std::string& name, const std::string& bytes) {
-  const comfyq::manifest_entry entry{.name = name, .size = bytes.size(), .sha256 = sha(bytes), .media_type = "image/png",
+  const comfyq::manifest_entry entry{.name = name, .size = bytes.size(), .sha256 = sha256_hex(bytes), .media_type = "image/png",
                                      .node = "9"};
   return nlohmann::json{{"outputs", nlohmann::json::array({entry})}}.dump();
 }
@@ -73,10 +73,10 @@ TEST_CASE("a remote worker begins an attempt, sends its outputs and manifest, an
   const std::string image(3000, 'i');
 
   CHECK(f.call(http::verb::post, attempt).status == 201);
-  const http_answer sent = f.put_file(attempt, "shots/out.png", image, sha(image));
+  const http_answer sent = f.put_file(attempt, "shots/out.png", image, sha256_hex(image));
   INFO(sent.body);
   REQUIRE(sent.status == 201);
-  CHECK(sent.json().at("sha256") == sha(image));
+  CHECK(sent.json().at("sha256") == sha256_hex(image));
   const http_answer manifest = f.call(http::verb::put, attempt + "/manifest", manifest_of("shots/out.png", image));
   INFO(manifest.body);
   REQUIRE(manifest.status == 200);
@@ -85,9 +85,9 @@ TEST_CASE("a remote worker begins an attempt, sends its outputs and manifest, an
   CHECK(comfyq::testing::read_file(folder / "shots" / "out.png") == image);
   const nlohmann::json kept = nlohmann::json::parse(comfyq::testing::read_file(folder / "manifest.json"));
   REQUIRE(kept.size() == 1);
-  CHECK(kept[0].at("sha256") == sha(image));
+  CHECK(kept[0].at("sha256") == sha256_hex(image));
 
-  const comfyq::manifest_entry entry{.name = "shots/out.png", .size = image.size(), .sha256 = sha(image)};
+  const comfyq::manifest_entry entry{.name = "shots/out.png", .size = image.size(), .sha256 = sha256_hex(image)};
   f.s.queue.complete(f.id, f.lease->token, {entry});
   const http_answer downloaded = f.s.call(http::verb::get, "/api/v1/jobs/" + f.id + "/outputs/shots/out.png", "alice");
   CHECK(downloaded.status == 200);
@@ -133,7 +133,7 @@ TEST_CASE("an output whose body does not match its sha256 is refused and leaves 
   REQUIRE(f.call(http::verb::post, attempt).status == 201);
   const std::string image(2000, 'x');
 
-  CHECK(refusal(f.put_file(attempt, "out.png", image, sha(image + "cut")), 422).at("field") == "sha256");
+  CHECK(refusal(f.put_file(attempt, "out.png", image, sha256_hex(image + "cut")), 422).at("field") == "sha256");
   CHECK(refusal(f.call(http::verb::put, attempt + "/files/out.png", image), 422).at("field") == "sha256");
   const auto folder = f.files.outputs_of("alice", f.id, f.lease->attempt);
   CHECK(std::filesystem::is_empty(folder));
@@ -146,7 +146,7 @@ TEST_CASE("a manifest is kept only when every file it lists is there as it says"
   const std::string attempt = f.leased();
   REQUIRE(f.call(http::verb::post, attempt).status == 201);
   const std::string image(100, 'p');
-  REQUIRE(f.put_file(attempt, "out.png", image, sha(image)).status == 201);
+  REQUIRE(f.put_file(attempt, "out.png", image, sha256_hex(image)).status == 201);
 
   CHECK(refusal(f.call(http::verb::put, attempt + "/manifest", manifest_of("other.png", image)), 422).at("field") ==
         "outputs[0].size");
@@ -171,7 +171,7 @@ TEST_CASE("only the attempt the job runs now may write, and an attempt is begun 
   const nlohmann::json not_running = refusal(f.call(http::verb::post, earlier), 409);
   CHECK(not_running.at("code") == "conflict");
   CHECK_THAT(not_running.at("message").get<std::string>(), Catch::Contains("another worker owns the job now"));
-  CHECK(refusal(f.put_file(earlier, "out.png", image, sha(image)), 409).at("code") == "conflict");
+  CHECK(refusal(f.put_file(earlier, "out.png", image, sha256_hex(image)), 409).at("code") == "conflict");
 
   // Another tenant's job, or one that does not exist, is not there for this tenant.
   CHECK(refusal(f.call(http::verb::post, "/api/v1/worker/outputs/bob/" + f.id + "/1"), 404).at("field") == "job");
@@ -179,7 +179,7 @@ TEST_CASE("only the attempt the job runs now may write, and an attempt is begun 
 
   // Once the job is given back, its attempt writes nothing more.
   f.s.queue.release(f.id, f.lease->token);
-  CHECK(refusal(f.put_file(attempt, "out.png", image, sha(image)), 409).at("code") == "conflict");
+  CHECK(refusal(f.put_file(attempt, "out.png", image, sha256_hex(image)), 409).at("code") == "conflict");
   CHECK(refusal(f.call(http::verb::put, attempt + "/manifest", manifest_of("out.png", image)), 409).at("code") ==
         "conflict");
   CHECK(std::filesystem::is_empty(f.files.outputs_of("alice", f.id, f.lease->attempt)));
@@ -193,7 +193,7 @@ TEST_CASE("a path or an attempt that would leave the attempt's folder is refused
   for (const std::string& name : {std::string("..%2F..%2Fescape.png"), std::string("a/%2E%2E/b.png"),
                                   std::string("bad%5Cname.png"), std::string("nul%00.png")}) {
     INFO(name);
-    CHECK(refusal(f.put_file(attempt, name, image, sha(image)), 422).at("field") == "name");
+    CHECK(refusal(f.put_file(attempt, name, image, sha256_hex(image)), 422).at("field") == "name");
   }
   CHECK(refusal(f.call(http::verb::get, "/api/v1/worker/inputs/alice/%2E%2E/x"), 422).at("field") == "path");
   CHECK(refusal(f.call(http::verb::get, "/api/v1/worker/inputs/%2E%2E/x"), 422).at("field") == "tenant");
@@ -207,9 +207,9 @@ TEST_CASE("an attempt is discarded unless a succeeded job kept its outputs", "[s
   const std::string attempt = f.leased();
   REQUIRE(f.call(http::verb::post, attempt).status == 201);
   const std::string image(10, 'z');
-  REQUIRE(f.put_file(attempt, "out.png", image, sha(image)).status == 201);
+  REQUIRE(f.put_file(attempt, "out.png", image, sha256_hex(image)).status == 201);
 
-  f.s.queue.complete(f.id, f.lease->token, {{.name = "out.png", .size = image.size(), .sha256 = sha(image)}});
+  f.s.queue.complete(f.id, f.lease->token, {{.name = "out.png", .size = image.size(), .sha256 = sha256_hex(image)}});
   CHECK(refusal(f.call(http::verb::delete_, attempt), 409).at("field") == "attempt");
   CHECK(std::filesystem::exists(f.files.outputs_of("alice", f.id, f.lease->attempt) / "out.png"));
 
