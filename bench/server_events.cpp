@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <fstream>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <variant>
@@ -158,9 +159,14 @@ void BM_idle_streams(benchmark::State& state) {
   for (auto _ : state) {
     const double before = resident_mb();
     std::vector<std::unique_ptr<comfyq::testing::sse_client>> streams;
-    for (std::int64_t i = 0; i < state.range(0); ++i) {
-      streams.push_back(subscribe(web.port(), user_name(static_cast<int>(i % participants))));
-      if (streams.back()->head().find("200 OK") == std::string::npos) state.SkipWithError("a stream was refused");
+    try {
+      for (std::int64_t i = 0; i < state.range(0); ++i) {
+        streams.push_back(subscribe(web.port(), user_name(static_cast<int>(i % participants))));
+        if (streams.back()->head().find("200 OK") == std::string::npos) throw std::runtime_error("a stream was refused");
+      }
+    } catch (const std::exception& e) {  // e.g. too few file descriptors (ulimit -n)
+      state.SkipWithError(("opened " + std::to_string(streams.size()) + " streams, then: " + e.what()).c_str());
+      break;
     }
     const double open = resident_mb();
     const double cpu_before = cpu_seconds();
