@@ -356,6 +356,7 @@ void fields(Io& io, maybe_const<tenant_snapshot> auto& t) {
   io.required("config", t.config);
   io.required("paused", t.paused);
   io.required("queued", t.queued);
+  io.required("queued_priority", t.queued_priority);
   io.required("running", t.running);
   io.required("gpu_time_ms", t.gpu_time);
   io.required("share", t.share);

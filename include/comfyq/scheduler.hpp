@@ -484,13 +484,14 @@ class scheduler {
     s.cancelled = counts_[index(job_state::cancelled)];
     s.dead = counts_[index(job_state::dead)];
     for (const tenant_record& t : tenants_) s.gpu_time += t.gpu_time;
+    const std::vector<std::uint32_t> priority_queued = dispatch_.priority_queued();
     for (std::uint32_t t = 0; t < tenants_.size(); ++t) {
       const engine::tenant_account& a = dispatch_.tenant(t);
       double share = s.gpu_time.count() > 0
                          ? static_cast<double>(tenants_[t].gpu_time.count()) / static_cast<double>(s.gpu_time.count())
                          : 0.0;
       s.tenants.push_back({tenants_[t].config, a.paused, a.queued, a.running, tenants_[t].gpu_time, share,
-                           a.virtual_clock()});
+                           a.virtual_clock(), priority_queued[t]});
     }
     std::sort(s.tenants.begin(), s.tenants.end(),
               [](const tenant_snapshot& a, const tenant_snapshot& b) { return a.config.id < b.config.id; });

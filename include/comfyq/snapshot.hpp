@@ -52,6 +52,7 @@ struct tenant_snapshot {
   duration gpu_time{};        ///< measured GPU time of finished runs
   double share = 0.0;         ///< gpu_time / the queue's total gpu_time (0 when nothing ran)
   double virtual_clock = 0.0; ///< fair_share's clock: charged GPU milliseconds per unit of weight
+  std::uint32_t queued_priority = 0;  ///< of the queued jobs, those in the priority lane
 };
 
 /// A worker as the store knows it; the fields it registers are empty if it never registered.

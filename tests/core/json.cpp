@@ -58,8 +58,10 @@ static bool operator==(const event& a, const event& b) {
 }
 
 static bool operator==(const tenant_snapshot& a, const tenant_snapshot& b) {
-  return a.config == b.config && std::tie(a.paused, a.queued, a.running, a.gpu_time, a.share, a.virtual_clock) ==
-                                     std::tie(b.paused, b.queued, b.running, b.gpu_time, b.share, b.virtual_clock);
+  return a.config == b.config && std::tie(a.paused, a.queued, a.running, a.gpu_time, a.share, a.virtual_clock,
+                                              a.queued_priority) ==
+                                     std::tie(b.paused, b.queued, b.running, b.gpu_time, b.share, b.virtual_clock,
+                                              b.queued_priority);
 }
 
 static bool operator==(const worker_snapshot& a, const worker_snapshot& b) {
@@ -171,7 +173,8 @@ comfyq::queue_snapshot sample_snapshot() {
                        .running = 1,
                        .gpu_time = 90'000ms,
                        .share = 0.37,
-                       .virtual_clock = 36'000.123456789},
+                       .virtual_clock = 36'000.123456789,
+                       .queued_priority = 2},
                       {.config = {.id = "bob"}, .queued = 1, .share = 0.63, .virtual_clock = 1.0 / 3.0}},
           .workers = {{.id = "gpu-1",
                        .state = comfyq::worker_state::busy,
@@ -375,7 +378,7 @@ TEST_CASE("a missing required field is refused naming it, and other fields keep 
   check_required_fields<comfyq::event>(sample_event(), {"type", "at_ms"});
   check_required_fields<comfyq::tenant_snapshot>(sample_snapshot().tenants[0], {"config", "paused", "queued", "running",
                                                                                 "gpu_time_ms", "share",
-                                                                                "virtual_clock"});
+                                                                                "virtual_clock", "queued_priority"});
   check_required_fields<comfyq::worker_snapshot>(sample_snapshot().workers[0], {"id", "state", "job", "last_seen_ms",
                                                                                 "comfyui", "comfyui_version", "gpu",
                                                                                 "object_info"});

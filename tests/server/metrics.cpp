@@ -25,7 +25,7 @@ namespace {
 
 const comfyq::time_point scrape_epoch{std::chrono::hours(24 * 365 * 55)};
 
-/// A scrape's samples by name and labels as written (`comfyq_jobs_queued{tenant="alice"}`).
+/// A scrape's samples by name and labels as written (`comfyq_jobs_running{tenant="alice"}`).
 using samples = std::map<std::string, double>;
 
 samples parse(const std::string& text) {
@@ -121,8 +121,9 @@ TEST_CASE("a scrape counts each tenant's jobs, workers by state, and the waits, 
   REQUIRE(third->job_id == a3);
 
   s.submitted("bob");
-  s.submitted("bob");
+  const std::string b2 = s.submitted("bob");
   const std::string b3 = s.submitted("bob");
+  REQUIRE(s.call(http::verb::put, "/api/v1/jobs/" + b2 + "/priority", "admin", R"({"priority": true})").status == 200);
   REQUIRE(s.call(http::verb::post, "/api/v1/jobs/" + b3 + "/cancel", "bob").status == 200);
 
   clock.advance(40s);  // the "gone-" workers are down; those heard from below are not
@@ -133,9 +134,11 @@ TEST_CASE("a scrape counts each tenant's jobs, workers by state, and the waits, 
   for (int i = 0; i < 4; ++i) s.queue.drain_worker("leaving-" + std::to_string(i));
 
   const samples got = scrape_until(s.web.port(), finished("cancelled"), 1);
-  CHECK(at(got, "comfyq_jobs_queued{tenant=\"alice\"}") == 0);
+  CHECK(at(got, "comfyq_jobs_queued{lane=\"normal\",tenant=\"alice\"}") == 0);
+  CHECK(at(got, "comfyq_jobs_queued{lane=\"priority\",tenant=\"alice\"}") == 0);
   CHECK(at(got, "comfyq_jobs_running{tenant=\"alice\"}") == 1);
-  CHECK(at(got, "comfyq_jobs_queued{tenant=\"bob\"}") == 2);
+  CHECK(at(got, "comfyq_jobs_queued{lane=\"normal\",tenant=\"bob\"}") == 1);
+  CHECK(at(got, "comfyq_jobs_queued{lane=\"priority\",tenant=\"bob\"}") == 1);
   CHECK(at(got, "comfyq_jobs_running{tenant=\"bob\"}") == 0);
 
   CHECK(at(got, finished("succeeded")) == 1);

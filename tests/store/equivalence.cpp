@@ -62,7 +62,7 @@ std::string state_of(auto& q, const std::vector<std::string>& ids, comfyq::time_
       << s.failed << ' ' << s.cancelled << ' ' << s.dead << ' ' << s.gpu_time.count() << '\n';
   for (const auto& t : s.tenants) {
     out << t.config.id << ' ' << t.config.weight << ' ' << t.config.max_running << ' ' << t.paused << ' ' << t.queued
-        << ' ' << t.running << ' ' << t.gpu_time.count() << ' ' << t.virtual_clock << '\n';
+        << '/' << t.queued_priority << ' ' << t.running << ' ' << t.gpu_time.count() << ' ' << t.virtual_clock << '\n';
   }
   for (const auto& w : s.workers) {
     out << w.id << ' ' << to_string(w.state) << ' ' << w.job << ' ' << w.last_seen.time_since_epoch().count() << ' '

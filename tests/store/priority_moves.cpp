@@ -91,6 +91,30 @@ TEMPLATE_LIST_TEST_CASE("positions and the forecast agree after jobs change lane
   }
 }
 
+TEMPLATE_LIST_TEST_CASE("a snapshot counts each tenant's queued jobs in the priority lane", "[store][priority]", comfyq::testing::stores) {
+  TestType q;
+  for (const char* id : {"a1", "a2", "a3"}) q.submit({.tenant = "alice", .workflow = "{}", .id = id}, at(0));
+  q.submit({.tenant = "bob", .workflow = "{}", .priority = true, .id = "b1"}, at(0));
+  q.set_priority("a2", true, at(1));
+  q.set_priority("a3", true, at(1));
+  q.set_priority("a3", false, at(2));
+  const auto lanes = [&](double now) {
+    std::vector<std::string> shown;
+    for (const auto& t : q.snapshot(at(now)).tenants) {
+      shown.push_back(t.config.id + " " + std::to_string(t.queued) + "/" + std::to_string(t.queued_priority));
+    }
+    return shown;
+  };
+  CHECK(lanes(3) == std::vector<std::string>{"alice 3/1", "bob 1/1"});
+  // Priority work starts first: once leased, it is no longer counted as queued.
+  const auto first = q.lease("w1", at(4));
+  REQUIRE(first);
+  CHECK(first->job_id == "a2");
+  CHECK(lanes(4) == std::vector<std::string>{"alice 2/0", "bob 1/1"});
+  q.cancel("b1", at(5));
+  CHECK(lanes(5) == std::vector<std::string>{"alice 2/0", "bob 0/0"});
+}
+
 TEMPLATE_LIST_TEST_CASE("only a queued job changes lanes, a refusal changes nothing", "[store][priority]", comfyq::testing::stores) {
   TestType q;
   q.submit({.tenant = "alice", .workflow = "{}", .id = "running"}, at(0));

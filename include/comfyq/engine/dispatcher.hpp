@@ -283,6 +283,13 @@ class basic_dispatcher {
   /// if none may start.
   std::uint32_t front() const { return eligible_.empty() ? no_handle : tenants_[eligible_.top()].head; }
 
+  /// Queued jobs in the priority lane, per tenant (indexed as the tenants are).
+  std::vector<std::uint32_t> priority_queued() const {
+    std::vector<std::uint32_t> counts(tenants_.size());
+    for (std::uint32_t h = lanes_.priority_head(); h != no_handle; h = lanes_.next_priority(h)) ++counts[lanes_[h].tenant];
+    return counts;
+  }
+
   /// Queued priority jobs whose tenant may start one now.
   std::size_t priority_waiting() const {
     std::size_t waiting = 0;

@@ -96,7 +96,9 @@ class server_metrics {
   std::string scrape(const queue_snapshot& queue, std::size_t stream_clients) {
     const std::lock_guard lock(mutex_);
     for (const tenant_snapshot& tenant : queue.tenants) {
-      queued_family_.Add({{"tenant", tenant.config.id}}).Set(static_cast<double>(tenant.queued));
+      queued_family_.Add({{"tenant", tenant.config.id}, {"lane", "normal"}})
+          .Set(static_cast<double>(tenant.queued - tenant.queued_priority));
+      queued_family_.Add({{"tenant", tenant.config.id}, {"lane", "priority"}}).Set(static_cast<double>(tenant.queued_priority));
       running_family_.Add({{"tenant", tenant.config.id}}).Set(static_cast<double>(tenant.running));
     }
     for (const worker_state state : {worker_state::idle, worker_state::busy, worker_state::down,
@@ -131,7 +133,7 @@ class server_metrics {
 
   prometheus::Registry registry_;
   prometheus::Family<prometheus::Gauge>& queued_family_ =
-      prometheus::BuildGauge().Name("comfyq_jobs_queued").Help("Jobs waiting, per tenant, both lanes together").Register(registry_);
+      prometheus::BuildGauge().Name("comfyq_jobs_queued").Help("Jobs waiting, per tenant and lane (normal or priority)").Register(registry_);
   prometheus::Family<prometheus::Gauge>& running_family_ =
       prometheus::BuildGauge().Name("comfyq_jobs_running").Help("Jobs running, per tenant").Register(registry_);
   prometheus::Family<prometheus::Gauge>& workers_family_ =

@@ -191,6 +191,7 @@ inline queue_snapshot decode_snapshot(reply_view r) {
     view.running = static_cast<std::uint32_t>(to_int(t.at(6).string()));
     view.gpu_time = duration(to_int(t.at(7).string()));
     view.virtual_clock = to_double(t.at(8).string()) + to_double(t.at(9).string());
+    view.queued_priority = static_cast<std::uint32_t>(to_int(t.at(10).string()));
     s.queued += view.queued;
     s.running += view.running;
     s.gpu_time += view.gpu_time;

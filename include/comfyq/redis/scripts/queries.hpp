@@ -100,17 +100,23 @@ return {fmt(t.w), fmt(t.mr), fmt(t.mq)}
 )lua";
 
 /// ARGV: now. Returns {now, policy, paused, worker_ttl, {c_succeeded, c_failed, c_cancelled, c_dead},
-/// {per tenant: id, weight, max_running, max_queued, paused, queued, running, gpu, settled, in_flight},
+/// {per tenant: id, weight, max_running, max_queued, paused, queued, running, gpu, settled, in_flight,
+/// queued in the priority lane},
 /// {per worker: id, last seen, job or '', comfyui, comfyui_version, gpu, condition, object_info
 /// ('' each when it never registered), drained (1/0)}}.
 inline constexpr std::string_view snapshot_body = R"lua(
 local counts = redis.call('HMGET', Q, 'c_succeeded', 'c_failed', 'c_cancelled', 'c_dead')
 for i = 1, 4 do counts[i] = tonumber(counts[i]) or 0 end
+local in_priority = {}  -- the lane's members are "<tenant>:<job id>"
+for _, member in ipairs(redis.call('ZRANGE', P .. 'pq', '0', '-1')) do
+  local tenant = string.match(member, '^([^:]*):')
+  in_priority[tenant] = (in_priority[tenant] or 0) + 1
+end
 local tenants = {}
 for _, id in ipairs(redis.call('SMEMBERS', P .. 'tenants')) do
   local t = read_tenant(id)
   tenants[#tenants + 1] = {id, fmt(t.w), fmt(t.mr), fmt(t.mq), t.pz and '1' or '0', fmt(t.qd), fmt(t.run), fmt(t.gpu),
-                           fmt(t.sc), fmt(t.inf)}
+                           fmt(t.sc), fmt(t.inf), fmt(in_priority[id] or 0)}
 end
 local workers = {}
 local seen = redis.call('ZRANGE', P .. 'workers', '0', '-1', 'WITHSCORES')
