@@ -31,6 +31,9 @@ enum class event_type : std::uint8_t {
   priority_changed,   ///< a queued job moved into or out of the priority lane (data: priority)
   retried,            ///< a failed or dead job was queued again
   drain_changed,      ///< a worker was asked to drain, or to take work again (data: draining)
+  /// a queued job's place changed (data: position, queued, eta_ms). Derived from the queue by
+  /// the server (server/queue_positions.hpp), never logged by a store.
+  position_changed,
 };
 
 constexpr std::string_view to_string(event_type type) noexcept {
@@ -52,12 +55,13 @@ constexpr std::string_view to_string(event_type type) noexcept {
     case event_type::priority_changed: return "priority_changed";
     case event_type::retried: return "retried";
     case event_type::drain_changed: return "drain_changed";
+    case event_type::position_changed: return "position_changed";
   }
   return "unknown";
 }
 
 constexpr std::optional<event_type> parse_event_type(std::string_view text) noexcept {
-  for (int i = 0; i <= static_cast<int>(event_type::drain_changed); ++i) {
+  for (int i = 0; i <= static_cast<int>(event_type::position_changed); ++i) {
     auto type = static_cast<event_type>(i);
     if (to_string(type) == text) return type;
   }

@@ -40,16 +40,16 @@ TEST_CASE("a participant's event stream has its own jobs' events only, an admin'
   const std::string alices = s.submitted("alice");
   REQUIRE(s.call(http::verb::post, "/api/v1/jobs/" + alices + "/cancel", "alice").status == 200);
 
-  const auto first = alice.next();
+  const auto first = alice.next_logged();
   REQUIRE(first);
   CHECK(first->event == "submitted");
   CHECK(nlohmann::json::parse(first->data).at("job") == alices);
-  const auto second = alice.next();
+  const auto second = alice.next_logged();
   REQUIRE(second);
   CHECK(second->event == "cancelled");
-  CHECK_FALSE(alice.next(300ms));  // bob's submission never reaches alice
+  CHECK_FALSE(alice.next_logged(300ms));  // bob's submission never reaches alice
 
-  const auto all_first = admin.next();
+  const auto all_first = admin.next_logged();
   REQUIRE(all_first);
   CHECK(nlohmann::json::parse(all_first->data).at("job") == bobs);
 }
@@ -61,20 +61,66 @@ TEST_CASE("a client back with Last-Event-ID gets the events it missed, then the 
     sse_client first = events_of(s, "alice");
     s.wait_for_streams(1);
     s.submitted("alice");
-    const auto seen = first.next();
+    const auto seen = first.next_logged();
     REQUIRE(seen);
     last_seen = seen->id;
   }
   const std::string missed = s.submitted("alice");
   sse_client again = events_of(s, "alice", last_seen);
-  const auto caught_up = again.next();  // once the backlog is out, the stream is subscribed
+  const auto caught_up = again.next_logged();  // once the backlog is out, the stream is subscribed
   REQUIRE(caught_up);
   CHECK(caught_up->event == "submitted");
   CHECK(nlohmann::json::parse(caught_up->data).at("job") == missed);
   const std::string later = s.submitted("alice");
-  const auto live = again.next();
+  const auto live = again.next_logged();
   REQUIRE(live);
   CHECK(nlohmann::json::parse(live->data).at("job") == later);
+}
+
+TEST_CASE("a participant's stream gets its jobs' queue positions as they change, and no one else's",
+          "[server][events][positions]") {
+  running_server s;
+  sse_client alice = events_of(s, "alice");
+  s.wait_for_streams(1);
+  const std::string bobs = s.submitted("bob");
+  const std::string alices = s.submitted("alice");
+
+  // Every frame alice gets is about her own job; the positions say it waits behind bob's.
+  const auto position_of_alices = [&] {
+    while (const auto frame = alice.next()) {
+      const nlohmann::json data = nlohmann::json::parse(frame->data);
+      REQUIRE(data.at("job") == alices);
+      REQUIRE(data.at("tenant") == "alice");
+      if (frame->event == "position_changed") {
+        CHECK(frame->id.empty());  // derived from the queue, not a logged event to resume from
+        return data.at("data");
+      }
+    }
+    FAIL("no position came");
+    return nlohmann::json();
+  };
+  const nlohmann::json waiting = position_of_alices();
+  CHECK(waiting.at("position") == 2);
+  CHECK(waiting.at("queued") == 2);
+
+  // Bob's job starts: alice's moves up.
+  const auto lease = s.queue.lease("gpu0");
+  REQUIRE(lease);
+  REQUIRE(lease->job_id == bobs);
+  const nlohmann::json next_up = position_of_alices();
+  CHECK(next_up.at("position") == 1);
+  CHECK(next_up.at("queued") == 1);
+  CHECK(next_up.contains("eta_ms"));  // a worker is up now: the queue has an expected start
+
+  // A stream that opens now starts with the job's current place.
+  sse_client later = events_of(s, "alice");
+  const auto first = later.next();
+  REQUIRE(first);
+  CHECK(first->event == "position_changed");
+  CHECK(nlohmann::json::parse(first->data).at("data").at("position") == 1);
+
+  // The job view says the same.
+  CHECK(nlohmann::json::parse(s.call(http::verb::get, "/api/v1/jobs/" + alices, "alice").body).at("position") == 1);
 }
 
 TEST_CASE("an event stream needs a user, and names a wrong parameter", "[server][events]") {
@@ -103,11 +149,11 @@ TEST_CASE("a client that does not read its stream is dropped, and stop() ends th
   REQUIRE(lease);
   const nlohmann::json big{{"node", "3"}, {"text", std::string(16 * 1024, 'x')}};
   // The reader takes each frame before the next event: it never falls behind.
-  REQUIRE(reader.next());  // the submission
-  REQUIRE(reader.next());  // the lease
+  REQUIRE(reader.next_logged());  // the submission
+  REQUIRE(reader.next_logged());  // the lease
   for (int n = 0; n < 2000 && web.stream_clients() == 2; ++n) {
     queue.report_progress(id, lease->token, big);
-    REQUIRE(reader.next());
+    REQUIRE(reader.next_logged());
   }
   CHECK(web.stream_clients() == 1);
 

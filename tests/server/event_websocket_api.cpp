@@ -29,8 +29,17 @@ class events_socket {
     socket_.handshake("127.0.0.1", target);
   }
 
+  /// The next message that is not a queue position (as sse_client::next_logged).
+  std::optional<nlohmann::json> next_logged(std::chrono::milliseconds timeout = 10s) {
+    while (std::optional<nlohmann::json> message = next(timeout)) {
+      if (message->value("type", "") != "position_changed") return message;
+    }
+    return std::nullopt;
+  }
+
+ private:
   /// The next message as JSON, or nothing if none came within `timeout` or the stream ended.
-  std::optional<nlohmann::json> next(std::chrono::milliseconds timeout = 10s) {
+  std::optional<nlohmann::json> next(std::chrono::milliseconds timeout) {
     boost::beast::flat_buffer buffer;
     boost::beast::error_code failure = boost::asio::error::timed_out;
     socket_.async_read(buffer, [&](boost::beast::error_code ec, std::size_t) { failure = ec; });
@@ -46,7 +55,6 @@ class events_socket {
     return nlohmann::json::parse(boost::beast::buffers_to_string(buffer.data()));
   }
 
- private:
   boost::asio::io_context io_;
   websocket::stream<boost::beast::tcp_stream> socket_{io_};
 };
@@ -65,19 +73,19 @@ TEST_CASE("a participant's WebSocket carries its own jobs' events with their ids
   const std::string alices = s.submitted("alice");
   REQUIRE(s.call(http::verb::post, "/api/v1/jobs/" + alices + "/cancel", "alice").status == 200);
 
-  const auto first = alice.next();
+  const auto first = alice.next_logged();
   REQUIRE(first);
   CHECK(first->at("type") == "submitted");
   CHECK(first->at("job") == alices);
   CHECK_FALSE(first->at("id").get<std::string>().empty());
-  const auto second = alice.next();
+  const auto second = alice.next_logged();
   REQUIRE(second);
   CHECK(second->at("type") == "cancelled");
 
-  const auto all_first = admin.next();
+  const auto all_first = admin.next_logged();
   REQUIRE(all_first);
   CHECK(all_first->at("job") == bobs);
-  CHECK_FALSE(alice.next(300ms));  // bob's submission never reaches alice
+  CHECK_FALSE(alice.next_logged(300ms));  // bob's submission never reaches alice
 }
 
 TEST_CASE("a WebSocket back with ?after= the last id gets the events it missed, then the new ones", "[server][events]") {
@@ -87,17 +95,17 @@ TEST_CASE("a WebSocket back with ?after= the last id gets the events it missed, 
     events_socket first(s.web.port(), "alice");
     s.wait_for_streams(1);
     s.submitted("alice");
-    const auto seen = first.next();
+    const auto seen = first.next_logged();
     REQUIRE(seen);
     last_seen = seen->at("id");
   }
   const std::string missed = s.submitted("alice");
   events_socket again(s.web.port(), "alice", "/api/v1/events?after=" + last_seen);
-  const auto caught_up = again.next();
+  const auto caught_up = again.next_logged();
   REQUIRE(caught_up);
   CHECK(caught_up->at("job") == missed);
   const std::string later = s.submitted("alice");
-  const auto next = again.next();
+  const auto next = again.next_logged();
   REQUIRE(next);
   CHECK(next->at("job") == later);
 }
@@ -107,7 +115,7 @@ TEST_CASE("stopping the server ends its WebSocket streams", "[server][events]") 
   events_socket alice(s.web.port(), "alice");
   s.wait_for_streams(1);
   std::thread stopper([&] { s.web.stop(); });
-  CHECK_FALSE(alice.next(10s));  // the stream ended, well before the wait's end
+  CHECK_FALSE(alice.next_logged(10s));  // the stream ended, well before the wait's end
   stopper.join();
   CHECK(s.web.stream_clients() == 0);
 }

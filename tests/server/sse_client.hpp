@@ -57,6 +57,15 @@ class sse_client {
     }
   }
 
+  /// The next frame that is not a queue position: positions are derived from the queue after
+  /// each batch the server reads of the log, so how many come depends on how it batched.
+  std::optional<sse_frame> next_logged(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    while (std::optional<sse_frame> frame = next(timeout)) {
+      if (frame->event != "position_changed") return frame;
+    }
+    return std::nullopt;
+  }
+
   /// Whether the server ended the stream within `timeout`.
   bool ended(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     while (true) {

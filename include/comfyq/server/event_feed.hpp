@@ -3,6 +3,9 @@
 // clients follow the queue, the store is read once. The feed keeps the last `kept` events, as
 // many as the store's own log holds by default, so that a client that reconnects with the id of
 // the last event it saw (SSE's Last-Event-ID) gets everything after it that the log still has.
+// Beside the log's events the feed carries events derived from the queue's state (queue
+// positions, queue_positions.hpp): they have no id and are not kept, and a subscriber that
+// joins gets the current ones instead.
 
 #include <algorithm>
 #include <atomic>
@@ -12,8 +15,10 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -40,6 +45,17 @@ inline std::optional<std::pair<std::uint64_t, std::uint64_t>> event_order(std::s
   if (second.empty() || error2 != std::errc{} || end2 != second.data() + second.size()) return std::nullopt;
   return order;
 }
+
+/// Events the feed derives from the queue's state after each batch of the log's events.
+class derived_events {
+ public:
+  virtual ~derived_events() = default;
+  /// On the feed's thread, after each batch: the derived events it changed (ids empty). May
+  /// read the store, and throw comfyq::error when the store does not answer.
+  virtual std::vector<store::logged_event> after(const std::vector<store::logged_event>& batch) = 0;
+  /// The derived events a subscriber that joins now starts from; must not block.
+  virtual std::vector<store::logged_event> now() const = 0;
+};
 
 struct event_feed_options {
   std::size_t kept = 10'000;  ///< events kept for clients that resume
@@ -74,7 +90,9 @@ class event_feed {
     bool gap = false;  ///< its id is older than every event kept (or unknown): some were missed
   };
 
-  event_feed(store::contract& store, event_feed_options options = {}) : store_(store), options_(options) {}
+  /// `derived`, when given, must outlive the feed.
+  event_feed(store::contract& store, event_feed_options options = {}, derived_events* derived = nullptr)
+      : store_(store), options_(options), derived_(derived) {}
   event_feed(const event_feed&) = delete;
   event_feed& operator=(const event_feed&) = delete;
   ~event_feed() { stop(); }
@@ -94,7 +112,8 @@ class event_feed {
 
   /// Subscribes `deliver` to every event after `last_id` ("" for only what happens from now
   /// on): those the feed keeps come back as the backlog, the later ones through `deliver`,
-  /// with nothing missed or repeated between the two.
+  /// with nothing missed or repeated between the two. The backlog ends with the derived
+  /// events as they stand now.
   subscribed subscribe(std::string_view last_id, delivery deliver) {
     const std::lock_guard lock(mutex_);
     subscribed from;
@@ -106,6 +125,11 @@ class event_feed {
       from.backlog.assign(first_later, kept_.end());
       from.gap = !after || (first_later == kept_.begin() && !kept_.empty() && trimmed_ &&
                             event_order(kept_.front().id) > after);
+    }
+    if (derived_ != nullptr) {
+      std::vector<store::logged_event> current = derived_->now();
+      from.backlog.insert(from.backlog.end(), std::make_move_iterator(current.begin()),
+                          std::make_move_iterator(current.end()));
     }
     const std::uint64_t key = ++last_key_;
     subscribers_.emplace_back(key, std::move(deliver));
@@ -132,6 +156,8 @@ class event_feed {
       }
       if (events.empty()) continue;
       cursor = events.back().id;
+      std::vector<store::logged_event> delivered = events;
+      append_derived(events, delivered);
       std::vector<std::pair<std::uint64_t, delivery>> targets;
       {
         const std::lock_guard lock(mutex_);
@@ -146,8 +172,19 @@ class event_feed {
       // unsubscribe from another thread returns only once no delivery to it can still run.
       const std::lock_guard delivering(delivering_);
       for (const auto& [key, deliver] : targets) {
-        if (is_subscribed(key)) deliver(events);
+        if (is_subscribed(key)) deliver(delivered);
       }
+    }
+  }
+
+  // What the derived events say after `events`, added to `delivered`; nothing while the store
+  // does not answer (they catch up after the next batch).
+  void append_derived(const std::vector<store::logged_event>& events, std::vector<store::logged_event>& delivered) {
+    if (derived_ == nullptr) return;
+    try {
+      std::vector<store::logged_event> changed = derived_->after(events);
+      delivered.insert(delivered.end(), std::make_move_iterator(changed.begin()), std::make_move_iterator(changed.end()));
+    } catch (const comfyq::error&) {
     }
   }
 
@@ -170,6 +207,7 @@ class event_feed {
 
   store::contract& store_;
   event_feed_options options_;
+  derived_events* derived_;
   mutable std::mutex mutex_;
   std::deque<store::logged_event> kept_;
   bool trimmed_ = false;  ///< events older than kept_.front() were read and let go

@@ -20,10 +20,12 @@
 
 namespace comfyq::server {
 
-/// One event as an SSE frame.
+/// One event as an SSE frame. A derived event (no id) has no id line: an empty one would reset
+/// the id the client resumes from.
 inline std::string sse_frame(const store::logged_event& e) {
   nlohmann::json data = e.value;
-  return "id: " + e.id + "\nevent: " + std::string(to_string(e.value.type)) + "\ndata: " + data.dump() + "\n\n";
+  return (e.id.empty() ? "" : "id: " + e.id + "\n") + "event: " + std::string(to_string(e.value.type)) +
+         "\ndata: " + data.dump() + "\n\n";
 }
 
 /// Server-Sent Events: a 200 response whose body never ends, a frame per event; a comment line
@@ -103,7 +105,7 @@ class websocket_transport {
 
   static std::string frame(const store::logged_event& e) {
     nlohmann::json data = e.value;
-    data["id"] = e.id;
+    if (!e.id.empty()) data["id"] = e.id;  // a derived event has none to resume from
     return data.dump();
   }
   static std::string gap_frame() { return R"({"type":"gap"})"; }

@@ -46,6 +46,7 @@
 #include "comfyq/server/job_api.hpp"
 #include "comfyq/server/metrics.hpp"
 #include "comfyq/server/progress_board.hpp"
+#include "comfyq/server/queue_positions.hpp"
 #include "comfyq/server/query_string.hpp"
 #include "comfyq/server/request_log.hpp"
 #include "comfyq/server/router.hpp"
@@ -77,7 +78,8 @@ class server {
   server(store::contract& store, server_options options)
       : store_(store),
         options_(std::move(options)),
-        feed_(store, options_.events),
+        positions_(store),
+        feed_(store, options_.events, &positions_),
         store_pool_(options_.store_threads),
         views_(store, &progress_),
         jobs_(store, views_),
@@ -315,6 +317,7 @@ class server {
 
   store::contract& store_;
   server_options options_;
+  queue_positions positions_;  // before feed_, which derives events with it
   event_feed feed_;  // before io_: the streams that io_'s handlers hold let go of it first
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io_.get_executor()};

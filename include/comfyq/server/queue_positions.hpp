@@ -1,0 +1,117 @@
+#pragma once
+// Where each queued job stands, as events for its owner's streams ("position 3 of 8, about
+// 4 min"): after each batch of the log that may move the queue (anything but progress), the
+// queue's forecast is read once and each job whose place changed gets a position_changed event.
+// A place changes when the job's position does, or when its expected start appears, goes, or
+// moves by eta_step or more; a job that leaves the queue gets none (its own event, e.g. leased,
+// says so). Each event also says how many jobs can start then ("queued"), but that number alone
+// changing is not news: otherwise each submission would be an event for every queued job. The events are derived, not logged
+// (event_feed.hpp): a stream that joins gets every current place it may see instead.
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "comfyq/events.hpp"
+#include "comfyq/model.hpp"
+#include "comfyq/server/event_feed.hpp"
+#include "comfyq/snapshot.hpp"
+#include "comfyq/store/contract.hpp"
+#include "comfyq/util/string_map.hpp"
+
+namespace comfyq::server {
+
+class queue_positions final : public derived_events {
+ public:
+  /// ETAs move a little with every reading as time goes by; a move under `eta_step` is not news.
+  explicit queue_positions(store::contract& store, duration eta_step = std::chrono::seconds(30))
+      : store_(store), eta_step_(eta_step) {}
+
+  std::vector<store::logged_event> after(const std::vector<store::logged_event>& batch) override {
+    for (const store::logged_event& e : batch) {
+      if (!e.value.job.empty() && !e.value.tenant.empty()) owners_.insert_or_assign(e.value.job, e.value.tenant);
+    }
+    if (std::none_of(batch.begin(), batch.end(), [](const auto& e) { return e.value.type != event_type::progress; })) {
+      return {};
+    }
+    const std::vector<queue_position> order = store_.forecast();
+    std::vector<place> next;
+    next.reserve(order.size());
+    util::string_map<std::string> owners;
+    for (const queue_position& p : order) {
+      std::string tenant = owner(p.job);
+      owners.emplace(p.job, tenant);
+      next.push_back({p, std::move(tenant)});
+    }
+    owners_ = std::move(owners);  // only the queued jobs' owners are needed again
+
+    const time_point at = batch.back().value.at;
+    std::vector<store::logged_event> changed;
+    const std::lock_guard lock(mutex_);
+    util::string_map<const place*> before;
+    for (const place& p : places_) before.emplace(p.where.job, &p);
+    for (const place& p : next) {
+      const auto found = before.find(p.where.job);
+      if (found == before.end() || moved(*found->second, p)) {
+        changed.push_back(event_of(p, next.size(), at));
+      }
+    }
+    places_ = std::move(next);
+    at_ = at;
+    return changed;
+  }
+
+  std::vector<store::logged_event> now() const override {
+    const std::lock_guard lock(mutex_);
+    std::vector<store::logged_event> current;
+    current.reserve(places_.size());
+    for (const place& p : places_) current.push_back(event_of(p, places_.size(), at_));
+    return current;
+  }
+
+ private:
+  struct place {
+    queue_position where;
+    std::string tenant;
+  };
+
+  bool moved(const place& was, const place& is) const {
+    if (was.where.position != is.where.position) return true;
+    if (was.where.eta.has_value() != is.where.eta.has_value()) return true;
+    if (!is.where.eta) return false;
+    const duration shift = *is.where.eta - *was.where.eta;
+    return shift >= eta_step_ || -shift >= eta_step_;
+  }
+
+  static store::logged_event event_of(const place& p, std::size_t queued, time_point at) {
+    nlohmann::json data{{"position", p.where.position}, {"queued", queued}};
+    if (p.where.eta) data["eta_ms"] = p.where.eta->time_since_epoch().count();
+    return {.id = {},
+            .value = {.type = event_type::position_changed, .at = at, .job = p.where.job, .tenant = p.tenant,
+                      .data = std::move(data)}};
+  }
+
+  // A queued job's tenant: from the events seen, else from the store (a job queued before the
+  // oldest event the feed read). Empty for a job the store forgot meanwhile: no one sees it.
+  std::string owner(const std::string& job) {
+    if (const auto known = owners_.find(job); known != owners_.end()) return known->second;
+    const std::optional<comfyq::job> found = store_.find(job);
+    return found ? found->tenant : std::string();
+  }
+
+  store::contract& store_;
+  duration eta_step_;
+  util::string_map<std::string> owners_;  ///< on the feed's thread only
+  mutable std::mutex mutex_;
+  std::vector<place> places_;  ///< in lease order
+  time_point at_{};
+};
+
+}  // namespace comfyq::server
