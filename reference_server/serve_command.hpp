@@ -151,7 +151,7 @@ inline void serve(comfyq::server::serve_settings s) {
     std::cout << "  users and passwords: " << s.credentials_file().string() << " (hand each participant their line)\n";
   }
   std::cout << "  workers on other machines: " << s.remote_worker_command() << "\n"
-            << "    (the token is in " << s.worker_token_file().string() << ")\n";
+            << "    (copy " << s.worker_token_file().string() << ", the worker token, to that machine)\n";
   std::cout << std::flush;
 
   comfyq::server::worker_watch watch(s.how_to_attach_a_worker());

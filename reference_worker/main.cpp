@@ -1,16 +1,21 @@
 // comfyq-worker: runs the jobs of a comfyq queue in Redis on one ComfyUI, and puts their
-// outputs into each tenant's folder, or sends them to comfyq-server from another machine. Everything it decides is comfyq::comfyui::worker's; this
-// program reads its settings, prints its log as JSON lines, and turns SIGTERM/SIGINT into a
-// drain. See docs/worker.md.
+// outputs into each tenant's folder, or sends them to comfyq-server from another machine
+// (--files-url, over http:// or https://, e.g. through the site comfyq-server nginx-config
+// prints; --files-ca trusts that site's own certificate). Everything it decides is
+// comfyq::comfyui::worker's; this program reads its settings, prints its log as JSON lines, and
+// turns SIGTERM/SIGINT into a drain. See docs/worker.md.
 
 #include <atomic>
 #include <csignal>
 #include <exception>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 
 #include <CLI/CLI.hpp>
@@ -32,6 +37,8 @@ struct settings {
   std::string files{};
   std::string files_url{};
   std::string files_token{};
+  std::string files_token_file{};
+  std::string files_ca{};
   std::string files_scratch{};
   std::string comfyui_output_dir{};
   double heartbeat_s = 10, max_runtime_s = 7200, drain_grace_s = 60, lease_ttl_s = 60, worker_ttl_s = 60;
@@ -58,6 +65,37 @@ class signal_target {
 
 comfyq::duration seconds(double s) { return comfyq::duration{static_cast<comfyq::duration::rep>(s * 1000.0)}; }
 
+// The worker token, from --files-token or, kept out of `ps`, from the file --files-token-file
+// names (its trailing line break dropped): one of the two.
+std::string files_token(const settings& s) {
+  if (!s.files_token.empty() && !s.files_token_file.empty()) {
+    throw comfyq::invalid_input("files_token_file", "and --files-token are both given; give one, the file "
+                                                    "(which keeps the token out of ps)");
+  }
+  if (s.files_token_file.empty()) {
+    if (s.files_token.empty()) {
+      throw comfyq::invalid_input("files_token", "is missing; give --files-token-file FILE with the server's worker "
+                                                 "token (comfyq-server serve keeps it in <data>/worker-token), or "
+                                                 "--files-token TOKEN");
+    }
+    return s.files_token;
+  }
+  std::ifstream file(s.files_token_file, std::ios::binary);
+  std::string token{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  std::error_code not_a_folder;
+  if (!file.is_open() || file.bad() || std::filesystem::is_directory(s.files_token_file, not_a_folder)) {
+    throw comfyq::invalid_input("files_token_file", "'" + s.files_token_file +
+                                                        "' cannot be read; give a file that holds the server's worker "
+                                                        "token, a copy of its <data>/worker-token");
+  }
+  while (token.ends_with('\n') || token.ends_with('\r')) token.pop_back();
+  if (token.empty()) {
+    throw comfyq::invalid_input("files_token_file", "'" + s.files_token_file + "' is empty; copy the server's "
+                                                    "<data>/worker-token into it");
+  }
+  return token;
+}
+
 // Where the tenants' files are: a folder (--files), or comfyq-server (--files-url), one of the two.
 class tenant_files {
  public:
@@ -65,16 +103,17 @@ class tenant_files {
     if (s.files.empty() == s.files_url.empty()) {
       throw comfyq::invalid_input("files", s.files.empty()
                                                ? "is missing; give --files DIR (the tenants' folder) or --files-url URL "
-                                                 "with --files-token (comfyq-server's, from another machine)"
+                                                 "with --files-token-file (comfyq-server's, from another machine)"
                                                : "and --files-url are both given; give --files DIR for a folder, or "
-                                                 "--files-url URL with --files-token for comfyq-server, not both");
+                                                 "--files-url URL with --files-token-file for comfyq-server, not both");
     }
     if (!s.files.empty()) {
       folder_ = std::make_unique<comfyq::comfyui::tenant_directory>(s.files);
       return;
     }
     comfyq::comfyui::remote_files_options options = comfyq::comfyui::remote_files_options::from_url(s.files_url);
-    options.token = s.files_token;
+    options.token = files_token(s);
+    options.ca_file = s.files_ca;
     options.scratch = s.files_scratch.empty()
                           ? std::filesystem::temp_directory_path() / ("comfyq-worker-" + s.worker_id)
                           : std::filesystem::path(s.files_scratch);
@@ -105,6 +144,8 @@ std::string_view flag_for(std::string_view field) {
       {"max_attempts", "--max-attempts"},
       {"files_url", "--files-url"},
       {"files_token", "--files-token"},
+      {"files_token_file", "--files-token-file"},
+      {"files_ca", "--files-ca"},
       {"files_scratch", "--files-scratch"},
   };
   for (const auto& [setting, flag] : flags) {
@@ -131,10 +172,21 @@ int main(int argc, char** argv) {
   app.add_option("--files", s.files, "Folder of the tenants' files: <tenant>/inputs, <tenant>/outputs")
       ->envname("COMFYQ_FILES");
   app.add_option("--files-url", s.files_url,
-                 "Instead of --files: comfyq-server's URL, http://host:port[/prefix], for a worker on another machine")
+                 "Instead of --files: comfyq-server's URL, http[s]://host:port[/prefix], for a worker on another "
+                 "machine")
       ->envname("COMFYQ_FILES_URL");
-  app.add_option("--files-token", s.files_token, "With --files-url: the server's worker token (its <data>/worker-token)")
+  app.add_option("--files-token", s.files_token,
+                 "With --files-url: the server's worker token (its <data>/worker-token); prefer --files-token-file, "
+                 "since a command line shows in ps")
       ->envname("COMFYQ_FILES_TOKEN");
+  app.add_option("--files-token-file", s.files_token_file,
+                 "With --files-url, instead of --files-token: a file holding the worker token (a copy of the "
+                 "server's <data>/worker-token)")
+      ->envname("COMFYQ_FILES_TOKEN_FILE");
+  app.add_option("--files-ca", s.files_ca,
+                 "With an https:// --files-url: a PEM file of the server's certificate (or its CA) to trust instead "
+                 "of the system's CAs, e.g. a workshop's self-signed one")
+      ->envname("COMFYQ_FILES_CA");
   app.add_option("--files-scratch", s.files_scratch,
                  "With --files-url: the local folder outputs are written to before they are sent "
                  "(default: <tmp>/comfyq-worker-<id>)")

@@ -1,10 +1,12 @@
 // Reads a ComfyUI frame with comfyq::comfyui of an installed comfyq, whose HTTP client fails
-// where no ComfyUI listens (which proves that Boost.Beast and threads come along).
+// where no ComfyUI listens (which proves that Boost.Beast and threads come along), and makes
+// the TLS client of an https files server (which proves that OpenSSL does).
 #include <cstdio>
 #include <exception>
 
 #include <comfyq/comfyui/http_client.hpp>
 #include <comfyq/comfyui/messages.hpp>
+#include <comfyq/comfyui/remote_tenant_files.hpp>
 
 int main() {
   try {
@@ -21,6 +23,11 @@ int main() {
     } catch (const comfyq::comfyui_unavailable& e) {
       std::printf("consumer: %s\n", e.what());
     }
+    comfyq::comfyui::remote_files_options files = comfyq::comfyui::remote_files_options::from_url("https://127.0.0.1");
+    files.token = "token";
+    files.scratch = "consumer-scratch";
+    const comfyq::comfyui::remote_tenant_files over_tls(files);
+    std::printf("consumer: a files client of %s\n", over_tls.options().url().c_str());
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "consumer: %s\n", e.what());

@@ -1,6 +1,6 @@
 #pragma once
 // A private nginx prefix for the site comfyq-server nginx-config prints: a throwaway
-// self-signed certificate, two participants and an admin made by comfyq-server init, and an
+// self-signed certificate for localhost and 127.0.0.1, two participants and an admin made by comfyq-server init, and an
 // nginx.conf that includes site.conf and keeps every file nginx writes inside the prefix. A test that cannot find nginx
 // or openssl fails, saying which package to install.
 
@@ -18,17 +18,23 @@
 
 namespace comfyq::testing {
 
+/// Writes a throwaway self-signed certificate for localhost and 127.0.0.1 to `cert`, its key to
+/// `key`, as a workshop might make its own; a client verifies it when it trusts `cert`.
+inline void make_throwaway_certificate(const std::string& key, const std::string& cert) {
+  const std::string openssl = find_program("openssl");
+  INFO("openssl makes the test's certificate: run scripts/install-deps");
+  REQUIRE_FALSE(openssl.empty());
+  const program_result certificate =
+      run_program(openssl, {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key, "-out", cert});
+  INFO(certificate.err);
+  REQUIRE(certificate.exit_code == 0);
+}
+
 class nginx_prefix {
  public:
   nginx_prefix() {
-    const std::string openssl = find_program("openssl");
-    INFO("openssl makes the test's certificate: run scripts/install-deps");
-    REQUIRE_FALSE(openssl.empty());
-    const program_result certificate =
-        run_program(openssl, {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-                              "-keyout", path("key.pem"), "-out", path("cert.pem")});
-    INFO(certificate.err);
-    REQUIRE(certificate.exit_code == 0);
+    make_throwaway_certificate(path("key.pem"), path("cert.pem"));
     const program_result init = run_comfyq_server({"init", "--users", "2", "--data", path("data")});
     INFO(init.err);
     REQUIRE(init.exit_code == 0);

@@ -59,7 +59,7 @@ TEST_CASE("how to attach a worker names the ComfyUI to start, --comfyui, comfyq-
   const std::string with_redis = s.how_to_attach_a_worker();
   CHECK(with_redis.find("comfyq-worker --id ID --comfyui 127.0.0.1:8188 --redis redis://10.0.0.2:6379") != std::string::npos);
   CHECK(with_redis.find("--files-url http://") != std::string::npos);
-  CHECK(with_redis.find("--files-token \"$(cat " + s.worker_token_file().string() + ")\"") != std::string::npos);
+  CHECK(with_redis.find("--files-token-file " + s.worker_token_file().string()) != std::string::npos);
 }
 
 TEST_CASE("each wrong serve setting is refused naming its field", "[server][serve]") {

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -74,8 +75,11 @@ void run_chaos(const chaos_run& run) {
   config.max_attempts = 5;
   comfyq::redis::store queue(redis.connection_options(), {.queue = queue_name, .scheduler = config});
   const auto tenants_folder = scratch.path() / "tenants";
-  // The server a remote worker sends its files to, over the same queue.
+  // The server a remote worker sends its files to, over the same queue. Its workers read the
+  // token from a file, line break and all, as a copy of the server's <data>/worker-token holds it.
   const std::string worker_token = "chaos-worker-token";
+  const std::filesystem::path worker_token_file = scratch.path() / "worker-token";
+  std::ofstream(worker_token_file) << worker_token << '\n';
   comfyq::redis::store server_queue(redis.connection_options(), {.queue = queue_name, .scheduler = config});
   comfyq::server::server web(server_queue, {.port = 0, .files = tenants_folder, .worker_token = worker_token});
   if (run.remote) web.start();
@@ -94,7 +98,7 @@ void run_chaos(const chaos_run& run) {
                                        "--heartbeat", "0.2", "--lease-ttl", "1", "--max-attempts", "5"};
     const std::vector<std::string> files =
         run.remote ? std::vector<std::string>{"--files-url", "http://127.0.0.1:" + std::to_string(web.port()),
-                                              "--files-token", worker_token, "--files-scratch",
+                                              "--files-token-file", worker_token_file.string(), "--files-scratch",
                                               (scratch.path() / (slot.name + "-scratch")).string()}
                    : std::vector<std::string>{"--files", tenants_folder.string()};
     arguments.insert(arguments.end(), files.begin(), files.end());

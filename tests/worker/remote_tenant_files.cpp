@@ -148,17 +148,54 @@ TEST_CASE("an upload cut off mid-body leaves nothing on the server", "[worker][f
   CHECK((!std::filesystem::exists(partial) || std::filesystem::is_empty(partial)));
 }
 
-TEST_CASE("the files server's URL is http, with or without a prefix", "[worker][files][remote_files]") {
+TEST_CASE("the files server's URL is http or https, with or without a prefix", "[worker][files][remote_files]") {
   const remote_files_options behind_nginx = remote_files_options::from_url("http://gpu-host.lan/comfyq/");
   CHECK(behind_nginx.host == "gpu-host.lan");
   CHECK(behind_nginx.port == 80);
   CHECK(behind_nginx.prefix == "/comfyq");
+  CHECK_FALSE(behind_nginx.https);
   CHECK(remote_files_options::from_url("http://10.0.0.5:8080").url() == "http://10.0.0.5:8080");
-  for (const char* wrong : {"https://10.0.0.5", "10.0.0.5:8080", "http://:8080", "http://host:0", "http://host/x?y"}) {
+
+  const remote_files_options with_tls = remote_files_options::from_url("https://workshop.example/comfyq/");
+  CHECK(with_tls.https);
+  CHECK(with_tls.host == "workshop.example");
+  CHECK(with_tls.port == 443);
+  CHECK(with_tls.prefix == "/comfyq");
+  CHECK(with_tls.url() == "https://workshop.example:443/comfyq");
+  CHECK(remote_files_options::from_url(with_tls.url()).url() == with_tls.url());
+  CHECK(remote_files_options::from_url("https://10.0.0.5:8443").port == 8443);
+
+  for (const char* wrong : {"ftp://10.0.0.5", "10.0.0.5:8080", "http://:8080", "https://:443", "http://host:0",
+                            "https://host:70000", "http://host/x?y", "https://host/x#y"}) {
     INFO(wrong);
     CHECK(expect_error<comfyq::invalid_input>([&] { remote_files_options::from_url(wrong, "files_url"); }).field() ==
           "files_url");
   }
-  CHECK_THAT(expect_error<comfyq::invalid_input>([] { remote_files_options::from_url("https://x"); }).what(),
-             Catch::Contains("HTTPS"));
+  CHECK_THAT(expect_error<comfyq::invalid_input>([] { remote_files_options::from_url("ftp://x"); }).what(),
+             Catch::Contains("https://"));
+}
+
+TEST_CASE("a files_ca that cannot be read, or holds no certificate, is refused before any call", "[worker][files][remote_files]") {
+  comfyq::testing::scratch_folder scratch;
+  remote_files_options options = remote_files_options::from_url("https://10.0.0.5");
+  options.token = token;
+  options.scratch = scratch.path() / "worker-scratch";
+  options.validate();  // the system's CAs
+
+  for (const std::filesystem::path& unreadable : {scratch.path() / "missing.pem", scratch.path()}) {
+    INFO(unreadable);
+    options.ca_file = unreadable;
+    const auto refused = expect_error<comfyq::invalid_input>([&] { options.validate(); });
+    CHECK(refused.field() == "files_ca");
+    CHECK_THAT(refused.what(), Catch::Contains(unreadable.string()));
+  }
+
+  options.ca_file = scratch.path() / "not-a-certificate.pem";
+  std::ofstream(options.ca_file) << "not a certificate\n";
+  options.validate();  // readable: what it holds is the TLS client's to judge
+  CHECK(expect_error<comfyq::invalid_input>([&] { remote_tenant_files{options}; }).field() == "files_ca");
+
+  remote_files_options plain = options_for(1, scratch.path());
+  plain.ca_file = options.ca_file;
+  CHECK_THAT(expect_error<comfyq::invalid_input>([&] { plain.validate(); }).what(), Catch::Contains("https://"));
 }

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -139,7 +140,7 @@ TEST_CASE("comfyq-worker exits 2 when a required setting is missing, naming it",
   CHECK_THAT(comfyq::testing::read_file(log), Catch::Contains("--files"));
 }
 
-TEST_CASE("comfyq-worker takes its files from a folder or from the server, not both, and no https yet", "[worker][process]") {
+TEST_CASE("comfyq-worker takes its files from a folder or from the server, not both, with the server's token and certificate", "[worker][process]") {
   comfyq::testing::contract::scratch_folder scratch;
   const auto exits_2_saying = [&](std::vector<std::string> files, const std::string& said) {
     std::vector<std::string> arguments{"--id", "gpu0", "--redis", "redis://127.0.0.1:1"};
@@ -156,8 +157,22 @@ TEST_CASE("comfyq-worker takes its files from a folder or from the server, not b
   const std::string both = exits_2_saying(
       {"--files", scratch.path().string(), "--files-url", "http://127.0.0.1:1", "--files-token", "t"}, "--files-url");
   CHECK_THAT(both, Catch::Contains("not both"));
-  exits_2_saying({"--files-url", "https://10.0.0.5", "--files-token", "t"}, "HTTPS");
   exits_2_saying({"--files-url", "http://10.0.0.5:8080"}, "--files-token");
+
+  const std::string missing = (scratch.path() / "missing.pem").string();
+  const std::string ca = exits_2_saying({"--files-url", "https://10.0.0.5", "--files-token", "t", "--files-ca", missing},
+                                        "--files-ca: [comfyq.invalid_input] files_ca:");
+  CHECK_THAT(ca, Catch::Contains(missing));
+  CHECK_THAT(exits_2_saying({"--files-url", "https://10.0.0.5", "--files-token-file", missing}, "--files-token-file"),
+             Catch::Contains("cannot be read"));
+  const std::string token_file = (scratch.path() / "worker-token").string();
+  std::ofstream(token_file) << "t\n";
+  CHECK_THAT(exits_2_saying({"--files-url", "https://10.0.0.5", "--files-token", "t", "--files-token-file", token_file},
+                            "--files-token-file"),
+             Catch::Contains("both"));
+  std::ofstream(token_file) << "\n";
+  CHECK_THAT(exits_2_saying({"--files-url", "https://10.0.0.5", "--files-token-file", token_file}, "--files-token-file"),
+             Catch::Contains("is empty"));
 }
 
 TEST_CASE("comfyq-worker exits 2 when its heartbeat does not fit the queue's lease_ttl, naming the flag", "[worker][process]") {

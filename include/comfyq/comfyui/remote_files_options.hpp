@@ -1,10 +1,11 @@
 #pragma once
 // Where a worker on another machine finds the tenants' files: comfyq-server's worker routes
-// (--files-url, --files-token), how long it waits for them, and where it stages outputs.
+// (--files-url, --files-token, --files-ca), how long it waits for them, and where it stages outputs.
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,10 +21,15 @@ namespace comfyq::comfyui {
 struct remote_files_options {
   std::string host{};
   unsigned short port = 80;
+  /// An https:// URL: the server is spoken to over TLS, its certificate verified.
+  bool https = false;
   /// Where the server's routes start behind a proxy, e.g. "/comfyq"; empty at the root.
   std::string prefix{};
   /// The server's worker token (its <data>/worker-token).
   std::string token{};
+  /// With https: the certificates (PEM) trusted for the server instead of the system's CAs, e.g.
+  /// the self-signed certificate of a workshop's nginx. Empty: the system's CAs.
+  std::filesystem::path ca_file{};
   /// The local folder outputs are written to before they are sent.
   std::filesystem::path scratch{};
   /// Waiting for the TCP connection.
@@ -37,37 +43,34 @@ struct remote_files_options {
   /// The largest input read_input takes.
   std::uint64_t max_input_bytes = std::uint64_t{4} << 30;
 
-  /// The server of `url`, "http://host:port" or "http://host:port/prefix" (port 80 without
-  /// one). Throws invalid_input naming `field` for anything else, https:// included.
+  /// The server of `url`, "http[s]://host:port" or "http[s]://host:port/prefix" (port 80, or 443
+  /// for https, without one). Throws invalid_input naming `field` for anything else.
   static remote_files_options from_url(std::string_view url, const std::string& field = "files_url") {
     const auto refuse = [&](const std::string& why) {
       return invalid_input(field, "'" + comfyq::detail::printable(url) + "' " + why +
-                                      "; write the server's URL, e.g. http://10.0.0.5:8080 or http://host/comfyq");
+                                      "; write the server's URL, e.g. http://10.0.0.5:8080 or https://host/comfyq");
     };
+    remote_files_options options;
     std::string_view rest = url;
-    if (rest.starts_with("https://")) {
-      throw refuse("is HTTPS, which comfyq-worker does not speak yet; reach the server over http:// on a private "
-                   "network, or through a tunnel (ssh -L, WireGuard)");
-    }
-    if (!rest.starts_with("http://")) throw refuse("is not an http:// URL");
-    rest.remove_prefix(7);
+    options.https = rest.starts_with("https://");
+    if (!options.https && !rest.starts_with("http://")) throw refuse("is not an http:// or https:// URL");
+    rest.remove_prefix(options.https ? 8 : 7);
     const std::size_t slash = rest.find('/');
     const std::string_view authority = rest.substr(0, slash);
     std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
     while (path.ends_with('/')) path.remove_suffix(1);
     if (path.find_first_of("?#") != std::string_view::npos) throw refuse("has a query or a fragment");
 
-    const std::optional<detail::host_port> where = detail::parse_host_port(authority, 80);
+    const std::optional<detail::host_port> where = detail::parse_host_port(authority, options.https ? 443 : 80);
     if (!where) throw refuse("has no host, or no valid port");
-    remote_files_options options;
     options.host = where->host;
     options.port = where->port;
     options.prefix = std::string(path);
     return options;
   }
 
-  /// "http://host:port/prefix", as messages name it.
-  std::string url() const { return "http://" + host + ":" + std::to_string(port) + prefix; }
+  /// "http[s]://host:port/prefix", as messages name it.
+  std::string url() const { return (https ? "https://" : "http://") + host + ":" + std::to_string(port) + prefix; }
 
   /// Throws invalid_input, naming the field, for options no worker can use.
   void validate() const {
@@ -79,12 +82,30 @@ struct remote_files_options {
     if (token.find_first_of("\r\n") != std::string::npos) {
       throw invalid_input("files_token", "holds a line break; give the token alone, as <data>/worker-token holds it");
     }
+    if (!ca_file.empty()) validate_ca_file();
     if (scratch.empty()) throw invalid_input("files_scratch", "is empty; give a local folder for outputs being sent");
     if (connect_timeout <= std::chrono::milliseconds::zero() || request_timeout <= std::chrono::milliseconds::zero()) {
       throw invalid_input("files_timeout", "must be above 0 ms");
     }
     if (retry_for < duration::zero()) throw invalid_input("files_retry", "must be 0 ms or more");
     backoff.validate("files_backoff");
+  }
+
+ private:
+  // A file that is there and readable; whether it holds certificates is checked when the TLS
+  // client loads it (remote_tenant_files, at its start).
+  void validate_ca_file() const {
+    if (!https) {
+      throw invalid_input("files_ca", "is for an https:// server, and " + url() +
+                                          " is http://; leave it out, or give the server's https:// URL");
+    }
+    std::error_code error;
+    const bool folder = std::filesystem::is_directory(ca_file, error);
+    if (folder || !std::ifstream(ca_file).is_open()) {
+      throw invalid_input("files_ca", "'" + ca_file.string() + "' " + (folder ? "is a folder" : "cannot be read") +
+                                          "; give the PEM file of the server's certificate, or of the CA that "
+                                          "signed it");
+    }
   }
 };
 

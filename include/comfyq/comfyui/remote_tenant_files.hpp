@@ -5,15 +5,18 @@
 //
 //     comfyq::comfyui::remote_files_options where = comfyq::comfyui::remote_files_options::from_url(url);
 //     where.token = token;                                   // the server's <data>/worker-token
+//     where.ca_file = "/etc/comfyq/server.pem";              // https with a self-signed certificate
 //     where.scratch = "/var/tmp/comfyq-worker";
 //     comfyq::comfyui::remote_tenant_files files(where);
 //     comfyq::comfyui::worker worker(queue, comfyui, files, files, {.id = "gpu0"});
 //
 // A server that cannot be reached, or answers 502, 503 or 504, is tried again for up to
 // retry_for; after that the call throws files_server_unreachable, and the job runs again (see
-// job_run). A server that says the job runs another attempt now throws lease_lost: another
-// worker owns it. The server keeps each file whole or not at all, so a worker killed mid-send
-// leaves nothing half-written there.
+// job_run). An https:// server is spoken to over TLS; one whose certificate is not trusted
+// (see remote_files_options::ca_file) throws invalid_input naming files_ca at once. A server
+// that says the job runs another attempt now throws lease_lost: another worker owns it. The
+// server keeps each file whole or not at all, so a worker killed mid-send leaves nothing
+// half-written there.
 
 #include "comfyq/comfyui/detail/files_call.hpp"  // first: it includes <utility> before Asio
 
@@ -54,9 +57,14 @@ class remote_tenant_files final : public input_store, public output_store {
   using verb = boost::beast::http::verb;
 
  public:
-  /// Throws invalid_input for options no worker can use. Connects to nothing yet.
+  /// Throws invalid_input for options no worker can use, a ca_file without a certificate
+  /// included. Connects to nothing yet.
   explicit remote_tenant_files(remote_files_options options)
-      : options_((options.validate(), std::move(options))), staging_(options_.scratch), random_(std::random_device{}()) {}
+      : options_((options.validate(), std::move(options))),
+        tls_(options_.https ? std::optional<boost::asio::ssl::context>(detail::tls_client_context(options_))
+                            : std::nullopt),
+        staging_(options_.scratch),
+        random_(std::random_device{}()) {}
 
   const remote_files_options& options() const noexcept { return options_; }
 
@@ -140,7 +148,7 @@ class remote_tenant_files final : public input_store, public output_store {
     comfyq::backoff waits(options_.backoff);
     for (;;) {
       try {
-        detail::files_answer answer = detail::files_call(options_, request, max_body);
+        detail::files_answer answer = detail::files_call(options_, tls_ ? &*tls_ : nullptr, request, max_body);
         if (!unavailable(answer.status) || clock::now() >= deadline) return answer;
       } catch (const detail::files_server_unreachable& e) {
         if (sent_before && e.request_sent()) *sent_before = true;
@@ -205,6 +213,7 @@ class remote_tenant_files final : public input_store, public output_store {
   }
 
   remote_files_options options_;
+  std::optional<boost::asio::ssl::context> tls_;  // for an https server: whom it trusts, loaded once
   tenant_directory staging_;  // the scratch folder, laid out as the server's
   std::minstd_rand random_;
 };

@@ -155,8 +155,9 @@ struct serve_settings {
     const bool everywhere = where.host == "0.0.0.0" || where.host == "::";
     const std::string host = everywhere ? "THIS-MACHINE" : where.host.find(':') == std::string::npos ? where.host
                                                                                                       : "[" + where.host + "]";
-    const std::string files = " --files-url http://" + host + ":" + std::to_string(where.port) + " --files-token \"$(cat " +
-                              worker_token_file().string() + ")\"";
+    // The token from a file (a copy of this one there), so that it never shows in ps.
+    const std::string files = " --files-url http://" + host + ":" + std::to_string(where.port) +
+                              " --files-token-file " + worker_token_file().string();
     if (redis.empty()) return "comfyq-worker (once the queue is in an outside Redis: serve with --redis)" + files;
     return "comfyq-worker --id ID --comfyui 127.0.0.1:8188 --redis " + redis + files;
   }
