@@ -25,22 +25,19 @@ class admin_api {
   admin_api(store::contract& store, const job_views& views) : store_(store), views_(views) {}
 
   void add_routes(router& routes) {
-    const auto add = [&](http::verb verb, const char* path, auto member) {
-      routes.add(verb, path, access::admin, [this, member](const request_context& c) { return (this->*member)(c); });
-    };
-    add(http::verb::get, "/api/v1/queue", &admin_api::queue);
-    add(http::verb::post, "/api/v1/queue/pause", &admin_api::pause_queue);
-    add(http::verb::post, "/api/v1/queue/resume", &admin_api::resume_queue);
-    add(http::verb::put, "/api/v1/queue/policy", &admin_api::set_policy);
-    add(http::verb::get, "/api/v1/tenants", &admin_api::tenants);
-    add(http::verb::put, "/api/v1/tenants/{id}", &admin_api::set_tenant);
-    add(http::verb::post, "/api/v1/tenants/{id}/pause", &admin_api::pause_tenant);
-    add(http::verb::post, "/api/v1/tenants/{id}/resume", &admin_api::resume_tenant);
-    add(http::verb::get, "/api/v1/workers", &admin_api::workers);
-    add(http::verb::post, "/api/v1/workers/{id}/drain", &admin_api::drain_worker);
-    add(http::verb::post, "/api/v1/workers/{id}/resume", &admin_api::resume_worker);
-    add(http::verb::put, "/api/v1/jobs/{id}/priority", &admin_api::set_priority);
-    add(http::verb::post, "/api/v1/jobs/{id}/retry", &admin_api::retry);
+    routes.add(http::verb::get, "/api/v1/queue", access::admin, this, &admin_api::queue);
+    routes.add(http::verb::post, "/api/v1/queue/pause", access::admin, this, &admin_api::pause_queue);
+    routes.add(http::verb::post, "/api/v1/queue/resume", access::admin, this, &admin_api::resume_queue);
+    routes.add(http::verb::put, "/api/v1/queue/policy", access::admin, this, &admin_api::set_policy);
+    routes.add(http::verb::get, "/api/v1/tenants", access::admin, this, &admin_api::tenants);
+    routes.add(http::verb::put, "/api/v1/tenants/{id}", access::admin, this, &admin_api::set_tenant);
+    routes.add(http::verb::post, "/api/v1/tenants/{id}/pause", access::admin, this, &admin_api::pause_tenant);
+    routes.add(http::verb::post, "/api/v1/tenants/{id}/resume", access::admin, this, &admin_api::resume_tenant);
+    routes.add(http::verb::get, "/api/v1/workers", access::admin, this, &admin_api::workers);
+    routes.add(http::verb::post, "/api/v1/workers/{id}/drain", access::admin, this, &admin_api::drain_worker);
+    routes.add(http::verb::post, "/api/v1/workers/{id}/resume", access::admin, this, &admin_api::resume_worker);
+    routes.add(http::verb::put, "/api/v1/jobs/{id}/priority", access::admin, this, &admin_api::set_priority);
+    routes.add(http::verb::post, "/api/v1/jobs/{id}/retry", access::admin, this, &admin_api::retry);
   }
 
  private:

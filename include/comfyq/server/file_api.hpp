@@ -50,20 +50,13 @@ class file_api {
   }
 
   void add_routes(router& routes) {
-    const auto add = [&](http::verb verb, const char* path, auto member) {
-      routes.add(verb, path, access::user, [this, member](const request_context& c) { return (this->*member)(c); });
-    };
-    const auto add_download = [&](const char* path, auto member) {
-      routes.add_stream(http::verb::get, path, access::user,
-                        [this, member](const request_context& c) { return (this->*member)(c); });
-    };
-    add(http::verb::get, "/api/v1/inputs", &file_api::list_inputs);
-    add(http::verb::put, "/api/v1/inputs/{path...}", &file_api::upload_input);
-    add_download("/api/v1/inputs/{path...}", &file_api::download_input);
-    add(http::verb::delete_, "/api/v1/inputs/{path...}", &file_api::delete_input);
-    add_download("/api/v1/jobs/{id}/outputs/{name...}", &file_api::download_output);
-    add_download("/api/v1/jobs/{id}/outputs.zip", &file_api::download_job_zip);
-    add_download("/api/v1/outputs.zip", &file_api::download_tenant_zip);
+    routes.add(http::verb::get, "/api/v1/inputs", access::user, this, &file_api::list_inputs);
+    routes.add(http::verb::put, "/api/v1/inputs/{path...}", access::user, this, &file_api::upload_input);
+    routes.add(http::verb::get, "/api/v1/inputs/{path...}", access::user, this, &file_api::download_input);
+    routes.add(http::verb::delete_, "/api/v1/inputs/{path...}", access::user, this, &file_api::delete_input);
+    routes.add(http::verb::get, "/api/v1/jobs/{id}/outputs/{name...}", access::user, this, &file_api::download_output);
+    routes.add(http::verb::get, "/api/v1/jobs/{id}/outputs.zip", access::user, this, &file_api::download_job_zip);
+    routes.add(http::verb::get, "/api/v1/outputs.zip", access::user, this, &file_api::download_tenant_zip);
   }
 
  private:

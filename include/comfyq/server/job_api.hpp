@@ -83,11 +83,10 @@ class job_api {
   job_api(store::contract& store, const job_views& views) : store_(store), views_(views) {}
 
   void add_routes(router& routes) {
-    routes.add(http::verb::post, "/api/v1/jobs", access::user, [this](const request_context& c) { return submit(c); });
-    routes.add(http::verb::get, "/api/v1/jobs", access::user, [this](const request_context& c) { return list(c); });
-    routes.add(http::verb::get, "/api/v1/jobs/{id}", access::user, [this](const request_context& c) { return show(c); });
-    routes.add(http::verb::post, "/api/v1/jobs/{id}/cancel", access::user,
-               [this](const request_context& c) { return cancel(c); });
+    routes.add(http::verb::post, "/api/v1/jobs", access::user, this, &job_api::submit);
+    routes.add(http::verb::get, "/api/v1/jobs", access::user, this, &job_api::list);
+    routes.add(http::verb::get, "/api/v1/jobs/{id}", access::user, this, &job_api::show);
+    routes.add(http::verb::post, "/api/v1/jobs/{id}/cancel", access::user, this, &job_api::cancel);
   }
 
  private:

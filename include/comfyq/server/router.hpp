@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -75,6 +76,18 @@ class router {
   void add_stream(http::verb method, std::string_view pattern, server::access who, stream_handler s) {
     add(method, pattern, who, {});
     routes_.back().stream = std::move(s);
+  }
+
+  /// A route answered by `api`'s member function `member`: a handler, or a stream handler when
+  /// it returns a stream_handoff.
+  template <class Api, class Member>
+  void add(http::verb method, std::string_view pattern, server::access who, Api* api, Member member) {
+    auto call = [api, member](const request_context& c) { return std::invoke(member, api, c); };
+    if constexpr (std::is_same_v<std::invoke_result_t<Member, Api*, const request_context&>, stream_handoff>) {
+      add_stream(method, pattern, who, std::move(call));
+    } else {
+      add(method, pattern, who, handler(std::move(call)));
+    }
   }
 
   /// Every route, in the order added.
