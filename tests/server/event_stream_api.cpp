@@ -25,6 +25,17 @@ sse_client events_of(running_server& s, const std::string& user, const std::stri
   return sse_client(s.web.port(), "/api/v1/events", headers);
 }
 
+// The id of the event a submission of alice's is logged as, as a stream of hers saw it before
+// she left.
+std::string id_seen_by_a_client_that_leaves(running_server& s) {
+  sse_client first = events_of(s, "alice");
+  s.wait_for_streams(1);
+  s.submitted("alice");
+  const auto seen = first.next_logged();
+  REQUIRE(seen);
+  return seen->id;
+}
+
 
 }  // namespace
 
@@ -56,15 +67,7 @@ TEST_CASE("a participant's event stream has its own jobs' events only, an admin'
 
 TEST_CASE("a client back with Last-Event-ID gets the events it missed, then the new ones", "[server][events]") {
   running_server s;
-  std::string last_seen;
-  {
-    sse_client first = events_of(s, "alice");
-    s.wait_for_streams(1);
-    s.submitted("alice");
-    const auto seen = first.next_logged();
-    REQUIRE(seen);
-    last_seen = seen->id;
-  }
+  const std::string last_seen = id_seen_by_a_client_that_leaves(s);
   const std::string missed = s.submitted("alice");
   sse_client again = events_of(s, "alice", last_seen);
   const auto caught_up = again.next_logged();  // once the backlog is out, the stream is subscribed
@@ -75,6 +78,23 @@ TEST_CASE("a client back with Last-Event-ID gets the events it missed, then the 
   const auto live = again.next_logged();
   REQUIRE(live);
   CHECK(nlohmann::json::parse(live->data).at("job") == later);
+}
+
+TEST_CASE("a client back after a restart on a fresh memory store gets the new run's events, not silence",
+          "[server][events]") {
+  std::string last_seen;
+  {
+    running_server before;
+    last_seen = id_seen_by_a_client_that_leaves(before);
+  }
+  std::this_thread::sleep_for(5ms);  // the new run's ids start from its clock at start
+  running_server after;
+  sse_client again = events_of(after, "alice", last_seen);
+  after.wait_for_streams(1);
+  const std::string new_job = after.submitted("alice");
+  const auto arrived = again.next_logged();
+  REQUIRE(arrived);
+  CHECK(nlohmann::json::parse(arrived->data).at("job") == new_job);
 }
 
 TEST_CASE("a participant's stream gets its jobs' queue positions as they change, and no one else's",

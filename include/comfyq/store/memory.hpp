@@ -8,6 +8,7 @@
 
 #include <condition_variable>
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <mutex>
@@ -50,8 +51,9 @@ class memory final : public contract {
 
  public:
   explicit memory(memory_options options = {})
-      : clock_(std::move(options.clock)), queue_(std::move(options.scheduler)), log_(options.event_log_limit) {
-    if (!clock_) throw invalid_input("clock", "must be set (store::system_now is the usual one)");
+      : clock_(checked(std::move(options.clock))),
+        queue_(std::move(options.scheduler)),
+        log_(options.event_log_limit, first_event_id(clock_())) {
     queue_.on_event([this](const event& e) { log_.append(e); });
   }
 
@@ -221,10 +223,22 @@ class memory final : public contract {
   }
   std::string last_event_id() override {
     std::lock_guard lock(mutex_);
-    return std::to_string(log_.last());
+    return log_.last_id();
   }
 
  private:
+  static store::clock checked(store::clock clock) {
+    if (!clock) throw invalid_input("clock", "must be set (store::system_now is the usual one)");
+    return clock;
+  }
+
+  // A store that starts later numbers its events from higher up: 1,000 per millisecond of its
+  // clock at start. A client that resumes after the process restarted, with an id it saw
+  // before, then gets the new run's events rather than silence until the ids pass its own.
+  static std::uint64_t first_event_id(time_point start) {
+    return static_cast<std::uint64_t>(std::max<std::int64_t>(start.time_since_epoch().count(), 0)) * 1000;
+  }
+
   // Wakes waiting workers and event readers when the log grew since `seen`.
   void notify_if_logged(std::uint64_t seen) {
     if (log_.last() != seen) changes_.notify_all();

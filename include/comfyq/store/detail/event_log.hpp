@@ -1,6 +1,6 @@
 #pragma once
-// The memory store's bounded event log: events numbered 1, 2, 3... (ids are their decimal
-// text), the oldest dropped beyond the limit. Not synchronised: the store guards it.
+// The memory store's bounded event log: events numbered first + 1, first + 2... (ids are their
+// decimal text), the oldest dropped beyond the limit. Not synchronised: the store guards it.
 
 #include <algorithm>
 #include <charconv>
@@ -19,7 +19,9 @@ namespace comfyq::store::detail {
 
 class event_log {
  public:
-  explicit event_log(std::size_t limit) : limit_(std::max<std::size_t>(limit, 1)) {}
+  /// Keeps the last `limit` events; the first one logged is numbered `first` + 1.
+  explicit event_log(std::size_t limit, std::uint64_t first = 0)
+      : limit_(std::max<std::size_t>(limit, 1)), first_(first), last_(first) {}
 
   void append(const event& e) {
     events_.push_back(e);
@@ -29,8 +31,11 @@ class event_log {
 
   std::uint64_t last() const noexcept { return last_; }
 
+  /// The id of the newest event, "0" when none was logged.
+  std::string last_id() const { return last_ == first_ ? "0" : std::to_string(last_); }
+
   /// Whether an event follows `after`.
-  bool has_after(std::uint64_t after) const noexcept { return after < last_; }
+  bool has_after(std::uint64_t after) const noexcept { return std::max(after, first_) < last_; }
 
   std::vector<logged_event> read(std::uint64_t after, std::size_t max) const {
     std::uint64_t first = last_ - events_.size() + 1;  // id of events_.front()
@@ -54,7 +59,8 @@ class event_log {
  private:
   std::size_t limit_;
   std::deque<event> events_;
-  std::uint64_t last_ = 0;
+  std::uint64_t first_;  ///< the number before the first event's
+  std::uint64_t last_;
 };
 
 }  // namespace comfyq::store::detail
