@@ -9,13 +9,11 @@
 #include <csignal>
 #include <exception>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <utility>
 
 #include <CLI/CLI.hpp>
@@ -80,20 +78,7 @@ std::string files_token(const settings& s) {
     }
     return s.files_token;
   }
-  std::ifstream file(s.files_token_file, std::ios::binary);
-  std::string token{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
-  std::error_code not_a_folder;
-  if (!file.is_open() || file.bad() || std::filesystem::is_directory(s.files_token_file, not_a_folder)) {
-    throw comfyq::invalid_input("files_token_file", "'" + s.files_token_file +
-                                                        "' cannot be read; give a file that holds the server's worker "
-                                                        "token, a copy of its <data>/worker-token");
-  }
-  while (token.ends_with('\n') || token.ends_with('\r')) token.pop_back();
-  if (token.empty()) {
-    throw comfyq::invalid_input("files_token_file", "'" + s.files_token_file + "' is empty; copy the server's "
-                                                    "<data>/worker-token into it");
-  }
-  return token;
+  return comfyq::comfyui::remote_files_options::token_from_file(s.files_token_file);
 }
 
 // Where the tenants' files are: a folder (--files), or comfyq-server (--files-url), one of the two.
@@ -118,6 +103,17 @@ class tenant_files {
                           ? std::filesystem::temp_directory_path() / ("comfyq-worker-" + s.worker_id)
                           : std::filesystem::path(s.files_scratch);
     remote_ = std::make_unique<comfyq::comfyui::remote_tenant_files>(std::move(options));
+  }
+
+  // A server that refuses the token, or is no comfyq-server, is a wrong setting found now rather
+  // than at the first job (check_server throws); one not up yet is only said.
+  void check(const comfyq::comfyui::log_sink& print) {
+    if (!remote_) return;
+    if (const std::optional<std::string> why = remote_->check_server()) {
+      print({.level = comfyq::comfyui::log_level::warning,
+             .event = "worker.files_server_unreachable",
+             .fields = {{"url", remote_->options().url()}, {"reason", *why}}});
+    }
   }
 
   comfyq::comfyui::input_store& inputs() { return folder_ ? static_cast<comfyq::comfyui::input_store&>(*folder_) : *remote_; }
@@ -234,6 +230,7 @@ int main(int argc, char** argv) {
     options.validate();
     comfyq::comfyui::http_client comfyui(comfyq::comfyui::client_options::from_address(s.comfyui, "--comfyui"));
     tenant_files files(s);
+    files.check(print);
     comfyq::redis::store_options store_options{.queue = s.queue, .keep_existing_settings = true};
     store_options.scheduler.lease_ttl = seconds(s.lease_ttl_s);
     store_options.scheduler.worker_ttl = seconds(s.worker_ttl_s);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -111,6 +112,43 @@ TEST_CASE("a wrong worker token is said to be wrong, naming the setting", "[work
   remote_fixture f;
   remote_tenant_files wrong(options_for(f.s.web.port(), f.scratch.path() / "other", "not-the-token"));
   CHECK(expect_error<comfyq::invalid_input>([&] { wrong.read_input("alice", "cat.png"); }).field() == "files_token");
+}
+
+TEST_CASE("a worker's first question finds a wrong token or URL at once, and a server not up yet is only said",
+          "[worker][files][remote_files]") {
+  remote_fixture f;
+  CHECK_FALSE(f.files.check_server());
+
+  remote_tenant_files wrong_token(options_for(f.s.web.port(), f.scratch.path() / "token", "not-the-token"));
+  CHECK(expect_error<comfyq::invalid_input>([&] { (void)wrong_token.check_server(); }).field() == "files_token");
+
+  remote_files_options under_a_prefix =
+      remote_files_options::from_url("http://127.0.0.1:" + std::to_string(f.s.web.port()) + "/comfyq");
+  under_a_prefix.token = token;
+  under_a_prefix.scratch = f.scratch.path() / "prefix";
+  remote_tenant_files wrong_url(under_a_prefix);
+  const auto no_routes = expect_error<comfyq::invalid_input>([&] { (void)wrong_url.check_server(); });
+  CHECK(no_routes.field() == "files_url");
+  CHECK_THAT(std::string(no_routes.what()), Catch::Contains("404"));
+
+  std::uint16_t closed_port = 0;
+  {
+    comfyq::testing::running_server gone;
+    closed_port = gone.web.port();
+  }
+  remote_tenant_files not_up(options_for(closed_port, f.scratch.path() / "closed"));
+  const std::optional<std::string> why = not_up.check_server();
+  REQUIRE(why);
+  CHECK_THAT(*why, Catch::Contains("cannot connect"));
+}
+
+TEST_CASE("a server without files answers a worker's first question 503", "[worker][files][remote_files]") {
+  comfyq::testing::scratch_folder scratch;
+  comfyq::testing::running_server no_files({}, token);
+  remote_tenant_files files(options_for(no_files.web.port(), scratch.path()));
+  const std::optional<std::string> why = files.check_server();
+  REQUIRE(why);
+  CHECK_THAT(*why, Catch::Contains("503") && Catch::Contains("keeps no files"));
 }
 
 TEST_CASE("a files server out of reach is tried again, then said to be out of reach", "[worker][files][remote_files]") {

@@ -6,9 +6,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 #include "comfyq/backoff.hpp"
 #include "comfyq/comfyui/detail/host_port.hpp"
@@ -71,6 +73,26 @@ struct remote_files_options {
 
   /// "http[s]://host:port/prefix", as messages name it.
   std::string url() const { return (https ? "https://" : "http://") + host + ":" + std::to_string(port) + prefix; }
+
+  /// The worker token kept in `file` (a copy of the server's <data>/worker-token), its trailing
+  /// line break dropped: a token in a file stays out of `ps`. Throws invalid_input naming
+  /// files_token_file when the file cannot be read or holds nothing.
+  static std::string token_from_file(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    std::string token{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    std::error_code not_a_folder;
+    if (!in.is_open() || in.bad() || std::filesystem::is_directory(file, not_a_folder)) {
+      throw invalid_input("files_token_file", "'" + file.string() +
+                                                  "' cannot be read; give a file that holds the server's worker "
+                                                  "token, a copy of its <data>/worker-token");
+    }
+    while (token.ends_with('\n') || token.ends_with('\r')) token.pop_back();
+    if (token.empty()) {
+      throw invalid_input("files_token_file", "'" + file.string() + "' is empty; copy the server's "
+                                                  "<data>/worker-token into it");
+    }
+    return token;
+  }
 
   /// Throws invalid_input, naming the field, for options no worker can use.
   void validate() const {

@@ -78,6 +78,33 @@ class remote_tenant_files final : public input_store, public output_store {
     refuse(answer, "GET " + target);
   }
 
+  /// Asks the server once, as a worker starts, whether it takes this worker's token. Throws
+  /// invalid_input naming files_token when it does not, files_url when the URL leads to no
+  /// comfyq-server (files_ca for a certificate not trusted); returns why not when the server
+  /// cannot be reached now, which the calls of the jobs wait out later.
+  std::optional<std::string> check_server() {
+    const std::string target = "/api/v1/worker/check";
+    detail::files_answer answer;
+    try {
+      answer = detail::files_call(options_, tls_ ? &*tls_ : nullptr, {.verb = verb::get, .path = target},
+                                  max_answer_bytes);
+    } catch (const detail::files_server_unreachable& e) {
+      return e.what();
+    }
+    if (answer.status == 200) return std::nullopt;
+    if (unavailable(answer.status)) {  // comfyq-server's own reason, or a proxy's page
+      return "the files server at " + options_.url() + " answered GET " + target + " with " +
+             std::to_string(answer.status) + ": " +
+             error_of(answer).value("message", "is the comfyq-server behind the proxy up?");
+    }
+    if (answer.status == 404) {
+      throw invalid_input("files_url", options_.url() + " has no comfyq-server worker routes (GET " + target +
+                                           " answered 404); give the address comfyq-server answers at, with the "
+                                           "prefix it is served under, if any");
+    }
+    refuse(answer, "GET " + target);
+  }
+
   /// An attempt begun again after its answer was lost finds the folder it made: that is its own.
   void begin_attempt(std::string_view tenant, std::string_view job, std::uint32_t attempt) override {
     const std::string target = attempt_path(tenant, job, attempt);

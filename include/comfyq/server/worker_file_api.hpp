@@ -54,15 +54,17 @@ class worker_file_api {
   }
 
   void add_routes(router& routes) {
-    const auto add = [&](http::verb verb, const char* path, auto member) {
-      routes.add(verb, path, access::worker, [this, member](const request_context& c) { return (this->*member)(c); });
-    };
-    routes.add_stream(http::verb::get, "/api/v1/worker/inputs/{tenant}/{path...}", access::worker,
-                      [this](const request_context& c) { return download_input(c); });
-    add(http::verb::post, "/api/v1/worker/outputs/{tenant}/{job}/{attempt}", &worker_file_api::begin_attempt);
-    add(http::verb::put, "/api/v1/worker/outputs/{tenant}/{job}/{attempt}/files/{name...}", &worker_file_api::put_output);
-    add(http::verb::put, "/api/v1/worker/outputs/{tenant}/{job}/{attempt}/manifest", &worker_file_api::put_manifest);
-    add(http::verb::delete_, "/api/v1/worker/outputs/{tenant}/{job}/{attempt}", &worker_file_api::discard);
+    routes.add(http::verb::get, "/api/v1/worker/check", access::worker, this, &worker_file_api::check);
+    routes.add(http::verb::get, "/api/v1/worker/inputs/{tenant}/{path...}", access::worker, this,
+               &worker_file_api::download_input);
+    routes.add(http::verb::post, "/api/v1/worker/outputs/{tenant}/{job}/{attempt}", access::worker, this,
+               &worker_file_api::begin_attempt);
+    routes.add(http::verb::put, "/api/v1/worker/outputs/{tenant}/{job}/{attempt}/files/{name...}", access::worker, this,
+               &worker_file_api::put_output);
+    routes.add(http::verb::put, "/api/v1/worker/outputs/{tenant}/{job}/{attempt}/manifest", access::worker, this,
+               &worker_file_api::put_manifest);
+    routes.add(http::verb::delete_, "/api/v1/worker/outputs/{tenant}/{job}/{attempt}", access::worker, this,
+               &worker_file_api::discard);
   }
 
  private:
@@ -123,6 +125,12 @@ class worker_file_api {
     }
     return send_download(c.req, std::make_unique<file_source>(file, size), {.file_name = file.filename().string()},
                          stall_limit_);
+  }
+
+  // What a worker asks at start: its token is right (or the router said 401), and files are kept.
+  response check(const request_context& c) {
+    files();
+    return json_response(c.req, http::status::ok, {{"status", "ok"}});
   }
 
   response begin_attempt(const request_context& c) {
