@@ -124,6 +124,7 @@ inline void serve(comfyq::server::serve_settings s) {
   const comfyq::server::listen_address address = s.address();
   comfyq::server::server web(queue, {.host = address.host,
                                      .port = address.port,
+                                     .max_body_bytes = s.max_body_bytes(),
                                      .files = s.files_folder(),
                                      .identify = comfyq::server::identify_with(users),
                                      .worker_token = worker_token,
@@ -204,6 +205,11 @@ inline subcommand add_serve(CLI::App& app) {
   cli->add_option("--users", s->users, "Participants made on first start, when DIR/htpasswd is missing")
       ->capture_default_str();
   cli->add_option("--prefix", s->prefix, "What those participants' names start with")->capture_default_str();
+  cli->add_option("--max-body-mb", s->max_body_mb,
+                  "The largest upload or remote worker's output, in MiB, held in memory while it arrives; as large "
+                  "as the nginx site's --client-max-body-size")
+      ->envname("COMFYQ_MAX_BODY_MB")
+      ->capture_default_str();
   return {cli, [s] { serving::serve(*s); }};
 }
 

@@ -91,6 +91,15 @@ TEST_CASE("each wrong serve setting is refused naming its field", "[server][serv
   s = {};
   s.users = 0;
   CHECK(refused_field(s) == "users");
+  s = {};
+  s.max_body_mb = 0;
+  CHECK(refused_field(s) == "max_body_mb");
+  s.max_body_mb = serve_settings::max_body_mb_limit + 1;
+  CHECK(refused_field(s) == "max_body_mb");
+  s.max_body_mb = 1;
+  CHECK(s.max_body_bytes() == 1024 * 1024);
+  CHECK(serve_settings{}.max_body_bytes() == std::size_t{100} * 1024 * 1024);  // nginx-config's 100m
+  s = {};
   s.auth = auth_mode::header;  // a proxy's users are not made here
   CHECK_NOTHROW(s.validate());
 }

@@ -99,6 +99,11 @@ struct serve_settings {
   /// With auth_mode::htpasswd and no <data>/htpasswd yet: how many participants to make.
   std::size_t users = 20;
   std::string prefix = "user";
+  /// The largest request body in MiB: an upload, or an output a worker on another machine sends.
+  /// The server holds a body in memory while it takes it. As large as the nginx site's limit.
+  std::size_t max_body_mb = 100;
+
+  std::size_t max_body_bytes() const { return max_body_mb * 1024 * 1024; }
 
   std::filesystem::path htpasswd_file() const { return data / htpasswd_file_name; }
   std::filesystem::path credentials_file() const { return data / credentials_file_name; }
@@ -178,7 +183,15 @@ struct serve_settings {
     }
     authentication().validate();
     if (auth == auth_mode::htpasswd) provisioning().validate();
+    if (max_body_mb == 0 || max_body_mb > max_body_mb_limit) {
+      throw invalid_input("max_body_mb", std::to_string(max_body_mb) + " is not a size from 1 to " +
+                                             std::to_string(max_body_mb_limit) +
+                                             " MiB; bodies are held in memory, so keep it near the largest "
+                                             "upload or output expected");
+    }
   }
+
+  static constexpr std::size_t max_body_mb_limit = 16 * 1024;
 
  private:
   void validate_store() const {
