@@ -19,6 +19,10 @@ inline subcommand add_init(CLI::App& app) {
   cli->add_option("--prefix", options->prefix, "What participants' names start with")->capture_default_str();
   cli->add_option("--data", options->data, "The server's data folder, where both files go (made if missing)")
       ->required();
+  cli->add_option("--bcrypt-cost", options->bcrypt_cost,
+                  "bcrypt's cost factor (4..31). The lowest is enough for the random passwords init makes, and "
+                  "each step doubles what nginx spends checking a password on every request")
+      ->capture_default_str();
   return {cli, [options] {
             const comfyq::server::provisioned_users made = comfyq::server::provision_users(*options);
             std::cout << "Made " << made.names.size() << " users: " << made.names.front() << " (admin), "
