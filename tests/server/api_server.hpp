@@ -46,12 +46,13 @@ struct running_server {
   /// The same on a queue with `options` (a clock the test moves).
   explicit running_server(comfyq::store::memory_options options, std::filesystem::path files = {},
                           std::string worker_token = {})
-      : queue(std::move(options)),
+      : queue(options),
         web(queue, {.port = 0,
                     .max_body_bytes = 1 << 20,
                     .files = std::move(files),
                     .identify = users_by_test_header(),
-                    .worker_token = std::move(worker_token)}) {
+                    .worker_token = std::move(worker_token),
+                    .now = options.clock}) {
     web.start();
   }
 

@@ -35,6 +35,7 @@
 #include "comfyq/errors.hpp"
 #include "comfyq/server/admin_api.hpp"
 #include "comfyq/server/api_error.hpp"
+#include "comfyq/server/dashboard_api.hpp"
 #include "comfyq/server/detail/constant_time.hpp"
 #include "comfyq/server/event_feed.hpp"
 #include "comfyq/server/event_stream.hpp"
@@ -48,9 +49,13 @@
 #include "comfyq/server/progress_board.hpp"
 #include "comfyq/server/queue_positions.hpp"
 #include "comfyq/server/query_string.hpp"
+#include "comfyq/server/recent_errors.hpp"
 #include "comfyq/server/request_log.hpp"
 #include "comfyq/server/router.hpp"
+#include "comfyq/server/usage_history.hpp"
+#include "comfyq/server/web_pages.hpp"
 #include "comfyq/server/worker_file_api.hpp"
+#include "comfyq/store/clock.hpp"
 #include "comfyq/store/contract.hpp"
 
 namespace comfyq::server {
@@ -71,6 +76,9 @@ struct server_options {
   comfyui::log_sink log{};  ///< gets a record per request answered (request_log.hpp); called on the store threads
   event_feed_options events{};  ///< the one reader of the store's event log (event_feed.hpp)
   event_stream_limits streams{};  ///< each client's event stream (event_stream.hpp)
+  /// The pages and the files they load (web_pages.hpp); empty: no pages, only the API.
+  std::vector<web_file> pages{};
+  store::clock now = store::system_now;  ///< the store's clock: the time the dashboard's reports are for
 };
 
 class server {
@@ -85,7 +93,9 @@ class server {
         jobs_(store, views_),
         admin_(store, views_),
         files_(store, options_.files, options_.idle_timeout),
-        worker_files_(store, options_.files, options_.idle_timeout) {
+        worker_files_(store, options_.files, options_.idle_timeout),
+        dashboard_(store, usage_, errors_, options_.now),
+        pages_(options_.pages) {
     routes_.add(http::verb::get, "/healthz", access::everyone,
                 [](const request_context& c) { return json_response(c.req, http::status::ok, {{"status", "ok"}}); });
     routes_.add(http::verb::get, "/readyz", access::everyone, [this](const request_context& c) { return ready(c); });
@@ -94,6 +104,8 @@ class server {
     admin_.add_routes(routes_);
     files_.add_routes(routes_);
     worker_files_.add_routes(routes_);
+    dashboard_.add_routes(routes_);
+    pages_.add_routes(routes_);
     routes_.add_stream(http::verb::get, "/api/v1/events", access::user,
                        [this](const request_context& c) { return open_stream(c); });
     session_.answer = [this](const request& req, const boost::asio::ip::address& peer) { return answer(req, peer); };
@@ -123,9 +135,12 @@ class server {
                                         ec.message() + "); choose a free port or stop what listens there");
     }
     // Subscribed before the feed starts: its first read, from the oldest event the log keeps,
-    // tells the board the progress of the jobs that already run.
-    progress_subscription_ = feed_.subscribe("", [this](const std::vector<store::logged_event>& batch) {
+    // tells the boards the progress of the jobs that already run, and the usage and errors of
+    // the time before this server started.
+    boards_subscription_ = feed_.subscribe("", [this](const std::vector<store::logged_event>& batch) {
       progress_.observe(batch);
+      usage_.observe(batch);
+      errors_.observe(batch);
     }).handle;
     // Likewise the metrics, which learn from it when the jobs that wait or run began, but count
     // only what happens from now on (metrics.hpp).
@@ -333,7 +348,9 @@ class server {
   session_settings session_;
   router routes_;
   progress_board progress_;
-  std::unique_ptr<event_feed::subscription> progress_subscription_;
+  usage_history usage_;
+  recent_errors errors_;
+  std::unique_ptr<event_feed::subscription> boards_subscription_;  ///< progress_, usage_ and errors_
   server_metrics metrics_;
   std::unique_ptr<event_feed::subscription> metrics_subscription_;
   job_views views_;
@@ -341,6 +358,8 @@ class server {
   admin_api admin_;
   file_api files_;
   worker_file_api worker_files_;
+  dashboard_api dashboard_;
+  web_pages pages_;
 };
 
 }  // namespace comfyq::server
