@@ -32,6 +32,7 @@
 #include "comfyq/server/worker_watch.hpp"
 #include "comfyq/store/memory.hpp"
 #include "demo_backend.hpp"
+#include "web_files.hpp"
 #include "subcommand.hpp"
 
 namespace comfyq_server {
@@ -128,7 +129,8 @@ inline void serve(comfyq::server::serve_settings s) {
                                      .files = s.files_folder(),
                                      .identify = comfyq::server::identify_with(users),
                                      .worker_token = worker_token,
-                                     .log = log});
+                                     .log = log,
+                                     .pages = s.pages.empty() ? web_files() : comfyq::server::read_web_files(s.pages)});
   web.start();
 
   std::optional<demo_backend> demo;
@@ -147,6 +149,8 @@ inline void serve(comfyq::server::serve_settings s) {
   log({.event = "server.started",
        .fields = {{"url", url}, {"store", store.description()}, {"workers", comfyuis}}});
   std::cout << "comfyq-server is listening on " << url << "/\n"
+            << "  the dashboard: " << url << "/admin/, as '" << s.admins.front() << "'\n"
+            << "  each participant's page: " << url << "/user/<name>/ (" << url << "/ takes a user to its own)\n"
             << "  the API: " << url << "/api/v1/jobs, as '" << s.admins.front() << "' to see every job\n";
   if (s.auth == comfyq::server::auth_mode::htpasswd) {
     std::cout << "  users and passwords: " << s.credentials_file().string() << " (hand each participant their line)\n";
@@ -191,6 +195,8 @@ inline subcommand add_serve(CLI::App& app) {
                                            "default 127.0.0.1:8188)")
       ->envname("COMFYUI_URL")
       ->delimiter(',');
+  cli->add_option("--pages", s->pages, "Serve the dashboard and participants' pages from this folder instead of "
+                                       "the built-in ones (start from a copy of reference_server/web/)");
   cli->add_flag("--demo", s->demo, "Run jobs on a built-in CPU imitation of ComfyUI instead (no GPU needed)");
   cli->add_option("--auth", s->auth, "htpasswd: this server checks passwords; header: a proxy in front does")
       ->transform(CLI::CheckedTransformer(std::map<std::string, comfyq::server::auth_mode>{

@@ -102,6 +102,8 @@ struct serve_settings {
   /// The largest request body in MiB: an upload, or an output a worker on another machine sends.
   /// The server holds a body in memory while it takes it. As large as the nginx site's limit.
   std::size_t max_body_mb = 100;
+  /// A folder of pages served in place of the built-in ones (web_pages.hpp); empty: the built-in.
+  std::filesystem::path pages{};
 
   std::size_t max_body_bytes() const { return max_body_mb * 1024 * 1024; }
 
