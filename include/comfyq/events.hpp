@@ -25,7 +25,7 @@ enum class event_type : std::uint8_t {
   cancel_requested,   ///< a running job's worker will be told to stop
   preempt_requested,  ///< a running job's worker will be told to make room for priority work
   tenant_changed,     ///< a tenant was added, reconfigured, paused or resumed (data: the tenant)
-  queue_changed,      ///< the policy changed, or the whole queue was paused or resumed (data)
+  queue_changed,      ///< the policy or preemption changed, or the whole queue was paused or resumed (data)
   worker_changed,     ///< a worker registered or changed its registration (data: what it published)
   worker_removed,     ///< a worker that stopped was forgotten
   priority_changed,   ///< a queued job moved into or out of the priority lane (data: priority)

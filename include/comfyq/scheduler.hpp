@@ -101,6 +101,18 @@ class scheduler {
     emit_queue(now);
   }
 
+  /// Turns preemption on (planning it for the priority work waiting now) or off (withdrawing
+  /// the requests to make room).
+  void set_preemption(bool on, time_point now) {
+    config_.preemption = on;
+    if (on) {
+      plan_preemptions(now);
+    } else {
+      leases_.for_each([&](std::uint32_t h) { slots_[h].data.preempt_requested = false; });
+    }
+    emit_queue(now);
+  }
+
   policy current_policy() const noexcept { return dispatch_.current_policy(); }
   bool queue_paused() const noexcept { return dispatch_.paused(); }
 
@@ -477,6 +489,7 @@ class scheduler {
     s.at = now;
     s.policy = dispatch_.current_policy();
     s.paused = dispatch_.paused();
+    s.preemption = config_.preemption;
     s.queued = counts_[index(job_state::queued)];
     s.running = counts_[index(job_state::running)];
     s.succeeded = counts_[index(job_state::succeeded)];
@@ -823,7 +836,9 @@ class scheduler {
     if (!sink_) return;
     sink_(event{.type = event_type::queue_changed,
                 .at = now,
-                .data = {{"policy", to_string(dispatch_.current_policy())}, {"paused", dispatch_.paused()}}});
+                .data = {{"policy", to_string(dispatch_.current_policy())},
+                         {"paused", dispatch_.paused()},
+                         {"preemption", config_.preemption}}});
   }
 
   static comfyq::lease lease_of(const job& j) {

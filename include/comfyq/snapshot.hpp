@@ -71,6 +71,7 @@ struct queue_snapshot {
   time_point at{};
   comfyq::policy policy = comfyq::policy::fair_share;
   bool paused = false;
+  bool preemption = false;  ///< scheduler_config::preemption, as set_preemption left it
   std::vector<tenant_snapshot> tenants{};  ///< sorted by id
   std::vector<worker_snapshot> workers{};  ///< sorted by id
   std::size_t queued = 0, running = 0, succeeded = 0, failed = 0, cancelled = 0, dead = 0;

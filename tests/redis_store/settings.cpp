@@ -62,6 +62,25 @@ TEST_CASE("a store that keeps existing settings writes its own to a new queue", 
   CHECK(applied_lease_ttl(worker_side, clock) == 7s);
 }
 
+TEST_CASE("the policy, the pause and preemption set on a queue outlast a server that opens it again",
+          "[redis][settings]") {
+  comfyq::testing::redis_server server;
+  comfyq::testing::shared_clock clock(at(0));
+  const std::string name = comfyq::testing::unique_queue_name();
+  {
+    store first(server.connection_options(), with_lease_ttl(name, 5s, false, clock));
+    first.set_policy(comfyq::policy::round_robin);
+    first.pause_queue();
+    first.set_preemption(true);
+  }
+  store again(server.connection_options(), with_lease_ttl(name, 9s, false, clock));
+  const comfyq::queue_snapshot s = again.snapshot();
+  CHECK(s.policy == comfyq::policy::round_robin);
+  CHECK(s.paused);
+  CHECK(s.preemption);
+  CHECK(again.ttls().lease_ttl == 9s);  // the other settings are the new server's
+}
+
 TEST_CASE("a queue written in another key layout is refused and left as it was", "[redis][settings]") {
   comfyq::testing::redis_server server;
   comfyq::testing::shared_clock clock(at(0));

@@ -23,6 +23,7 @@ TEST_CASE("every admin route answers 403 to a participant and changes nothing", 
       {http::verb::post, "/api/v1/queue/pause"},
       {http::verb::post, "/api/v1/queue/resume"},
       {http::verb::put, "/api/v1/queue/policy"},
+      {http::verb::put, "/api/v1/queue/preemption"},
       {http::verb::get, "/api/v1/tenants"},
       {http::verb::put, "/api/v1/tenants/alice"},
       {http::verb::post, "/api/v1/tenants/alice/pause"},
@@ -35,12 +36,13 @@ TEST_CASE("every admin route answers 403 to a participant and changes nothing", 
   };
   for (const auto& [verb, target] : routes) {
     INFO(target);
-    CHECK(refusal(s.call(verb, target, "alice", R"({"priority": true, "policy": "fifo", "weight": 9})"), 403)
+    CHECK(refusal(s.call(verb, target, "alice", R"({"priority": true, "policy": "fifo", "preemption": true, "weight": 9})"), 403)
               .at("code") == "forbidden");
   }
   const comfyq::queue_snapshot after = s.queue.snapshot();
   CHECK_FALSE(after.paused);
   CHECK(after.policy == comfyq::policy::fair_share);
+  CHECK_FALSE(after.preemption);
   CHECK_FALSE(s.queue.find(id)->priority);
   CHECK(s.queue.find_tenant("alice")->weight == 1.0);
 }
@@ -62,6 +64,23 @@ TEST_CASE("an admin pauses and resumes the queue and switches its policy", "[ser
   CHECK(refusal(s.call(http::verb::put, "/api/v1/queue/policy", "admin", R"({"policy": 1})"), 422).at("field") ==
         "policy");
   CHECK(s.queue.snapshot().policy == comfyq::policy::round_robin);
+}
+
+TEST_CASE("an admin turns preemption on and off, and a bad body changes nothing", "[server][admin]") {
+  running_server s;
+  CHECK(s.call(http::verb::get, "/api/v1/queue", "admin").json().at("preemption") == false);
+  CHECK(s.call(http::verb::put, "/api/v1/queue/preemption", "admin", R"({"preemption": true})").json().at("preemption") ==
+        true);
+  CHECK(s.queue.snapshot().preemption);
+  const nlohmann::json missing = refusal(s.call(http::verb::put, "/api/v1/queue/preemption", "admin", "{}"), 422);
+  CHECK(missing.at("field") == "preemption");
+  CHECK(missing.at("message") == "send {\"preemption\": true} to have priority work make room at once, false to have it wait");
+  CHECK(refusal(s.call(http::verb::put, "/api/v1/queue/preemption", "admin", R"({"preemption": "no"})"), 422)
+            .at("field") == "preemption");
+  CHECK(s.queue.snapshot().preemption);
+  CHECK(s.call(http::verb::put, "/api/v1/queue/preemption", "admin", R"({"preemption": false})").json().at("preemption") ==
+        false);
+  CHECK_FALSE(s.queue.snapshot().preemption);
 }
 
 TEST_CASE("an admin sets a tenant's weight and caps, keeps what it leaves out, and pauses it", "[server][admin]") {

@@ -167,3 +167,29 @@ TEMPLATE_LIST_TEST_CASE("with preemption on, a job moved into the priority lane 
   q.set_priority("demo", false, at(5));  // no longer needed: withdrawn
   CHECK_FALSE(q.heartbeat(running->job_id, running->token, at(6)).preempt_requested);
 }
+
+TEMPLATE_LIST_TEST_CASE("preemption turned on makes room for the priority work waiting, turned off withdraws the requests", "[store][priority]", comfyq::testing::stores) {
+  TestType q;
+  q.submit({.tenant = "alice", .workflow = "{}", .id = "long"}, at(0));
+  const auto running = q.lease("w1", at(1));
+  REQUIRE(running);
+  q.submit({.tenant = "bob", .workflow = "{}", .priority = true, .id = "demo"}, at(2));
+  CHECK_FALSE(q.snapshot(at(2)).preemption);
+  CHECK_FALSE(q.heartbeat(running->job_id, running->token, at(3)).preempt_requested);  // off: the demo waits
+
+  q.set_preemption(true, at(4));
+  CHECK(q.snapshot(at(4)).preemption);
+  CHECK(q.heartbeat(running->job_id, running->token, at(5)).preempt_requested);
+  q.set_preemption(false, at(6));
+  CHECK_FALSE(q.snapshot(at(6)).preemption);
+  CHECK_FALSE(q.heartbeat(running->job_id, running->token, at(7)).preempt_requested);
+
+  // Each switch is a queue_changed event that says how the queue stands.
+  std::vector<nlohmann::json> said;
+  for (const comfyq::event& e : q.events()) {
+    if (e.type == comfyq::event_type::queue_changed) said.push_back(e.data);
+  }
+  REQUIRE(said.size() == 2);
+  CHECK(said[0] == nlohmann::json{{"policy", "fair_share"}, {"paused", false}, {"preemption", true}});
+  CHECK(said[1].at("preemption") == false);
+}

@@ -23,6 +23,7 @@ class delegating_store : public store::contract {
   void pause_queue() override { inner_->pause_queue(); }
   void resume_queue() override { inner_->resume_queue(); }
   void set_policy(policy p) override { inner_->set_policy(p); }
+  void set_preemption(bool on) override { inner_->set_preemption(on); }
   queue_ttls ttls() override { return inner_->ttls(); }
   std::string submit(submit_request request) override { return inner_->submit(std::move(request)); }
   std::optional<comfyq::lease> lease(std::string_view worker) override { return inner_->lease(worker); }

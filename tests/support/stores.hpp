@@ -64,6 +64,7 @@ class queue_under_test {
   void pause_queue(time_point now) { at(now).pause_queue(); }
   void resume_queue(time_point now) { at(now).resume_queue(); }
   void set_policy(policy p, time_point now) { at(now).set_policy(p); }
+  void set_preemption(bool on, time_point now) { at(now).set_preemption(on); }
   queue_ttls ttls() { return store_->ttls(); }
   std::string submit(submit_request request, time_point now) {
     std::string id = at(now).submit(std::move(request));

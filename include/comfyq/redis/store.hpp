@@ -101,6 +101,7 @@ class store final : public comfyq::store::contract {
   void pause_queue() override { run(scripts::pause_queue, {flag(true)}); }
   void resume_queue() override { run(scripts::pause_queue, {flag(false)}); }
   void set_policy(policy p) override { run(scripts::set_policy, {to_string(p)}); }
+  void set_preemption(bool on) override { run(scripts::set_preemption, {flag(on)}); }
   queue_ttls ttls() override {
     reply r = run(scripts::read_ttls, {});
     return {.lease_ttl = duration(r.at(0).integer()), .worker_ttl = duration(r.at(1).integer())};

@@ -29,6 +29,7 @@ class admin_api {
     routes.add(http::verb::post, "/api/v1/queue/pause", access::admin, this, &admin_api::pause_queue);
     routes.add(http::verb::post, "/api/v1/queue/resume", access::admin, this, &admin_api::resume_queue);
     routes.add(http::verb::put, "/api/v1/queue/policy", access::admin, this, &admin_api::set_policy);
+    routes.add(http::verb::put, "/api/v1/queue/preemption", access::admin, this, &admin_api::set_preemption);
     routes.add(http::verb::get, "/api/v1/tenants", access::admin, this, &admin_api::tenants);
     routes.add(http::verb::put, "/api/v1/tenants/{id}", access::admin, this, &admin_api::set_tenant);
     routes.add(http::verb::post, "/api/v1/tenants/{id}/pause", access::admin, this, &admin_api::pause_tenant);
@@ -49,6 +50,7 @@ class admin_api {
     return json_response(c.req, http::status::ok,
                          {{"policy", s.policy},
                           {"paused", s.paused},
+                          {"preemption", s.preemption},
                           {"queued", s.queued},
                           {"running", s.running},
                           {"succeeded", s.succeeded},
@@ -83,6 +85,12 @@ class admin_api {
                       "send {\"policy\": \"fair_share\"}, \"round_robin\" or \"fifo\"", "policy");
     }
     store_.set_policy(*chosen);
+    return queue(c);
+  }
+
+  /// {"preemption": true}: priority work makes room at once; false: it waits for a free worker.
+  response set_preemption(const request_context& c) {
+    store_.set_preemption(boolean_field(c, "preemption", "to have priority work make room at once, false to have it wait"));
     return queue(c);
   }
 
@@ -158,14 +166,8 @@ class admin_api {
   // ---- jobs ------------------------------------------------------------------------------
 
   response set_priority(const request_context& c) {
-    const nlohmann::json body = json_object_body(c.req, {"priority"});
-    if (!body.contains("priority")) {
-      throw api_error(http::status::unprocessable_entity, "invalid_input",
-                      "send {\"priority\": true} to move the job into the priority lane, false to move it out",
-                      "priority");
-    }
-    require_type(body["priority"], "priority", [](const nlohmann::json& v) { return v.is_boolean(); }, "true or false");
-    store_.set_priority(c.params[0], body["priority"].get<bool>());
+    store_.set_priority(c.params[0],
+                        boolean_field(c, "priority", "to move the job into the priority lane, false to move it out"));
     return job(c);
   }
 
@@ -178,6 +180,17 @@ class admin_api {
     const std::optional<comfyq::job> j = store_.find(c.params[0]);
     if (!j) throw api_error(http::status::not_found, "not_found", "no job '" + comfyq::detail::printable(c.params[0]) + "'", "id");
     return json_response(c.req, http::status::ok, views_.of(*j));
+  }
+
+  // The body's one field, {"<field>": true|false}; `use` says what true does.
+  static bool boolean_field(const request_context& c, const std::string& field, const std::string& use) {
+    const nlohmann::json body = json_object_body(c.req, {field});
+    if (!body.contains(field)) {
+      throw api_error(http::status::unprocessable_entity, "invalid_input",
+                      "send {\"" + field + "\": true} " + use, field);
+    }
+    require_type(body[field], field, [](const nlohmann::json& v) { return v.is_boolean(); }, "true or false");
+    return body[field].get<bool>();
   }
 
   store::contract& store_;

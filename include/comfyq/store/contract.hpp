@@ -49,6 +49,10 @@ class contract {
   virtual void pause_queue() = 0;
   virtual void resume_queue() = 0;
   virtual void set_policy(policy p) = 0;
+  /// Turns preemption on or off for the whole queue (scheduler_config::preemption): with it on,
+  /// priority work that no idle worker will take has a running normal job make room for it at
+  /// once; turned off, requests to make room that no worker has acted on are withdrawn.
+  virtual void set_preemption(bool on) = 0;
   /// The lease_ttl and worker_ttl the queue applies (in Redis, those of whichever process
   /// configured it): a worker heartbeats, and waits for work, well within both.
   virtual queue_ttls ttls() = 0;

@@ -80,6 +80,9 @@ class memory final : public contract {
   void set_policy(policy p) override {
     changed([&](time_point now) { queue_.set_policy(p, now); });
   }
+  void set_preemption(bool on) override {
+    changed([&](time_point now) { queue_.set_preemption(on, now); });
+  }
   queue_ttls ttls() override {
     // Fixed at construction: no lock needed.
     return {.lease_ttl = queue_.config().lease_ttl, .worker_ttl = queue_.config().worker_ttl};

@@ -174,6 +174,7 @@ inline queue_snapshot decode_snapshot(reply_view r) {
   s.at = to_time(r.at(0).integer());
   s.policy = parse_policy(r.at(1).string()).value_or(policy::fair_share);
   s.paused = r.at(2).integer() != 0;
+  s.preemption = r.at(7).integer() != 0;
   duration worker_ttl(r.at(3).integer());
   reply_view counts = r.at(4);
   s.succeeded = static_cast<std::size_t>(counts.at(0).integer());

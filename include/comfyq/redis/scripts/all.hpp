@@ -58,6 +58,7 @@ inline const script set_tenant{"set_tenant", transition<configuration, set_tenan
 inline const script pause_tenant{"pause_tenant", transition<configuration, pause_tenant_body>};
 inline const script pause_queue{"pause_queue", transition<configuration, pause_queue_body>};
 inline const script set_policy{"set_policy", transition<configuration, set_policy_body>};
+inline const script set_preemption{"set_preemption", transition<configuration, set_preemption_body>};
 inline const script read_job{"get_job", query<job_reply, get_job_body>};
 inline const script list_jobs{"list_jobs", query<job_reply, list_jobs_body>};
 inline const script read_tenant_settings{"find_tenant", query<find_tenant_body>};

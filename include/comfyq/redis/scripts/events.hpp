@@ -42,7 +42,8 @@ local function emit_tenant(t)
 end
 local function emit_queue()
   append_event({'type', 'queue_changed', 'at', now_text, 'data',
-    '{"policy":"' .. S.policy .. '","paused":' .. (S.paused and 'true' or 'false') .. '}'})
+    '{"policy":"' .. S.policy .. '","paused":' .. (S.paused and 'true' or 'false') ..
+    ',"preemption":' .. (S.preempt and 'true' or 'false') .. '}'})
 end
 )lua";
 

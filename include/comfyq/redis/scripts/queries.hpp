@@ -8,8 +8,9 @@ namespace comfyq::redis::scripts {
 /// KEYS[1] = "<prefix>q". ARGV: policy, lease_ttl, worker_ttl, max_attempts, history_limit,
 /// default_estimate, estimate_smoothing, preemption, new tenant weight, max_running, max_queued,
 /// event stream length, keep existing ("1": keep the settings of a queue that has them).
-/// Settings are overwritten unless kept; the policy and the pause are only set on a new queue
-/// (afterwards set_policy and pause_queue change them, for every server at once).
+/// Settings are overwritten unless kept; the policy, the pause and preemption are only set on a
+/// new queue (afterwards set_policy, pause_queue and set_preemption change them, for every
+/// server at once).
 /// A queue whose keys were written in another layout (field "layout" of the queue's hash; none
 /// before layouts were numbered) is refused, changing nothing: "COMFYQ layout <found> <ours>
 /// <key pattern>". LAYOUT changes whenever a key or record is read differently.
@@ -22,12 +23,15 @@ if layout ~= LAYOUT and redis.call('EXISTS', Q) == 1 then
   return redis.error_reply('COMFYQ layout ' .. (layout or 'none') .. ' ' .. LAYOUT .. ' ' .. string.sub(Q, 1, -2) .. '*')
 end
 if stored and ARGV[13] == '1' then return 0 end
-local policy, paused = ARGV[1], false
-if stored then policy, paused = cmsgpack.unpack(stored) end
+local policy, paused, preempt = ARGV[1], false, ARGV[8] == '1'
+if stored then
+  local kept = {cmsgpack.unpack(stored)}
+  policy, paused, preempt = kept[1], kept[2], kept[9]
+end
 local n = {}
 for i = 2, 11 do n[i] = tonumber(ARGV[i]) end
 -- The stream's length stays text: it is only ever an argument of XADD.
-redis.call('HSET', Q, 'cfg', cmsgpack.pack(policy, paused, n[2], n[3], n[4], n[5], n[6], n[7], ARGV[8] == '1', n[9],
+redis.call('HSET', Q, 'cfg', cmsgpack.pack(policy, paused, n[2], n[3], n[4], n[5], n[6], n[7], preempt, n[9],
                                            n[10], n[11], ARGV[12]), 'layout', LAYOUT)
 return 1
 )lua";
@@ -103,7 +107,7 @@ return {fmt(t.w), fmt(t.mr), fmt(t.mq)}
 /// {per tenant: id, weight, max_running, max_queued, paused, queued, running, gpu, settled, in_flight,
 /// queued in the priority lane},
 /// {per worker: id, last seen, job or '', comfyui, comfyui_version, gpu, condition, object_info
-/// ('' each when it never registered), drained (1/0)}}.
+/// ('' each when it never registered), drained (1/0)}, preemption (1/0)}.
 inline constexpr std::string_view snapshot_body = R"lua(
 local counts = redis.call('HMGET', Q, 'c_succeeded', 'c_failed', 'c_cancelled', 'c_dead')
 for i = 1, 4 do counts[i] = tonumber(counts[i]) or 0 end
@@ -127,7 +131,7 @@ for i = 1, #seen, 2 do
                            said[2] or '', said[3] or '', said[4] or '', said[5] or '',
                            redis.call('SISMEMBER', P .. 'drain', id)}
 end
-return {now, S.policy, S.paused and 1 or 0, S.wttl, counts, tenants, workers}
+return {now, S.policy, S.paused and 1 or 0, S.wttl, counts, tenants, workers, S.preempt and 1 or 0}
 )lua";
 
 }  // namespace comfyq::redis::scripts

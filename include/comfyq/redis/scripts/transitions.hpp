@@ -298,6 +298,26 @@ save_tenants()
 return 1
 )lua";
 
+/// ARGV: now, preemption ('1'/'0'). Plans preemptions for the priority work waiting now, or
+/// withdraws the requests to make room, as scheduler::set_preemption.
+inline constexpr std::string_view set_preemption_body = R"lua(
+S.preempt = ARGV[2] == '1'
+save_settings()
+if S.preempt then
+  plan_preemptions()
+else
+  for _, member in ipairs(redis.call('ZRANGE', P .. 'leases', '0', '-1')) do
+    local j = load_job(id_in(member, 18))
+    if j.pre then
+      j.pre = false
+      save_job(j)
+    end
+  end
+end
+emit_queue()
+return 1
+)lua";
+
 /// ARGV: now, policy. Rebuilds the order of eligible tenants for the new policy.
 inline constexpr std::string_view set_policy_body = R"lua(
 S.policy = ARGV[2]
