@@ -89,6 +89,24 @@ TEMPLATE_LIST_TEST_CASE("a worker whose ComfyUI is down reports it, backs off, a
   CHECK(f.queue->snapshot().workers.front().state == comfyq::worker_state::idle);
 }
 
+TEMPLATE_LIST_TEST_CASE("an idle worker notices that its ComfyUI went down and says so before any job comes", "[worker][recovery]", backends) {
+  worker_fixture<TestType> f;
+  auto options = quick_options();
+  options.idle_check = 50ms;
+  auto worker = f.make_worker(options);
+  CHECK(worker.step() == 0);  // brought up, no work
+  CHECK(f.queue->snapshot().workers.front().state == comfyq::worker_state::idle);
+
+  f.standin.crash();
+  for (int i = 0; i < 5; ++i) worker.step();
+  CHECK(f.queue->snapshot().workers.front().state == comfyq::worker_state::comfyui_down);
+  CHECK(f.log.saw("comfyui.down"));
+
+  f.standin.restart();
+  for (int i = 0; i < 50 && f.queue->snapshot().workers.front().state != comfyq::worker_state::idle; ++i) worker.step();
+  CHECK(f.queue->snapshot().workers.front().state == comfyq::worker_state::idle);
+}
+
 TEMPLATE_LIST_TEST_CASE("a worker whose lease expired stops the prompt and keeps nothing of it", "[worker][recovery]", backends) {
   comfyq::testing::shared_clock test_clock(system_time());
   worker_fixture<TestType> f({}, test_clock.reader());

@@ -92,6 +92,7 @@ class worker {
       if (!reclaimed_) reclaim_previous_lease();
       if (!comfyui_ready_ && !bring_up_comfyui()) return 0;
       std::optional<comfyq::lease> next = store_.wait_for_lease(options_.id, options_.idle_wait);
+      if (!next) check_comfyui_while_idle();
       std::size_t ran = 0;
       while (next) {
         if (stop_.load()) {  // it came as the worker was asked to stop: it runs elsewhere
@@ -203,8 +204,22 @@ class worker {
     log(log_level::info, "comfyui.up", {{"version", info_.comfyui_version}, {"gpu", info_.gpu}});
     waits_.reset();
     comfyui_ready_ = true;
+    next_idle_check_ = clock::now() + options_.idle_check;
     say(worker_condition::ready);
     return true;
+  }
+
+  // Without work the worker asks nothing of ComfyUI, so it checks now and then: a ComfyUI that
+  // stopped answering is brought up again by the next step, which says comfyui_down meanwhile.
+  void check_comfyui_while_idle() {
+    if (clock::now() < next_idle_check_) return;
+    next_idle_check_ = clock::now() + options_.idle_check;
+    try {
+      comfyui_.system_stats();
+    } catch (const comfyq::error& e) {
+      if (e.code() != errc::comfyui_unavailable && e.code() != errc::comfyui_protocol) throw;
+      comfyui_ready_ = false;
+    }
   }
 
   // The node definitions go to the store only when they changed (a few MB each time otherwise).
@@ -364,6 +379,7 @@ class worker {
   std::atomic<bool> stop_{false};
   stop_request_watch stop_requests_{store_};
   bool comfyui_ready_ = false;
+  clock::time_point next_idle_check_{};  ///< when an idle worker next checks its ComfyUI
   worker_info info_{};
   bool fits_queue_ = false;
   bool reclaimed_ = false;

@@ -23,6 +23,9 @@ struct worker_options {
   duration heartbeat_interval = std::chrono::seconds(10);
   /// How long one wait for work blocks before the worker looks at a stop request again.
   duration idle_wait = std::chrono::seconds(1);
+  /// How often a worker without work checks that its ComfyUI still answers, so that one that
+  /// went down shows as comfyui_down (and is brought up again) before a job finds it down.
+  duration idle_check = std::chrono::seconds(10);
   /// A job that runs longer is interrupted and fails (not retried: it would run as long again).
   duration max_runtime = std::chrono::hours(2);
   /// After a stop request (SIGTERM), how long the running job may take to finish before the
@@ -54,6 +57,7 @@ struct worker_options {
     };
     positive(heartbeat_interval, "worker.heartbeat_interval", "10 s suits the default lease_ttl of 60 s");
     positive(idle_wait, "worker.idle_wait", "1 s lets a stop request end an idle worker at once");
+    positive(idle_check, "worker.idle_check", "10 s shows a ComfyUI that went down within seconds");
     positive(max_runtime, "worker.max_runtime", "set it above the longest job you expect");
     positive(drain_grace, "worker.drain_grace", "60 s lets most jobs finish");
     positive(interrupt_wait, "worker.interrupt_wait", "30 s covers a node that finishes before it stops");
