@@ -86,3 +86,35 @@ TEST_CASE("a job queued before the feed's first batch is still attributed to its
   CHECK(first.front().value.job == early);
   CHECK(first.front().value.tenant == "carol");
 }
+
+TEST_CASE("a job that waits on but cannot start hears position null, and its place again when it can",
+          "[server][events][positions]") {
+  comfyq::store::memory queue;
+  comfyq::server::queue_positions positions(queue);
+  std::string cursor = "0";
+  const std::string a = queue.submit({.tenant = "alice", .workflow = "{}"});
+  const std::string b = queue.submit({.tenant = "bob", .workflow = "{}"});
+  REQUIRE(positions.after(news(queue, cursor)).size() == 2);
+
+  queue.pause_tenant("alice");
+  const std::vector<logged_event> paused = positions.after(news(queue, cursor));
+  REQUIRE(paused.size() == 2);  // alice's job is held, bob's moves up
+  for (const logged_event& e : paused) {
+    if (e.value.job == a) {
+      CHECK(e.value.tenant == "alice");
+      CHECK(e.value.data.at("position").is_null());
+      CHECK_FALSE(e.value.data.contains("eta_ms"));
+    } else {
+      CHECK(e.value.job == b);
+      CHECK(e.value.data.at("position") == 1);
+    }
+  }
+  CHECK(places(positions.now()) == std::vector<std::string>{b + " bob 1"});
+
+  queue.resume_tenant("alice");
+  CHECK(places(positions.after(news(queue, cursor))) == std::vector<std::string>{a + " alice 1", b + " bob 2"});
+
+  // A job that leaves the queue hears nothing of it here: its own event says so.
+  queue.cancel(a);
+  CHECK(places(positions.after(news(queue, cursor))) == std::vector<std::string>{b + " bob 1"});
+}

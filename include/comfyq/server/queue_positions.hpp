@@ -4,9 +4,11 @@
 // queue's forecast is read once and each job whose place changed gets a position_changed event.
 // A place changes when the job's position does, or when its expected start appears, goes, or
 // moves by eta_step or more; a job that leaves the queue gets none (its own event, e.g. leased,
-// says so). Each event also says how many jobs can start then ("queued"), but that number alone
-// changing is not news: otherwise each submission would be an event for every queued job. The events are derived, not logged
-// (event_feed.hpp): a stream that joins gets every current place it may see instead.
+// says so), and one that waits on but can no longer start (its tenant or the queue paused) gets
+// position null until it has a place again. Each event also says how many jobs can start then
+// ("queued"), but that number alone changing is not news: otherwise each submission would be an
+// event for every queued job. The events are derived, not logged (event_feed.hpp): a stream
+// that joins gets every current place it may see instead.
 
 #include <algorithm>
 #include <chrono>
@@ -50,7 +52,6 @@ class queue_positions final : public derived_events {
       owners.emplace(p.job, tenant);
       next.push_back({p, std::move(tenant)});
     }
-    owners_ = std::move(owners);  // only the queued jobs' owners are needed again
 
     const time_point at = batch.back().value.at;
     std::vector<store::logged_event> changed;
@@ -63,6 +64,25 @@ class queue_positions final : public derived_events {
         changed.push_back(event_of(p, next.size(), at));
       }
     }
+    // A job that is no longer in line without an event of its own (leased, cancelled...) still
+    // waits, but cannot start now: its tenant or the whole queue was paused.
+    util::string_map<bool> left_the_queue;
+    for (const store::logged_event& e : batch) {
+      switch (e.value.type) {
+        case event_type::leased:
+        case event_type::succeeded:
+        case event_type::failed:
+        case event_type::cancelled:
+        case event_type::dead: left_the_queue.emplace(e.value.job, true); break;
+        default: break;
+      }
+    }
+    for (const place& p : places_) {
+      if (!owners.contains(p.where.job) && !left_the_queue.contains(p.where.job)) {
+        changed.push_back(held_event(p, next.size(), at));
+      }
+    }
+    owners_ = std::move(owners);  // only the queued jobs' owners are needed again
     places_ = std::move(next);
     at_ = at;
     return changed;
@@ -96,6 +116,13 @@ class queue_positions final : public derived_events {
     return {.id = {},
             .value = {.type = event_type::position_changed, .at = at, .job = p.where.job, .tenant = p.tenant,
                       .data = std::move(data)}};
+  }
+
+  static store::logged_event held_event(const place& p, std::size_t queued, time_point at) {
+    store::logged_event e = event_of(p, queued, at);
+    e.value.data["position"] = nullptr;
+    e.value.data.erase("eta_ms");
+    return e;
   }
 
   // A queued job's tenant: from the events seen, else from the store (a job queued before the
