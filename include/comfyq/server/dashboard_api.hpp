@@ -4,7 +4,6 @@
 // GPUs lately (GET /api/v1/usage, usage_history.hpp) and what went wrong lately
 // (GET /api/v1/errors, recent_errors.hpp).
 
-#include <charconv>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -47,7 +46,7 @@ class dashboard_api {
   /// The queued jobs that can start, in the order they will: position 1 starts next.
   response forecast(const request_context& c) {
     const query_parameters params(c.query, {"limit"});
-    const std::size_t limit = number(params.get("limit"), "limit", 1, 5000).value_or(500);
+    const std::size_t limit = params.number("limit", 1, 5000, "jobs").value_or(500);
     nlohmann::json jobs = nlohmann::json::array();
     for (const queue_position& p : store_.forecast(0, limit)) {
       const std::optional<job> j = store_.find(p.job);
@@ -63,7 +62,7 @@ class dashboard_api {
   /// Each tenant's GPU time per minute of the last `minutes` (60), and its share of them.
   response usage(const request_context& c) {
     const query_parameters params(c.query, {"minutes"});
-    const std::size_t minutes = number(params.get("minutes"), "minutes", 1, 24 * 60).value_or(60);
+    const std::size_t minutes = params.number("minutes", 1, 24 * 60, "minutes").value_or(60);
     const usage_report report = usage_.report(now_(), minutes);
     nlohmann::json tenants = nlohmann::json::array();
     for (const tenant_usage& u : report.tenants) {
@@ -89,20 +88,6 @@ class dashboard_api {
       list.push_back(std::move(entry));
     }
     return json_response(c.req, http::status::ok, {{"errors", std::move(list)}});
-  }
-
-  static std::optional<std::size_t> number(const std::optional<std::string>& text, const char* name, std::size_t least,
-                                           std::size_t most) {
-    if (!text) return std::nullopt;
-    std::size_t value = 0;
-    const auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
-    if (error != std::errc{} || end != text->data() + text->size() || value < least || value > most) {
-      throw api_error(http::status::unprocessable_entity, "invalid_input",
-                      std::string(name) + " must be a whole number from " + std::to_string(least) + " to " +
-                          std::to_string(most),
-                      name);
-    }
-    return value;
   }
 
   store::contract& store_;

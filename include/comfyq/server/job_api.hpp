@@ -2,7 +2,6 @@
 // /api/v1/jobs: a participant submits, lists, reads and cancels its own jobs; an admin any job.
 // A job of another tenant answers 404, as one that does not exist: its existence is not revealed.
 
-#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -143,7 +142,7 @@ class job_api {
       }
       query.states.push_back(*state);
     }
-    if (const std::optional<std::string> limit = params.get("limit")) query.limit = page_size(*limit);
+    query.limit = params.number("limit", 1, max_job_page, "jobs a page").value_or(query.limit);
     query.after = params.get("after").value_or("");
     const job_page page = store_.list_jobs(query);
     nlohmann::json jobs = nlohmann::json::array();
@@ -152,18 +151,6 @@ class job_api {
     }
     return json_response(c.req, http::status::ok,
                          {{"jobs", std::move(jobs)}, {"next", page.next.empty() ? nlohmann::json() : nlohmann::json(page.next)}});
-  }
-
-  static std::size_t page_size(const std::string& text) {
-    std::size_t limit = 0;
-    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), limit);
-    if (error != std::errc{} || end != text.data() + text.size() || limit == 0 || limit > max_job_page) {
-      throw api_error(http::status::unprocessable_entity, "invalid_input",
-                      "'" + comfyq::detail::printable(text) + "' is not a page size; ask for 1 to " +
-                          std::to_string(max_job_page) + " jobs a page",
-                      "limit");
-    }
-    return limit;
   }
 
   response show(const request_context& c) {

@@ -4,6 +4,8 @@
 // one given twice, or one that is not percent-encoded properly.
 
 #include <algorithm>
+#include <charconv>
+#include <cstddef>
 #include <initializer_list>
 #include <map>
 #include <optional>
@@ -50,6 +52,24 @@ class query_parameters {
   std::optional<std::string> get(const std::string& name) const {
     const auto found = values_.find(name);
     return found == values_.end() ? std::nullopt : std::optional(found->second);
+  }
+
+  /// The whole number `name` gives, from `least` to `most`, or nothing when the query does not
+  /// give it; throws api_error 422 naming it when it is something else. `what` says what it
+  /// counts ("jobs a page").
+  std::optional<std::size_t> number(const std::string& name, std::size_t least, std::size_t most,
+                                    std::string_view what) const {
+    const std::optional<std::string> text = get(name);
+    if (!text) return std::nullopt;
+    std::size_t value = 0;
+    const auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
+    if (error != std::errc{} || end != text->data() + text->size() || value < least || value > most) {
+      throw api_error(http::status::unprocessable_entity, "invalid_input",
+                      "'" + comfyq::detail::printable(*text) + "' is not a number of " + std::string(what) + "; ask for " +
+                          std::to_string(least) + " to " + std::to_string(most),
+                      name);
+    }
+    return value;
   }
 
   /// The comma-separated items of `name` (none when absent or empty).
