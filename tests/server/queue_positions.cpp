@@ -1,6 +1,7 @@
 // Queue positions as events: after a batch of the log, each queued job whose place changed gets
-// a position_changed event for its owner, in the real lease order; a job that leaves the queue
-// and progress reports make none, and a stream that joins gets every current place.
+// a position_changed event for its owner, in the real lease order; so does one that hears how
+// many wait once that moved enough; a job that leaves the queue and progress reports make none,
+// and a stream that joins gets every current place.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -50,11 +51,11 @@ TEST_CASE("queued jobs get their places in lease order, and only those whose pla
   CHECK(places(first) == std::vector<std::string>{a1 + " alice 1", b1 + " bob 2", a2 + " alice 3"});
   for (const logged_event& e : first) CHECK(e.value.data.at("queued") == 3);
 
-  // A job at the back changes no one else's place.
+  // A job at the back moves no one, but in a short queue everyone hears how many wait now.
   const std::string b2 = queue.submit({.tenant = "bob", .workflow = "{}"});
   const std::vector<logged_event> joined = positions.after(news(queue, cursor));
-  REQUIRE(places(joined) == std::vector<std::string>{b2 + " bob 4"});
-  CHECK(joined.front().value.data.at("queued") == 4);
+  REQUIRE(places(joined) == std::vector<std::string>{a1 + " alice 1", b1 + " bob 2", a2 + " alice 3", b2 + " bob 4"});
+  for (const logged_event& e : joined) CHECK(e.value.data.at("queued") == 4);
 
   // The first one starts: everyone behind it moves up; the started job gets no place.
   const auto lease = queue.lease("gpu0");
@@ -70,9 +71,32 @@ TEST_CASE("queued jobs get their places in lease order, and only those whose pla
   // A stream that joins now starts from every current place.
   CHECK(places(positions.now()) == std::vector<std::string>{b1 + " bob 1", a2 + " alice 2", b2 + " bob 3"});
 
-  // A cancelled job leaves; the one behind it moves up.
+  // A cancelled job leaves; the one behind it moves up, the one before hears that fewer wait.
   queue.cancel(a2);
-  CHECK(places(positions.after(news(queue, cursor))) == std::vector<std::string>{b2 + " bob 2"});
+  CHECK(places(positions.after(news(queue, cursor))) == std::vector<std::string>{b1 + " bob 1", b2 + " bob 2"});
+}
+
+TEST_CASE("in a long queue a job hears how many wait once that moved by a tenth, not at every submission",
+          "[server][events][positions]") {
+  comfyq::store::memory queue;
+  comfyq::server::queue_positions positions(queue, std::chrono::hours(1));
+  std::string cursor = "0";
+  std::vector<std::string> jobs;
+  for (int i = 0; i < 25; ++i) jobs.push_back(queue.submit({.tenant = "t" + std::to_string(100 + i), .workflow = "{}"}));
+  REQUIRE(positions.after(news(queue, cursor)).size() == 25);
+
+  const std::string j26 = queue.submit({.tenant = "late", .workflow = "{}"});
+  const std::vector<logged_event> one_more = positions.after(news(queue, cursor));
+  REQUIRE(one_more.size() == 1);  // 26 of 25 is not yet news for the others
+  CHECK(one_more.front().value.job == j26);
+
+  const std::string j27 = queue.submit({.tenant = "later", .workflow = "{}"});
+  const std::vector<logged_event> two_more = positions.after(news(queue, cursor));
+  CHECK(two_more.size() == 26);  // the first 25 heard 25, now 27; the 26th heard 26
+  for (const logged_event& e : two_more) {
+    CHECK(e.value.job != j26);
+    CHECK(e.value.data.at("queued") == 27);
+  }
 }
 
 TEST_CASE("a job queued before the feed's first batch is still attributed to its tenant", "[server][events][positions]") {

@@ -6,7 +6,8 @@
 // moves by eta_step or more; a job that leaves the queue gets none (its own event, e.g. leased,
 // says so), and one that waits on but can no longer start (its tenant or the queue paused) gets
 // position null until it has a place again. Each event also says how many jobs can start then
-// ("queued"), but that number alone changing is not news: otherwise each submission would be an
+// ("queued"); that number changing is news only once it moved by a tenth since the job last
+// heard (by one while fewer than 20 wait), or in a long queue every submission would be an
 // event for every queued job. The events are derived, not logged (event_feed.hpp): a stream
 // that joins gets every current place it may see instead.
 
@@ -50,7 +51,7 @@ class queue_positions final : public derived_events {
     for (const queue_position& p : order) {
       std::string tenant = owner(p.job);
       owners.emplace(p.job, tenant);
-      next.push_back({p, std::move(tenant)});
+      next.push_back({p, std::move(tenant), order.size()});
     }
 
     const time_point at = batch.back().value.at;
@@ -58,10 +59,12 @@ class queue_positions final : public derived_events {
     const std::lock_guard lock(mutex_);
     util::string_map<const place*> before;
     for (const place& p : places_) before.emplace(p.where.job, &p);
-    for (const place& p : next) {
+    for (place& p : next) {
       const auto found = before.find(p.where.job);
       if (found == before.end() || moved(*found->second, p)) {
-        changed.push_back(event_of(p, next.size(), at));
+        changed.push_back(event_of(p, at));
+      } else {
+        p.told_queued = found->second->told_queued;
       }
     }
     // A job that is no longer in line without an event of its own (leased, cancelled...) still
@@ -92,7 +95,10 @@ class queue_positions final : public derived_events {
     const std::lock_guard lock(mutex_);
     std::vector<store::logged_event> current;
     current.reserve(places_.size());
-    for (const place& p : places_) current.push_back(event_of(p, places_.size(), at_));
+    for (place p : places_) {
+      p.told_queued = places_.size();
+      current.push_back(event_of(p, at_));
+    }
     return current;
   }
 
@@ -100,9 +106,15 @@ class queue_positions final : public derived_events {
   struct place {
     queue_position where;
     std::string tenant;
+    std::size_t told_queued;  ///< the "queued" its owner heard last
   };
 
+  // News for the job's owner: its position, its expected start appearing, going or moving by
+  // eta_step, or how many wait changing by a tenth since it last heard (by one in a short queue).
   bool moved(const place& was, const place& is) const {
+    const std::size_t queued_change = was.told_queued > is.told_queued ? was.told_queued - is.told_queued
+                                                                       : is.told_queued - was.told_queued;
+    if (queued_change >= std::max<std::size_t>(1, was.told_queued / 10)) return true;
     if (was.where.position != is.where.position) return true;
     if (was.where.eta.has_value() != is.where.eta.has_value()) return true;
     if (!is.where.eta) return false;
@@ -110,16 +122,17 @@ class queue_positions final : public derived_events {
     return shift >= eta_step_ || -shift >= eta_step_;
   }
 
-  static store::logged_event event_of(const place& p, std::size_t queued, time_point at) {
-    nlohmann::json data{{"position", p.where.position}, {"queued", queued}};
+  static store::logged_event event_of(const place& p, time_point at) {
+    nlohmann::json data{{"position", p.where.position}, {"queued", p.told_queued}};
     if (p.where.eta) data["eta_ms"] = p.where.eta->time_since_epoch().count();
     return {.id = {},
             .value = {.type = event_type::position_changed, .at = at, .job = p.where.job, .tenant = p.tenant,
                       .data = std::move(data)}};
   }
 
-  static store::logged_event held_event(const place& p, std::size_t queued, time_point at) {
-    store::logged_event e = event_of(p, queued, at);
+  static store::logged_event held_event(place p, std::size_t queued, time_point at) {
+    p.told_queued = queued;
+    store::logged_event e = event_of(p, at);
     e.value.data["position"] = nullptr;
     e.value.data.erase("eta_ms");
     return e;
