@@ -128,3 +128,15 @@ TEST_CASE("errors lists failed jobs with their tenant, worker and reason, newest
   CHECK(failed.at("reason") == "ComfyUI refused the workflow");
   CHECK(failed.at("at_ms").is_number());
 }
+
+TEST_CASE("errors lists a worker that is no longer heard from", "[server][dashboard]") {
+  comfyq::time_point now{comfyq::duration(500 * 60'000)};
+  running_server s(comfyq::store::memory_options{.clock = [&now] { return now; }});
+  s.queue.register_worker({.id = "gpu0"});
+  now += s.queue.ttls().worker_ttl;
+  const nlohmann::json errors = s.call(http::verb::get, "/api/v1/errors", "admin").json().at("errors");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].at("kind") == "worker_gone");
+  CHECK(errors[0].at("worker") == "gpu0");
+  CHECK(errors[0].at("at_ms") == now.time_since_epoch().count());
+}

@@ -62,3 +62,35 @@ TEST_CASE("failed, dead and requeued jobs and a ComfyUI going down are recent er
   CHECK(all.latest().front().kind == "comfyui_down");
   CHECK(all.latest().size() == 4);
 }
+
+TEST_CASE("a worker no longer heard from is gone once, at the time it went, until it is heard from again",
+          "[server][errors]") {
+  comfyq::time_point now{comfyq::duration(1'000'000)};
+  comfyq::store::memory queue({.clock = [&now] { return now; }});
+  const comfyq::duration ttl = queue.ttls().worker_ttl;
+  queue.register_worker({.id = "gpu0"});
+  const comfyq::time_point heard = now;
+  comfyq::server::recent_errors errors;
+  errors.observe_workers(queue.snapshot(), ttl);
+  CHECK(errors.latest().empty());
+
+  now += ttl + std::chrono::seconds(5);
+  errors.observe_workers(queue.snapshot(), ttl);
+  errors.observe_workers(queue.snapshot(), ttl);  // still gone: said once
+  REQUIRE(errors.latest().size() == 1);
+  const comfyq::server::recent_error gone = errors.latest().front();
+  CHECK(gone.kind == "worker_gone");
+  CHECK(gone.worker == "gpu0");
+  CHECK(gone.at == heard + ttl);
+  CHECK(gone.reason == "not heard from for " + std::to_string(ttl.count() / 1000) +
+                           " s: its process stopped, or its machine is unreachable");
+
+  // Back, then gone again: news again, and newest first.
+  queue.register_worker({.id = "gpu0"});
+  errors.observe_workers(queue.snapshot(), ttl);
+  now += ttl;
+  errors.observe_workers(queue.snapshot(), ttl);
+  REQUIRE(errors.latest().size() == 2);
+  CHECK(errors.latest()[0].at == now);
+  CHECK(errors.latest()[1].at == heard + ttl);
+}

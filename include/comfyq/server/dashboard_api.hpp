@@ -28,7 +28,7 @@ class dashboard_api {
  public:
   /// `usage` and `errors` are kept from the event feed by the server; all must outlive it.
   /// `now` is the time usage is reported at: the store's clock.
-  dashboard_api(store::contract& store, const usage_history& usage, const recent_errors& errors, store::clock now)
+  dashboard_api(store::contract& store, const usage_history& usage, recent_errors& errors, store::clock now)
       : store_(store), usage_(usage), errors_(errors), now_(std::move(now)) {}
 
   void add_routes(router& routes) {
@@ -77,8 +77,10 @@ class dashboard_api {
                           {"tenants", std::move(tenants)}});
   }
 
-  /// Failed and dead jobs, runs that wait again, workers whose ComfyUI went down: newest first.
+  /// Failed and dead jobs, runs that wait again, workers whose ComfyUI went down or that are
+  /// gone: newest first. Gone workers are looked for now, as nothing else would tell.
   response errors(const request_context& c) {
+    errors_.observe_workers(store_.snapshot(), store_.ttls().worker_ttl);
     nlohmann::json list = nlohmann::json::array();
     for (const recent_error& e : errors_.latest()) {
       nlohmann::json entry{{"at_ms", to_ms(e.at)}, {"kind", e.kind}, {"reason", e.reason}};
@@ -92,7 +94,7 @@ class dashboard_api {
 
   store::contract& store_;
   const usage_history& usage_;
-  const recent_errors& errors_;
+  recent_errors& errors_;
   store::clock now_;
 };
 

@@ -1,8 +1,12 @@
 #pragma once
 // What went wrong lately, for the instructor's dashboard: jobs that failed or died (ComfyUI's
-// rejections among them), runs that ended without a result and wait again (a worker lost), and
-// workers whose ComfyUI stopped answering. Kept from the event feed, the newest `keep`.
+// rejections among them), runs that ended without a result and wait again (a worker lost),
+// workers whose ComfyUI stopped answering, all kept from the event feed; and workers no longer
+// heard from, which no event says (a worker that dies cannot), so they are found in snapshots.
+// The newest `keep`.
 
+#include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <deque>
 #include <functional>
@@ -14,6 +18,7 @@
 
 #include "comfyq/events.hpp"
 #include "comfyq/model.hpp"
+#include "comfyq/snapshot.hpp"
 #include "comfyq/store/contract.hpp"
 #include "comfyq/util/string_map.hpp"
 #include "comfyq/worker_info.hpp"
@@ -22,7 +27,7 @@ namespace comfyq::server {
 
 struct recent_error {
   time_point at{};
-  std::string kind{};  ///< job_failed, job_dead, job_requeued, comfyui_down
+  std::string kind{};  ///< job_failed, job_dead, job_requeued, comfyui_down, worker_gone
   std::string tenant{}, job{}, worker{};
   std::string reason{};
 };
@@ -37,12 +42,26 @@ class recent_errors {
     for (const store::logged_event& logged : events) {
       const event& e = logged.value;
       if (e.type == event_type::leased) running_on_.insert_or_assign(e.job, e.worker);
-      if (std::optional<recent_error> error = error_of(e)) {
-        errors_.push_front(std::move(*error));
-        if (errors_.size() > keep_) errors_.pop_back();
-      }
+      if (std::optional<recent_error> error = error_of(e)) add(std::move(*error));
       if (is_end_of_run(e.type)) running_on_.erase(e.job);
     }
+  }
+
+  /// Takes the workers' states from a snapshot: a worker found down counts as gone from the
+  /// time it was last heard from plus `worker_ttl`, once, until it is heard from again.
+  void observe_workers(const queue_snapshot& snapshot, duration worker_ttl) {
+    const std::lock_guard lock(mutex_);
+    std::set<std::string, std::less<>> gone;
+    for (const worker_snapshot& w : snapshot.workers) {
+      if (w.state != worker_state::down) continue;
+      gone.insert(w.id);
+      if (gone_.contains(w.id)) continue;
+      const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(worker_ttl).count();
+      add({.at = w.last_seen + worker_ttl, .kind = "worker_gone", .tenant = {}, .job = w.job, .worker = w.id,
+           .reason = "not heard from for " + std::to_string(seconds) + " s: its process stopped, or its machine is "
+                     "unreachable" + (w.job.empty() ? std::string() : "; its job waits again when its lease expires")});
+    }
+    gone_ = std::move(gone);
   }
 
   /// Newest first.
@@ -76,6 +95,13 @@ class recent_errors {
     }
   }
 
+  // In time order, newest first: a worker found gone may have gone before the latest event.
+  void add(recent_error error) {
+    const auto later = std::find_if(errors_.begin(), errors_.end(), [&](const recent_error& e) { return e.at <= error.at; });
+    errors_.insert(later, std::move(error));
+    if (errors_.size() > keep_) errors_.pop_back();
+  }
+
   static bool is_end_of_run(event_type type) {
     return type == event_type::requeued || type == event_type::succeeded || type == event_type::failed ||
            type == event_type::cancelled || type == event_type::dead;
@@ -86,6 +112,7 @@ class recent_errors {
   std::deque<recent_error> errors_;
   util::string_map<std::string> running_on_;  ///< the worker of each running job, by job
   std::set<std::string, std::less<>> comfyui_down_;  ///< workers whose ComfyUI is down
+  std::set<std::string, std::less<>> gone_;          ///< workers down in the last snapshot
 };
 
 }  // namespace comfyq::server
