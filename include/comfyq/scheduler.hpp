@@ -820,6 +820,9 @@ class scheduler {
                 .data = std::move(data)});
   }
 
+  // As the API writes a cap: null when unlimited.
+  static nlohmann::json cap_json(std::uint32_t cap) { return cap == unlimited ? nlohmann::json() : nlohmann::json(cap); }
+
   void emit_tenant(std::uint32_t t, time_point now) {
     if (!sink_) return;
     const tenant_config& c = tenants_[t].config;
@@ -827,8 +830,8 @@ class scheduler {
                 .at = now,
                 .tenant = c.id,
                 .data = {{"weight", c.weight},
-                         {"max_running", c.max_running},
-                         {"max_queued", c.max_queued},
+                         {"max_running", cap_json(c.max_running)},
+                         {"max_queued", cap_json(c.max_queued)},
                          {"paused", dispatch_.tenant(t).paused}}});
   }
 

@@ -375,3 +375,16 @@ TEMPLATE_LIST_TEST_CASE("a preempt request is withdrawn when a worker that freed
   CHECK_FALSE(q.heartbeat(second->job_id, second->token, at(13)).preempt_requested);
   CHECK_FALSE(q.find(second->job_id)->preempt_requested);
 }
+
+TEMPLATE_LIST_TEST_CASE("a tenant's change is an event with its settings as the API writes them, unlimited caps as null", "[store][tenants]", comfyq::testing::stores) {
+  TestType q;
+  q.set_tenant({.id = "alice", .weight = 2.0, .max_running = 1}, at(0));
+  q.pause_tenant("alice", at(1));
+  std::vector<nlohmann::json> said;
+  for (const comfyq::event& e : q.events()) {
+    if (e.type == comfyq::event_type::tenant_changed && e.tenant == "alice") said.push_back(e.data);
+  }
+  REQUIRE(said.size() == 2);
+  CHECK(said[0] == nlohmann::json{{"weight", 2.0}, {"max_running", 1}, {"max_queued", nullptr}, {"paused", false}});
+  CHECK(said[1].at("paused") == true);
+}

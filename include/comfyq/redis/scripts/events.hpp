@@ -35,10 +35,12 @@ local function json_double(x)
   if not string.find(text, '[.eEn]') then text = text .. '.0' end
   return text
 end
+-- A cap of 4294967295 (comfyq::unlimited) is null, as the API writes it.
+local function json_cap(n) return n == 4294967295 and 'null' or string.format('%d', n) end
 local function emit_tenant(t)
   append_event({'type', 'tenant_changed', 'at', now_text, 'tenant', t.id, 'data',
-    '{"weight":' .. json_double(t.w) .. ',"max_running":' .. string.format('%d', t.mr) .. ',"max_queued":' ..
-    string.format('%d', t.mq) .. ',"paused":' .. (t.pz and 'true' or 'false') .. '}'})
+    '{"weight":' .. json_double(t.w) .. ',"max_running":' .. json_cap(t.mr) .. ',"max_queued":' ..
+    json_cap(t.mq) .. ',"paused":' .. (t.pz and 'true' or 'false') .. '}'})
 end
 local function emit_queue()
   append_event({'type', 'queue_changed', 'at', now_text, 'data',
