@@ -28,6 +28,7 @@ class demo_backend {
   static comfyq::testing::behaviour demo_pace() {
     comfyq::testing::behaviour pace;
     pace.node_delay = std::chrono::milliseconds(100);
+    pace.sampler_previews = true;  // shown while a job runs when serve --preview-max-bytes lets them through
     pace.node_delays["KSampler"] = std::chrono::seconds(4);
     pace.node_delays["KSamplerAdvanced"] = std::chrono::seconds(4);
     pace.node_delays["SamplerCustom"] = std::chrono::seconds(4);

@@ -142,7 +142,7 @@ inline void serve(comfyq::server::serve_settings s) {
   }
   comfyq::comfyui::tenant_directory files(s.files_folder());
   comfyq::server::local_workers workers(queue, files, host_name(), comfyuis, log,
-                                        {.drain_grace = std::chrono::seconds(15)});
+                                        {.drain_grace = std::chrono::seconds(15), .preview_max_bytes = s.preview_max_bytes});
 
   const std::string url = "http://" + (address.host.find(':') == std::string::npos ? address.host : "[" + address.host + "]") +
                           ":" + std::to_string(web.port());
@@ -195,6 +195,9 @@ inline subcommand add_serve(CLI::App& app) {
                                            "default 127.0.0.1:8188)")
       ->envname("COMFYUI_URL")
       ->delimiter(',');
+  cli->add_option("--preview-max-bytes", s->preview_max_bytes,
+                  "Show ComfyUI's preview images up to this size on the pages while a job runs; 0: none")
+      ->capture_default_str();
   cli->add_option("--pages", s->pages, "Serve the dashboard and participants' pages from this folder instead of "
                                        "the built-in ones (start from a copy of reference_server/web/)");
   cli->add_flag("--demo", s->demo, "Run jobs on a built-in CPU imitation of ComfyUI instead (no GPU needed)");

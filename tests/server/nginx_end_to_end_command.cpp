@@ -149,4 +149,19 @@ TEST_CASE("through nginx, the admin API is the admin's alone", "[server][nginx_p
   CHECK(site.as("user01", "/api/v1/queue", {"--header", "X-Remote-User: admin"}).status == 403);
 }
 
+TEST_CASE("through nginx, the site's root leads each user to its own page, and the dashboard is the admin's",
+          "[server][nginx_proxy]") {
+  const workshop_site site;
+  const curl_answer own = site.as("user01", "/", {"--location"});
+  CHECK(own.status == 200);
+  CHECK_THAT(own.body, Catch::Contains("<html"));
+  CHECK_THAT(own.body, Catch::Contains("user.js"));
+  CHECK(site.as("user01", "/user/user02/").status == 403);
+  CHECK(site.as("user01", "/admin/").status == 403);
+  const curl_answer dashboard = site.as("admin", "/", {"--location"});
+  CHECK(dashboard.status == 200);
+  CHECK_THAT(dashboard.body, Catch::Contains("admin.js"));
+  CHECK(site.as("admin", "/ui/live.js").status == 200);
+}
+
 }  // namespace

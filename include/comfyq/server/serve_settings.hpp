@@ -102,6 +102,9 @@ struct serve_settings {
   /// The largest request body in MiB: an upload, or an output a worker on another machine sends.
   /// The server holds a body in memory while it takes it. As large as the nginx site's limit.
   std::size_t max_body_mb = 100;
+  /// Its workers republish ComfyUI's preview images up to this size in progress events, which
+  /// the pages show; 0: none (each preview is kept in the event log, base64, as long as the log keeps it).
+  std::size_t preview_max_bytes = 0;
   /// A folder of pages served in place of the built-in ones (web_pages.hpp); empty: the built-in.
   std::filesystem::path pages{};
 
