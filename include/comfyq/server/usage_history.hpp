@@ -74,7 +74,8 @@ class usage_history {
     for (const auto& [tenant, used] : used_) {
       for (auto it = used.lower_bound(first); it != used.end() && it->first <= last; ++it) add(tenant, it->first, it->second);
     }
-    for (const auto& [job, r] : running_) {
+    for (const auto& entry : running_) {
+      const run& r = entry.second;  // not a structured binding: clang 14 cannot capture one
       spread(r.since, now, [&](std::int64_t index, duration part) { add(r.tenant, index, part); });
     }
     duration everyone{};
