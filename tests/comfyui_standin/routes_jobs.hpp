@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "comfyui_standin/http_messages.hpp"
-#include "comfyui_standin/prompt_validation.hpp"
+#include "comfyq/comfyui/prompt_validation.hpp"
 #include "comfyui_standin/server_state.hpp"
 
 namespace comfyq::testing::standin {
@@ -110,7 +110,7 @@ inline http_response get_jobs(const server_context& context, const http_request&
     std::string invalid;
     for (std::size_t start = 0; start <= filter->size();) {
       const std::size_t end = std::min(filter->find(',', start), filter->size());
-      const std::string status = validation_detail::strip(std::string_view(*filter).substr(start, end - start));
+      const std::string status = comfyui::detail::validation::strip(std::string_view(*filter).substr(start, end - start));
       if (!status.empty()) {
         if (std::find(statuses.begin(), statuses.end(), status) == statuses.end()) {
           invalid += (invalid.empty() ? "" : ", ") + status;

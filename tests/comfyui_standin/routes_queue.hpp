@@ -2,11 +2,14 @@
 // The job routes: POST /prompt (validate, number, queue), GET /prompt, GET/POST /queue,
 // POST /interrupt, GET/POST /history, GET /history/{id}, POST /free.
 
+#include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 
+#include "comfyq/comfyui/prompt_validation.hpp"
+#include "comfyui_standin/behaviour.hpp"
 #include "comfyui_standin/http_messages.hpp"
-#include "comfyui_standin/prompt_validation.hpp"
 #include "comfyui_standin/server_state.hpp"
 
 namespace comfyq::testing::standin {
@@ -39,12 +42,12 @@ inline http_response post_prompt(const server_context& context, const http_reque
     const std::lock_guard lock(state.mutex);
     if (body->contains("number")) {
       try {
-        number = validation_detail::to_float(body->at("number"));
-      } catch (const validation_detail::python_exception&) {
+        number = comfyui::detail::validation::to_float(body->at("number"));
+      } catch (const comfyui::detail::validation::python_exception&) {
         return internal_error(request);
       }
     } else {
-      const bool front = body->contains("front") && validation_detail::truthy(body->at("front"));
+      const bool front = body->contains("front") && comfyui::detail::validation::truthy(body->at("front"));
       number = front ? -state.counter : state.counter;
       ++state.counter;
     }
@@ -64,8 +67,16 @@ inline http_response post_prompt(const server_context& context, const http_reque
   const auto upload_exists = [&](const std::string& name) {
     return std::filesystem::exists(context.folders.upload_path(name));
   };
-  validation_result validation =
-      prompt_validator(prompt, context.catalog, validation_rules{upload_exists, invalid_node})
+  // The invalid_node knob (behaviour.hpp) fails the nodes it selects as their own validation would.
+  const auto knob = [&](std::string_view id, std::string_view class_type) -> std::optional<std::string> {
+    if (!selects(invalid_node, id, class_type)) return std::nullopt;
+    return "rejected by comfyui-standin (invalid_node)";
+  };
+  // The recording host had no models, so every model list is empty: any name is taken there,
+  // which lets tests run real graphs (a checkpoint loader) as if the model were installed.
+  comfyui::validation_result validation =
+      comfyui::prompt_validator(prompt, context.catalog,
+                                {.upload_exists = upload_exists, .node_check = knob, .any_choice_when_none_listed = true})
           .run(body->value("partial_execution_targets", json()));
 
   json extra_data = body->value("extra_data", json::object());
@@ -113,7 +124,7 @@ inline http_response post_queue(const server_context& context, const http_reques
   const auto body = json_body(request);
   if (!body || !body->is_object()) return internal_error(request);
   const std::lock_guard lock(context.state.mutex);
-  if (body->contains("clear") && validation_detail::truthy(body->at("clear"))) {
+  if (body->contains("clear") && comfyui::detail::validation::truthy(body->at("clear"))) {
     context.state.pending.clear();
     context.broadcast_status();
   }
@@ -132,7 +143,7 @@ inline http_response post_interrupt(const server_context& context, const http_re
   const json prompt_id = body.is_object() ? body.value("prompt_id", json()) : json();
   {
     const std::lock_guard lock(context.state.mutex);
-    const bool targeted = validation_detail::truthy(prompt_id);
+    const bool targeted = comfyui::detail::validation::truthy(prompt_id);
     if (!targeted || (context.state.running && context.state.running->prompt_id == python_str(prompt_id))) {
       context.state.interrupt_requested = true;
     }
@@ -168,7 +179,7 @@ inline http_response post_history(const server_context& context, const http_requ
   const auto body = json_body(request);
   if (!body || !body->is_object()) return internal_error(request);
   const std::lock_guard lock(context.state.mutex);
-  if (body->contains("clear") && validation_detail::truthy(body->at("clear"))) context.state.history.clear();
+  if (body->contains("clear") && comfyui::detail::validation::truthy(body->at("clear"))) context.state.history.clear();
   if (body->contains("delete") && body->at("delete").is_array()) {
     for (const auto& id : body->at("delete")) context.state.history.erase(python_str(id));
   }

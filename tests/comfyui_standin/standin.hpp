@@ -58,7 +58,7 @@ class comfyui_standin {
         .temp = standin::absolute_folder(config_.temp_dir.empty() ? parent + "/temp" : config_.temp_dir),
     };
     for (const auto& folder : {folders_.output, folders_.input, folders_.temp}) std::filesystem::create_directories(folder);
-    catalog_ = standin::node_catalog::load(config_.object_info_path);
+    catalog_ = standin::load_catalog(config_.object_info_path);
     start(config_.port, config_.knobs);
   }
 
