@@ -1,7 +1,8 @@
 #pragma once
 // comfyq's server: the JSON API (/api/v1: job_api.hpp, admin_api.hpp, file_api.hpp, and for
 // workers on other machines worker_file_api.hpp), live events, health checks and Prometheus
-// metrics (metrics.hpp), over one store::contract. A few I/O threads accept and serve every
+// metrics (metrics.hpp), the pages (web_pages.hpp, dashboard_api.hpp) and ComfyUI's own API
+// per tenant (comfyui_api.hpp), over one store::contract. A few I/O threads accept and serve every
 // connection (http_session.hpp); the store's calls, which may block on Redis, run on a pool of
 // their own so that they never stall another connection.
 //
@@ -35,6 +36,7 @@
 #include "comfyq/errors.hpp"
 #include "comfyq/server/admin_api.hpp"
 #include "comfyq/server/api_error.hpp"
+#include "comfyq/server/comfyui_api.hpp"
 #include "comfyq/server/dashboard_api.hpp"
 #include "comfyq/server/detail/constant_time.hpp"
 #include "comfyq/server/event_feed.hpp"
@@ -46,6 +48,7 @@
 #include "comfyq/server/identify_with.hpp"
 #include "comfyq/server/job_api.hpp"
 #include "comfyq/server/metrics.hpp"
+#include "comfyq/server/node_catalogs.hpp"
 #include "comfyq/server/progress_board.hpp"
 #include "comfyq/server/queue_positions.hpp"
 #include "comfyq/server/query_string.hpp"
@@ -95,7 +98,9 @@ class server {
         files_(store, options_.files, options_.idle_timeout),
         worker_files_(store, options_.files, options_.idle_timeout),
         dashboard_(store, usage_, errors_, options_.now),
-        pages_(options_.pages) {
+        pages_(options_.pages),
+        catalogs_(store),
+        comfyui_(store, catalogs_, options_.files) {
     routes_.add(http::verb::get, "/healthz", access::everyone,
                 [](const request_context& c) { return json_response(c.req, http::status::ok, {{"status", "ok"}}); });
     routes_.add(http::verb::get, "/readyz", access::everyone, [this](const request_context& c) { return ready(c); });
@@ -106,6 +111,7 @@ class server {
     worker_files_.add_routes(routes_);
     dashboard_.add_routes(routes_);
     pages_.add_routes(routes_);
+    comfyui_.add_routes(routes_);
     routes_.add_stream(http::verb::get, "/api/v1/events", access::user,
                        [this](const request_context& c) { return open_stream(c); });
     session_.answer = [this](const request& req, const boost::asio::ip::address& peer) { return answer(req, peer); };
@@ -360,6 +366,8 @@ class server {
   worker_file_api worker_files_;
   dashboard_api dashboard_;
   web_pages pages_;
+  node_catalogs catalogs_;
+  comfyui_api comfyui_;
 };
 
 }  // namespace comfyq::server

@@ -1,0 +1,224 @@
+#pragma once
+// ComfyUI's own API, per tenant: at /user/<name>/ (and /user/<name>/api/, as ComfyUI has every
+// route both ways) the server answers as a ComfyUI server would, for that tenant alone, while
+// every job goes through the fair queue to the GPU workers. Unmodified ComfyUI clients point at
+// https://<site>/user/<name>/ with the participant's password. docs/comfyui-api.md lists what
+// is served and how it differs from ComfyUI.
+//
+// Bodies are written as ComfyUI's Python writes them (python_text.hpp); a prompt is validated
+// as ComfyUI validates it (prompt_validation.hpp), against the nodes the workers' ComfyUIs
+// publish (node_catalogs.hpp).
+
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "comfyq/comfyui/prompt_validation.hpp"
+#include "comfyq/comfyui/python_text.hpp"
+#include "comfyq/ids.hpp"
+#include "comfyq/server/api_error.hpp"
+#include "comfyq/server/http.hpp"
+#include "comfyq/server/node_catalogs.hpp"
+#include "comfyq/server/router.hpp"
+#include "comfyq/store/contract.hpp"
+#include "comfyq/workflow.hpp"
+
+namespace comfyq::server {
+
+using comfyui::ordered_json;
+
+/// A response with a body as ComfyUI writes it: json.dumps, application/json; charset=utf-8.
+inline response comfyui_json_response(const request& req, http::status status, const ordered_json& body) {
+  response res{status, req.version()};
+  res.set(http::field::content_type, "application/json; charset=utf-8");
+  res.set(http::field::cache_control, "no-store");
+  res.keep_alive(req.keep_alive());
+  res.body() = comfyui::python_dumps(body);
+  res.prepare_payload();
+  return res;
+}
+
+/// ComfyUI's refusal of a prompt: {"error": {type, message, details, extra_info}, "node_errors"}.
+inline ordered_json prompt_refusal(std::string_view type, std::string_view message, std::string_view details = {},
+                                   ordered_json node_errors = ordered_json::object()) {
+  return ordered_json{{"error",
+                       {{"type", type}, {"message", message}, {"details", details}, {"extra_info", ordered_json::object()}}},
+                      {"node_errors", std::move(node_errors)}};
+}
+
+/// The nodes of `graph` that the output nodes `outputs` need (they and every node they link
+/// to, transitively), in the graph's order: what runs of a partly accepted prompt.
+inline ordered_json nodes_needed_by(const ordered_json& graph, const std::vector<std::string>& outputs) {
+  std::vector<std::string> needed(outputs.begin(), outputs.end());
+  for (std::size_t i = 0; i < needed.size(); ++i) {
+    const auto node = graph.find(needed[i]);
+    if (node == graph.end() || !node->is_object() || !node->contains("inputs") || !(*node)["inputs"].is_object()) continue;
+    for (const auto& [name, value] : (*node)["inputs"].items()) {
+      if (!value.is_array() || value.size() != 2 || !value[0].is_string()) continue;
+      const std::string source = value[0].get<std::string>();
+      if (std::find(needed.begin(), needed.end(), source) == needed.end()) needed.push_back(source);
+    }
+  }
+  ordered_json kept = ordered_json::object();
+  for (const auto& [id, node] : graph.items()) {
+    if (std::find(needed.begin(), needed.end(), id) != needed.end()) kept[id] = node;
+  }
+  return kept;
+}
+
+class comfyui_api {
+ public:
+  /// `files`: every tenant's files (file_api.hpp), where LoadImage's uploads are looked for;
+  /// empty: uploads are not checked here, the worker's ComfyUI checks them.
+  comfyui_api(store::contract& store, node_catalogs& catalogs, std::filesystem::path files)
+      : store_(store), catalogs_(catalogs), files_(std::move(files)) {}
+
+  void add_routes(router& routes) {
+    for (const std::string base : {"/user/{name}", "/user/{name}/api"}) {
+      routes.add(http::verb::get, base + "/prompt", access::user, this, &comfyui_api::get_prompt);
+      routes.add(http::verb::post, base + "/prompt", access::user, this, &comfyui_api::post_prompt);
+      routes.add(http::verb::get, base + "/object_info", access::user, this, &comfyui_api::object_info);
+      routes.add(http::verb::get, base + "/object_info/{class}", access::user, this, &comfyui_api::object_info_of);
+    }
+  }
+
+ private:
+  // The tenant the address names: the caller's own, or any for an admin.
+  static const std::string& tenant_of(const request_context& c) {
+    const std::string& name = c.params[0];
+    if (name != c.who.user && !c.who.admin) {
+      throw api_error(http::status::forbidden, "forbidden",
+                      "this is " + comfyq::detail::printable(name) + "'s ComfyUI; yours is /user/" + c.who.user + "/");
+    }
+    return name;
+  }
+
+  // GET /prompt: the tenant's jobs that wait or run, as ComfyUI counts its queue.
+  response get_prompt(const request_context& c) {
+    const std::string& tenant = tenant_of(c);
+    std::size_t remaining = 0;
+    for (const tenant_snapshot& t : store_.snapshot().tenants) {
+      if (t.config.id == tenant) remaining = t.queued + t.running;
+    }
+    return comfyui_json_response(c.req, http::status::ok, {{"exec_info", {{"queue_remaining", remaining}}}});
+  }
+
+  // POST /prompt: validated as ComfyUI validates it, then queued as the tenant's job.
+  response post_prompt(const request_context& c) {
+    const std::string& tenant = tenant_of(c);
+    const auto refuse = [&](const ordered_json& body) {
+      return comfyui_json_response(c.req, http::status::bad_request, body);
+    };
+    // Whatever the Content-Type: some clients send JSON as text/plain.
+    const ordered_json body = ordered_json::parse(c.req.body(), nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded() || !body.is_object()) {
+      return refuse(prompt_refusal("invalid_json", "The body is not a JSON object",
+                                   "send {\"prompt\": <the API-format workflow>}"));
+    }
+    if (!body.contains("prompt")) return refuse(prompt_refusal("no_prompt", "No prompt provided", "No prompt provided"));
+    const ordered_json& prompt = body["prompt"];
+    if (!prompt.is_object()) {
+      return refuse(prompt_refusal("invalid_prompt", "The prompt is not a JSON object of nodes",
+                                   "export the workflow with Workflow -> Export (API)"));
+    }
+
+    std::string id;
+    if (body.contains("prompt_id")) {
+      id = comfyui::python_str(body["prompt_id"]);
+      if (!is_valid_id(id)) {
+        return refuse(prompt_refusal("invalid_prompt_id", "prompt_id '" + comfyq::detail::printable(id) +
+                                                              "' cannot name a job: use up to 64 letters, digits, '.', "
+                                                              "'_' or '-', starting with a letter or digit"));
+      }
+      if (store_.find(id)) {
+        return refuse(prompt_refusal("prompt_id_taken", "prompt_id '" + id +
+                                                            "' names a job already; send another, or none to have "
+                                                            "one made"));
+      }
+    }
+
+    // Validated against the workers' nodes; with none published yet (no worker has started),
+    // the worker's ComfyUI validates it when it runs.
+    const std::shared_ptr<const workers_catalog> catalog = catalogs_.of(store_.snapshot());
+    ordered_json graph = prompt;
+    ordered_json node_errors = ordered_json::object();
+    if (catalog->documents > 0) {
+      comfyui::validation_result v =
+          comfyui::prompt_validator(prompt, catalog->nodes, {.upload_exists = uploads_of(tenant)})
+              .run(body.contains("partial_execution_targets") ? body["partial_execution_targets"] : ordered_json());
+      if (!v.ok) return refuse(ordered_json{{"error", v.error}, {"node_errors", v.node_errors}});
+      graph = v.node_errors.empty() ? std::move(v.prompt) : nodes_needed_by(v.prompt, v.outputs);
+      node_errors = std::move(v.node_errors);
+    }
+
+    submit_request request{.tenant = tenant};
+    request.workflow = graph.dump();
+    request.shape = workflow_shape(nlohmann::json::parse(request.workflow));
+    // Where a job runs is fairness's to say: "front" and "number" move a job only for an admin,
+    // into the priority lane.
+    request.priority = c.who.admin && (body.contains("number") ||
+                                       (body.contains("front") && comfyui::detail::validation::truthy(body["front"])));
+    request.id = id;
+    id = store_.submit(std::move(request));
+    const std::optional<job> queued = store_.find(id);
+    return comfyui_json_response(c.req, http::status::ok,
+                                 {{"prompt_id", id}, {"number", queued ? queued->seq : 0}, {"node_errors", node_errors}});
+  }
+
+  // GET /object_info: every node class the workers' ComfyUIs have.
+  response object_info(const request_context& c) {
+    tenant_of(c);
+    const std::shared_ptr<const workers_catalog> catalog = catalogs_.of(store_.snapshot());
+    response res = comfyui_json_response(c.req, http::status::ok, catalog->nodes.object_info());
+    if (!catalog->differing.empty()) {
+      std::string classes;
+      for (const std::string& name : catalog->differing) classes += (classes.empty() ? "" : ", ") + name;
+      res.set("X-Comfyq-Note", "the workers' ComfyUIs define " + classes +
+                                   " differently; this shows the first worker's definition");
+    }
+    return res;
+  }
+
+  // GET /object_info/{class}: {class: definition}, or {} for a class no worker has.
+  response object_info_of(const request_context& c) {
+    tenant_of(c);
+    const std::shared_ptr<const workers_catalog> catalog = catalogs_.of(store_.snapshot());
+    const std::string& name = c.params[1];
+    const ordered_json& all = catalog->nodes.object_info();
+    ordered_json one = ordered_json::object();
+    if (const auto found = all.find(name); found != all.end()) one[name] = *found;
+    return comfyui_json_response(c.req, http::status::ok, one);
+  }
+
+  // Whether a LoadImage-style name ("photos/cat.png", "cat.png [input]") is one of the
+  // tenant's inputs; none when the server keeps no files.
+  std::function<bool(const std::string&)> uploads_of(const std::string& tenant) const {
+    if (files_.empty()) return {};
+    return [folder = files_ / tenant / "inputs"](const std::string& annotated) {
+      std::string name = annotated;
+      if (name.ends_with(" [input]")) name.resize(name.size() - 8);
+      const std::filesystem::path path(name);
+      if (name.empty() || path.is_absolute()) return false;
+      for (const auto& part : path) {
+        if (part == "..") return false;
+      }
+      std::error_code ec;
+      return std::filesystem::is_regular_file(folder / path, ec);
+    };
+  }
+
+  store::contract& store_;
+  node_catalogs& catalogs_;
+  std::filesystem::path files_;
+};
+
+}  // namespace comfyq::server

@@ -1,0 +1,157 @@
+// ComfyUI's own API per tenant, at /user/<name>/ and /user/<name>/api/: POST /prompt validates
+// as ComfyUI does (the refusals of post_prompt_errors.jsonl, replayed) against the nodes the
+// workers published, and queues the prompt as the tenant's job; GET /prompt counts the tenant's
+// jobs; GET /object_info serves the workers' nodes. Another tenant's address is refused.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "comfyq/comfyui/python_text.hpp"
+#include "comfyq/util/sha256.hpp"
+#include "server/api_server.hpp"
+#include "support/comfyui_recordings.hpp"
+#include "support/scratch_folder.hpp"
+
+namespace http = boost::beast::http;
+using comfyq::testing::http_answer;
+using comfyq::testing::refusal;
+using comfyq::testing::running_server;
+using ordered = nlohmann::ordered_json;
+
+namespace {
+
+// A worker that published the recorded ComfyUI 0.8.0's nodes.
+void publish_recorded_nodes(running_server& s) {
+  const std::string document = comfyq::testing::recording_bytes("GET_object_info_full.json");
+  const std::string sha = comfyq::util::sha256_hex(document);
+  s.queue.put_object_info(sha, document);
+  s.queue.register_worker({.id = "gpu0", .comfyui = "127.0.0.1:8188", .object_info = sha});
+}
+
+http_answer post(running_server& s, const std::string& target, const std::string& user, const std::string& body,
+                 const std::string& type = "application/json") {
+  return s.call(http::verb::post, target, user, body, type);
+}
+
+const ordered saveimage_graph = ordered::parse(R"({
+  "1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64, "batch_size": 1, "color": 0}},
+  "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "out"}}})");
+
+}  // namespace
+
+TEST_CASE("a tenant's prompt is queued as its job, at both addresses, and counted by GET /prompt",
+          "[server][comfyui_api]") {
+  running_server s;
+  publish_recorded_nodes(s);
+  for (const std::string base : {"/user/alice/", "/user/alice/api/"}) {
+    INFO(base);
+    // Some clients send JSON as text/plain.
+    const http_answer queued = post(s, base + "prompt", "alice", ordered{{"prompt", saveimage_graph}}.dump(), "text/plain");
+    REQUIRE(queued.status == 200);
+    CHECK(queued.headers[http::field::content_type] == "application/json; charset=utf-8");
+    const nlohmann::json answer = queued.json();
+    CHECK(answer.at("node_errors") == nlohmann::json::object());
+    CHECK(answer.at("number").is_number_integer());
+    const std::optional<comfyq::job> job = s.queue.find(answer.at("prompt_id").get<std::string>());
+    REQUIRE(job);
+    CHECK(job->tenant == "alice");
+    CHECK(job->seq == answer.at("number"));
+    CHECK(ordered::parse(job->workflow) == saveimage_graph);
+  }
+  const http_answer count = s.call(http::verb::get, "/user/alice/prompt", "alice");
+  CHECK(count.body == R"({"exec_info": {"queue_remaining": 2}})");
+  CHECK(s.call(http::verb::get, "/user/bob/api/prompt", "bob").json().at("exec_info").at("queue_remaining") == 0);
+}
+
+TEST_CASE("ComfyUI's refusals of bad prompts come back as ComfyUI gives them, and queue nothing",
+          "[server][comfyui_api]") {
+  const comfyq::testing::scratch_folder files;  // alice's inputs: none, so LoadImage's file is missing
+  running_server s(files.path());
+  publish_recorded_nodes(s);
+  for (const ordered& event : comfyq::testing::load_transcript<ordered>("post_prompt_errors.jsonl")) {
+    if (event.value("dir", "") != "http") continue;
+    const ordered& request = event.at("request");
+    const ordered& recorded = event.at("response");
+    INFO(request.value("label", ""));
+    const std::string body = request.contains("json") ? request.at("json").dump() : request.value("body", "");
+    const http_answer answer = post(s, "/user/alice/api" + request.at("path").get<std::string>(), "alice", body);
+    if (recorded.at("status") == 500) {
+      // ComfyUI answers a body that is not JSON with a text 500; this API with a JSON 400.
+      CHECK(answer.status == 400);
+      CHECK(answer.json().at("error").at("type") == "invalid_json");
+      continue;
+    }
+    CHECK(answer.status == recorded.at("status"));
+    const ordered got = ordered::parse(answer.body);
+    CHECK(got.at("node_errors") == recorded.at("json").at("node_errors"));
+    if (answer.status == 400) CHECK(got.at("error") == recorded.at("json").at("error"));
+  }
+  // Only the partly accepted prompt was queued, without the output that failed and what only it needs.
+  const std::vector<comfyq::job> jobs = s.queue.list_jobs({.tenant = "alice"}).jobs;
+  REQUIRE(jobs.size() == 1);
+  const ordered graph = ordered::parse(jobs.front().workflow);
+  CHECK(graph.size() == 3);
+  for (const char* id : {"1", "2", "3"}) CHECK(graph.contains(id));
+}
+
+TEST_CASE("a client's prompt_id names the job when it is free and is refused when it is taken",
+          "[server][comfyui_api]") {
+  running_server s;
+  publish_recorded_nodes(s);
+  const ordered first{{"prompt", saveimage_graph}, {"prompt_id", "my-job-1"}};
+  const http_answer made = post(s, "/user/alice/prompt", "alice", first.dump());
+  REQUIRE(made.status == 200);
+  CHECK(made.json().at("prompt_id") == "my-job-1");
+  // ComfyUI takes the same id twice and loses one job's history; this API refuses it.
+  const http_answer again = post(s, "/user/alice/prompt", "alice", first.dump());
+  CHECK(again.status == 400);
+  CHECK(again.json().at("error").at("type") == "prompt_id_taken");
+  const http_answer bad = post(s, "/user/alice/prompt", "alice", ordered{{"prompt", saveimage_graph}, {"prompt_id", "a/b"}}.dump());
+  CHECK(bad.status == 400);
+  CHECK(bad.json().at("error").at("type") == "invalid_prompt_id");
+  CHECK(s.queue.list_jobs({.tenant = "alice"}).jobs.size() == 1);
+}
+
+TEST_CASE("front and number move an admin's prompt into the priority lane and a participant's nowhere",
+          "[server][comfyui_api]") {
+  running_server s;
+  publish_recorded_nodes(s);
+  const std::string participant =
+      post(s, "/user/alice/prompt", "alice", ordered{{"prompt", saveimage_graph}, {"front", true}}.dump()).json().at("prompt_id");
+  CHECK_FALSE(s.queue.find(participant)->priority);
+  const std::string demo =
+      post(s, "/user/admin/prompt", "admin", ordered{{"prompt", saveimage_graph}, {"number", -1}}.dump()).json().at("prompt_id");
+  CHECK(s.queue.find(demo)->priority);
+  CHECK(s.queue.find(demo)->tenant == "admin");
+}
+
+TEST_CASE("a participant reaches only its own ComfyUI address", "[server][comfyui_api]") {
+  running_server s;
+  publish_recorded_nodes(s);
+  for (const std::string target : {"/user/alice/prompt", "/user/alice/api/object_info", "/user/alice/object_info/SaveImage"}) {
+    INFO(target);
+    CHECK(refusal(s.call(http::verb::get, target, "bob"), 403).at("message") == "this is alice's ComfyUI; yours is /user/bob/");
+  }
+  CHECK(post(s, "/user/alice/prompt", "bob", ordered{{"prompt", saveimage_graph}}.dump()).status == 403);
+  CHECK(s.queue.list_jobs({}).jobs.empty());
+  refusal(s.call(http::verb::get, "/user/alice/prompt", ""), 401);
+}
+
+TEST_CASE("object_info serves the nodes the workers published, {} for a class none has", "[server][comfyui_api]") {
+  running_server s;
+  CHECK(s.call(http::verb::get, "/user/alice/object_info", "alice").body == "{}");  // no worker yet
+  publish_recorded_nodes(s);
+  const ordered all = ordered::parse(s.call(http::verb::get, "/user/alice/api/object_info", "alice").body);
+  CHECK(all == ordered::parse(comfyq::testing::recording_bytes("GET_object_info_full.json")));
+  const ordered one = ordered::parse(s.call(http::verb::get, "/user/alice/object_info/SaveImage", "alice").body);
+  REQUIRE(one.size() == 1);
+  CHECK(one.at("SaveImage") == all.at("SaveImage"));
+  const http_answer none = s.call(http::verb::get, "/user/alice/object_info/NoSuchNode", "alice");
+  CHECK(none.status == 200);
+  CHECK(none.body == "{}");
+}
