@@ -155,3 +155,117 @@ TEST_CASE("object_info serves the nodes the workers published, {} for a class no
   CHECK(none.status == 200);
   CHECK(none.body == "{}");
 }
+
+namespace {
+
+std::string queued_prompt(running_server& s, const std::string& tenant) {
+  const http_answer made = post(s, "/user/" + tenant + "/prompt", tenant, ordered{{"prompt", saveimage_graph}}.dump());
+  REQUIRE(made.status == 200);
+  return made.json().at("prompt_id");
+}
+
+std::vector<std::string> ids_in(const ordered& items) {
+  std::vector<std::string> ids;
+  for (const ordered& item : items) ids.push_back(item.at(1));
+  return ids;
+}
+
+}  // namespace
+
+TEST_CASE("GET /queue shows the tenant's running job and its waiting ones in the order they will start",
+          "[server][comfyui_api]") {
+  running_server s;
+  publish_recorded_nodes(s);
+  const std::string a1 = queued_prompt(s, "alice");
+  const std::string a2 = queued_prompt(s, "alice");
+  const std::string b1 = queued_prompt(s, "bob");
+  const std::string a3 = queued_prompt(s, "alice");
+  REQUIRE(s.queue.lease("gpu0")->job_id == a1);
+
+  const ordered queue = ordered::parse(s.call(http::verb::get, "/user/alice/api/queue?clientId=abc", "alice").body);
+  REQUIRE(queue.at("queue_running").size() == 1);
+  const ordered& running = queue.at("queue_running")[0];
+  CHECK(running.at(0) == s.queue.find(a1)->seq);
+  CHECK(running.at(1) == a1);
+  CHECK(running.at(2) == saveimage_graph);
+  CHECK(running.at(3).at("create_time").is_number_integer());
+  CHECK(running.at(4) == ordered::array({"2"}));  // SaveImage is the output node
+  CHECK(ids_in(queue.at("queue_pending")) == std::vector<std::string>{a2, a3});
+  CHECK(ids_in(ordered::parse(s.call(http::verb::get, "/user/bob/queue", "bob").body).at("queue_pending")) ==
+        std::vector<std::string>{b1});
+}
+
+TEST_CASE("POST /queue deletes and clears the tenant's waiting jobs, and /interrupt stops its running one, no one else's",
+          "[server][comfyui_api]") {
+  running_server s;
+  publish_recorded_nodes(s);
+  const std::string a1 = queued_prompt(s, "alice");
+  const std::string b1 = queued_prompt(s, "bob");
+  const std::string a2 = queued_prompt(s, "alice");
+  const std::string a3 = queued_prompt(s, "alice");
+  const std::string b2 = queued_prompt(s, "bob");
+  REQUIRE(s.queue.lease("gpu0")->job_id == a1);
+  REQUIRE(s.queue.lease("gpu1")->job_id == b1);
+
+  const http_answer deleted = post(s, "/user/alice/queue", "alice", ordered{{"delete", {a2, b2, "nope"}}}.dump());
+  CHECK(deleted.status == 200);
+  CHECK(deleted.body.empty());
+  CHECK(s.queue.find(a2)->state == comfyq::job_state::cancelled);
+  CHECK(s.queue.find(b2)->state == comfyq::job_state::queued);  // bob's: ignored, as an unknown id is
+
+  CHECK(post(s, "/user/alice/api/queue", "alice", R"({"clear": true})").status == 200);
+  CHECK(s.queue.find(a3)->state == comfyq::job_state::cancelled);
+  CHECK(s.queue.find(a1)->state == comfyq::job_state::running);  // clear leaves the running job alone
+  CHECK(s.queue.find(b2)->state == comfyq::job_state::queued);
+
+  // A body-less interrupt is the only one some clients have: it stops the caller's own job.
+  CHECK(post(s, "/user/alice/interrupt", "alice", "").status == 200);
+  CHECK(s.queue.find(a1)->cancel_requested);
+  CHECK_FALSE(s.queue.find(b1)->cancel_requested);
+  CHECK(post(s, "/user/bob/interrupt", "bob", ordered{{"prompt_id", "not-bobs"}}.dump()).status == 200);
+  CHECK_FALSE(s.queue.find(b1)->cancel_requested);
+  CHECK(post(s, "/user/bob/interrupt", "bob", ordered{{"prompt_id", b1}}.dump()).status == 200);
+  CHECK(s.queue.find(b1)->cancel_requested);
+}
+
+TEST_CASE("GET /history shows the tenant's prompts that ran, with their outputs named for /view",
+          "[server][comfyui_api]") {
+  running_server s;
+  publish_recorded_nodes(s);
+  const std::string first = queued_prompt(s, "alice");
+  const auto run = s.queue.lease("gpu0");
+  REQUIRE(run->job_id == first);
+  s.queue.complete(first, run->token,
+                   {{.name = "out_00001_.png", .size = 3, .sha256 = std::string(64, 'a'), .media_type = "image/png", .node = "2"}});
+  const std::string second = queued_prompt(s, "alice");
+  const auto failing = s.queue.lease("gpu0");
+  s.queue.fail(second, failing->token, "ComfyUI: out of memory", comfyq::failure::final);
+  queued_prompt(s, "alice");  // waits: not in the history
+  const std::string bobs = queued_prompt(s, "bob");
+
+  const ordered history = ordered::parse(s.call(http::verb::get, "/user/alice/history", "alice").body);
+  REQUIRE(history.size() == 2);
+  CHECK(history.begin().key() == first);  // in the order they ended
+  const ordered& done = history.at(first);
+  CHECK(done.at("prompt").at(1) == first);
+  CHECK(done.at("outputs") == ordered::parse(R"({"2": {"images": [{"filename": "out_00001_.png", "subfolder": ")" +
+                                             first + R"(", "type": "output"}]}})"));
+  CHECK(done.at("status").at("status_str") == "success");
+  CHECK(done.at("status").at("completed") == true);
+  std::vector<std::string> said;
+  for (const ordered& m : done.at("status").at("messages")) said.push_back(m.at(0));
+  CHECK(said == std::vector<std::string>{"execution_start", "execution_cached", "execution_success"});
+  CHECK(done.at("meta").at("2").at("real_node_id") == "2");
+  const ordered& failed = history.at(second);
+  CHECK(failed.at("status").at("status_str") == "error");
+  CHECK(failed.at("status").at("messages").back().at(1).at("exception_message") == "ComfyUI: out of memory");
+
+  const ordered newest = ordered::parse(s.call(http::verb::get, "/user/alice/api/history?max_items=1", "alice").body);
+  REQUIRE(newest.size() == 1);
+  CHECK(newest.contains(second));
+  const ordered one = ordered::parse(s.call(http::verb::get, "/user/alice/history/" + first, "alice").body);
+  CHECK(one.size() == 1);
+  CHECK(one.at(first) == done);
+  CHECK(s.call(http::verb::get, "/user/alice/history/" + bobs, "alice").body == "{}");
+  CHECK(s.call(http::verb::get, "/user/alice/history/unknown-id", "alice").body == "{}");
+}

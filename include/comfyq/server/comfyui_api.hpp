@@ -10,8 +10,11 @@
 // publish (node_catalogs.hpp).
 
 #include <algorithm>
+#include <cstddef>
 #include <filesystem>
 #include <functional>
+#include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,9 +28,12 @@
 #include "comfyq/comfyui/prompt_validation.hpp"
 #include "comfyq/comfyui/python_text.hpp"
 #include "comfyq/ids.hpp"
+#include "comfyq/job_query.hpp"
 #include "comfyq/server/api_error.hpp"
+#include "comfyq/server/comfyui_views.hpp"
 #include "comfyq/server/http.hpp"
 #include "comfyq/server/node_catalogs.hpp"
+#include "comfyq/server/query_string.hpp"
 #include "comfyq/server/router.hpp"
 #include "comfyq/store/contract.hpp"
 #include "comfyq/workflow.hpp"
@@ -88,6 +94,11 @@ class comfyui_api {
       routes.add(http::verb::post, base + "/prompt", access::user, this, &comfyui_api::post_prompt);
       routes.add(http::verb::get, base + "/object_info", access::user, this, &comfyui_api::object_info);
       routes.add(http::verb::get, base + "/object_info/{class}", access::user, this, &comfyui_api::object_info_of);
+      routes.add(http::verb::get, base + "/queue", access::user, this, &comfyui_api::get_queue);
+      routes.add(http::verb::post, base + "/queue", access::user, this, &comfyui_api::post_queue);
+      routes.add(http::verb::post, base + "/interrupt", access::user, this, &comfyui_api::interrupt);
+      routes.add(http::verb::get, base + "/history", access::user, this, &comfyui_api::history);
+      routes.add(http::verb::get, base + "/history/{id}", access::user, this, &comfyui_api::history_of);
     }
   }
 
@@ -197,6 +208,122 @@ class comfyui_api {
     ordered_json one = ordered_json::object();
     if (const auto found = all.find(name); found != all.end()) one[name] = *found;
     return comfyui_json_response(c.req, http::status::ok, one);
+  }
+
+  // GET /queue: the tenant's running jobs and its waiting ones in the order they will start
+  // (ComfyUI gives its heap's order; a client sorts by number, which here is submission order).
+  response get_queue(const request_context& c) {
+    const std::string& tenant = tenant_of(c);
+    const std::shared_ptr<const workers_catalog> catalog = catalogs_.of(store_.snapshot());
+    ordered_json running = ordered_json::array();
+    for (const job& j : jobs_of(tenant, {job_state::running})) running.push_back(comfyui_queue_item(j, catalog->nodes));
+    std::vector<job> waiting = jobs_of(tenant, {job_state::queued});
+    std::map<std::string, std::size_t, std::less<>> place;
+    for (const queue_position& p : store_.forecast()) place.emplace(p.job, p.position);
+    const auto rank = [&](const job& j) {
+      const auto found = place.find(j.id);
+      return std::pair(found == place.end() ? std::numeric_limits<std::size_t>::max() : found->second, j.seq);
+    };
+    std::sort(waiting.begin(), waiting.end(), [&](const job& a, const job& b) { return rank(a) < rank(b); });
+    ordered_json pending = ordered_json::array();
+    for (const job& j : waiting) pending.push_back(comfyui_queue_item(j, catalog->nodes));
+    return comfyui_json_response(c.req, http::status::ok, {{"queue_running", running}, {"queue_pending", pending}});
+  }
+
+  // POST /queue {"delete": [ids]} or {"clear": true}: the tenant's own waiting jobs only.
+  response post_queue(const request_context& c) {
+    const std::string& tenant = tenant_of(c);
+    const ordered_json body = json_body(c);
+    std::vector<std::string> doomed;
+    if (body.contains("clear") && comfyui::detail::validation::truthy(body["clear"])) {
+      for (const job& j : jobs_of(tenant, {job_state::queued})) doomed.push_back(j.id);
+    }
+    if (body.contains("delete") && body["delete"].is_array()) {
+      for (const ordered_json& id : body["delete"]) doomed.push_back(comfyui::python_str(id));
+    }
+    for (const std::string& id : doomed) {
+      const std::optional<job> j = is_valid_id(id) ? store_.find(id) : std::nullopt;
+      if (j && j->tenant == tenant && j->state == job_state::queued) store_.cancel(id);  // others are ignored, as ComfyUI does
+    }
+    return empty_ok(c.req);
+  }
+
+  // POST /interrupt [{"prompt_id"}]: stops the tenant's running job (that one, or any of its own).
+  response interrupt(const request_context& c) {
+    const std::string& tenant = tenant_of(c);
+    const ordered_json body = c.req.body().empty() ? ordered_json::object() : json_body(c);
+    const std::optional<std::string> only =
+        body.contains("prompt_id") && comfyui::detail::validation::truthy(body["prompt_id"])
+            ? std::optional(comfyui::python_str(body["prompt_id"]))
+            : std::nullopt;
+    for (const job& j : jobs_of(tenant, {job_state::running})) {
+      if (!only || *only == j.id) store_.cancel(j.id);
+    }
+    return empty_ok(c.req);
+  }
+
+  // GET /history[?max_items=N&offset=K]: the tenant's prompts that ran, in the order they
+  // ended, windowed as ComfyUI windows its history.
+  response history(const request_context& c) {
+    const std::string& tenant = tenant_of(c);
+    const query_parameters params(c.query, {"max_items", "offset"}, unknown_parameters::ignored);
+    const std::optional<std::size_t> max_items = params.number("max_items", 0, 100'000, "items");
+    std::vector<job> ended;
+    for (job& j : jobs_of(tenant, {job_state::succeeded, job_state::failed, job_state::cancelled, job_state::dead})) {
+      if (in_comfyui_history(j)) ended.push_back(std::move(j));
+    }
+    std::sort(ended.begin(), ended.end(), [](const job& a, const job& b) {
+      return std::pair(a.finished_at, a.seq) < std::pair(b.finished_at, b.seq);
+    });
+    std::size_t offset = params.number("offset", 0, 100'000, "items").value_or(0);
+    if (!params.get("offset") && max_items) offset = ended.size() > *max_items ? ended.size() - *max_items : 0;
+    const std::shared_ptr<const workers_catalog> catalog = catalogs_.of(store_.snapshot());
+    ordered_json out = ordered_json::object();
+    for (std::size_t i = offset; i < ended.size() && (!max_items || out.size() < *max_items); ++i) {
+      out[ended[i].id] = comfyui_history_entry(ended[i], catalog->nodes);
+    }
+    return comfyui_json_response(c.req, http::status::ok, out);
+  }
+
+  // GET /history/{id}: {id: entry}, or {} when the tenant has no such prompt that ran.
+  response history_of(const request_context& c) {
+    const std::string& tenant = tenant_of(c);
+    const std::string& id = c.params[1];
+    const std::optional<job> j = is_valid_id(id) ? store_.find(id) : std::nullopt;
+    ordered_json out = ordered_json::object();
+    if (j && j->tenant == tenant && in_comfyui_history(*j)) {
+      out[id] = comfyui_history_entry(*j, catalogs_.of(store_.snapshot())->nodes);
+    }
+    return comfyui_json_response(c.req, http::status::ok, out);
+  }
+
+  // The tenant's jobs in `states`, newest first (the most a history keeps: 10,000).
+  std::vector<job> jobs_of(const std::string& tenant, std::vector<job_state> states) {
+    std::vector<job> jobs;
+    job_query query{.tenant = tenant, .states = std::move(states), .limit = max_job_page};
+    do {
+      job_page page = store_.list_jobs(query);
+      for (job& j : page.jobs) jobs.push_back(std::move(j));
+      query.after = page.next;
+    } while (!query.after.empty() && jobs.size() < 10'000);
+    return jobs;
+  }
+
+  // A body of JSON whatever its Content-Type; 400 JSON when it is not an object.
+  static ordered_json json_body(const request_context& c) {
+    ordered_json body = ordered_json::parse(c.req.body(), nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded() || !body.is_object()) {
+      throw api_error(http::status::bad_request, "invalid_json", "the body is not a JSON object");
+    }
+    return body;
+  }
+
+  // ComfyUI's answer to POST /queue, /interrupt and /history: 200 with no body.
+  static response empty_ok(const request& req) {
+    response res{http::status::ok, req.version()};
+    res.keep_alive(req.keep_alive());
+    res.prepare_payload();
+    return res;
   }
 
   // Whether a LoadImage-style name ("photos/cat.png", "cat.png [input]") is one of the

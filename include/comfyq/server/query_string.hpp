@@ -19,12 +19,17 @@
 
 namespace comfyq::server {
 
+/// What a query's parameters outside those an endpoint knows are: refused (comfyq's API, where a
+/// typo would otherwise be ignored), or ignored (ComfyUI's, whose clients add their own).
+enum class unknown_parameters { refused, ignored };
+
 /// The parameters of a query string, decoded ('+' is a space).
 class query_parameters {
  public:
-  /// Throws api_error 422 naming the parameter that is unknown (not in `known`), repeated or
-  /// badly encoded.
-  query_parameters(std::string_view query, std::initializer_list<std::string_view> known) {
+  /// Throws api_error 422 naming the parameter that is unknown (not in `known`, unless `unknown`
+  /// says they are ignored), repeated or badly encoded.
+  query_parameters(std::string_view query, std::initializer_list<std::string_view> known,
+                   unknown_parameters unknown = unknown_parameters::refused) {
     while (!query.empty()) {
       const std::size_t amp = query.find('&');
       const std::string_view pair = query.substr(0, amp);
@@ -34,6 +39,7 @@ class query_parameters {
       const std::string name = decoded(pair.substr(0, eq), "the name of a parameter");
       const std::string value = eq == std::string_view::npos ? std::string() : decoded(pair.substr(eq + 1), name);
       if (std::find(known.begin(), known.end(), name) == known.end()) {
+        if (unknown == unknown_parameters::ignored) continue;
         std::string listed;
         for (std::string_view k : known) listed += std::string(listed.empty() ? "" : ", ") + std::string(k);
         throw api_error(http::status::unprocessable_entity, "invalid_input",
