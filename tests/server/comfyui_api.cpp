@@ -269,3 +269,84 @@ TEST_CASE("GET /history shows the tenant's prompts that ran, with their outputs 
   CHECK(s.call(http::verb::get, "/user/alice/history/" + bobs, "alice").body == "{}");
   CHECK(s.call(http::verb::get, "/user/alice/history/unknown-id", "alice").body == "{}");
 }
+
+namespace {
+
+// A multipart/form-data body as ComfyUI's clients send an upload.
+std::string form(const std::vector<std::pair<std::string, std::string>>& fields, const std::string& file_name,
+                 const std::string& bytes) {
+  std::string body;
+  for (const auto& [name, value] : fields) {
+    body += "--b0undary\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" + value + "\r\n";
+  }
+  if (!file_name.empty()) {
+    body += "--b0undary\r\nContent-Disposition: form-data; name=\"image\"; filename=\"" + file_name +
+            "\"\r\nContent-Type: image/png\r\n\r\n" + bytes + "\r\n";
+  }
+  return body + "--b0undary--\r\n";
+}
+
+http_answer upload(running_server& s, const std::string& user, const std::string& body, const std::string& to = "alice") {
+  return post(s, "/user/" + to + "/upload/image", user, body, "multipart/form-data; boundary=b0undary");
+}
+
+}  // namespace
+
+TEST_CASE("uploads land in the tenant's inputs, renamed as ComfyUI renames a clash, and /view serves them",
+          "[server][comfyui_api]") {
+  const comfyq::testing::scratch_folder files;
+  running_server s(files.path());
+  CHECK(upload(s, "alice", form({}, "cat.png", "meow")).body == R"({"name": "cat.png", "subfolder": "", "type": "input"})");
+  CHECK(upload(s, "alice", form({}, "cat.png", "meow")).json().at("name") == "cat.png");  // the same bytes: kept
+  CHECK(upload(s, "alice", form({}, "cat.png", "purr")).json().at("name") == "cat (1).png");
+  CHECK(upload(s, "alice", form({{"overwrite", "true"}}, "cat.png", "hiss")).json().at("name") == "cat.png");
+  const http_answer in_folder = upload(s, "alice", form({{"subfolder", "pets"}}, "dog.png", "woof"));
+  CHECK(in_folder.json() == nlohmann::json{{"name", "dog.png"}, {"subfolder", "pets"}, {"type", "input"}});
+
+  CHECK(s.call(http::verb::get, "/user/alice/view?filename=cat.png&type=input", "alice").body == "hiss");
+  CHECK(s.call(http::verb::get, "/user/alice/api/view?filename=cat%20(1).png&type=input", "alice").body == "purr");
+  CHECK(s.call(http::verb::get, "/user/alice/view?filename=dog.png&subfolder=pets&type=input&clientId=x", "alice").body ==
+        "woof");
+  CHECK(s.call(http::verb::get, "/user/alice/view?filename=dog.png%20%5Binput%5D&subfolder=pets", "alice").body == "woof");
+  // The JSON API sees the same inputs.
+  CHECK(s.call(http::verb::get, "/api/v1/inputs/pets/dog.png", "alice").body == "woof");
+
+  CHECK(refusal(upload(s, "alice", form({}, "", "")), 400).at("field") == "image");
+  CHECK(refusal(upload(s, "alice", form({{"subfolder", "../bob"}}, "x.png", "x")), 400).at("field") == "subfolder");
+  CHECK(refusal(upload(s, "alice", form({{"type", "output"}}, "x.png", "x")), 400).at("field") == "type");
+  CHECK(upload(s, "bob", form({}, "x.png", "x")).status == 403);
+  CHECK(refusal(s.call(http::verb::get, "/user/bob/view?filename=cat.png&type=input", "bob"), 404).at("code") == "not_found");
+}
+
+TEST_CASE("/view serves the tenant's outputs by the subfolder its history names, with ComfyUI's error statuses",
+          "[server][comfyui_api]") {
+  const comfyq::testing::scratch_folder files;
+  running_server s(files.path());
+  publish_recorded_nodes(s);
+  const std::string id = queued_prompt(s, "alice");
+  const auto run = s.queue.lease("gpu0");
+  const std::filesystem::path folder = files.path() / "alice" / "outputs" / id / "1";
+  std::filesystem::create_directories(folder);
+  std::ofstream(folder / "out_00001_.png", std::ios::binary) << "png!";
+  s.queue.complete(id, run->token,
+                   {{.name = "out_00001_.png", .size = 4, .sha256 = std::string(64, 'a'), .media_type = "image/png", .node = "2"}});
+
+  const ordered record = ordered::parse(s.call(http::verb::get, "/user/alice/history/" + id, "alice").body)
+                             .at(id).at("outputs").at("2").at("images").at(0);
+  const std::string target = "/user/alice/view?filename=" + record.at("filename").get<std::string>() +
+                             "&subfolder=" + record.at("subfolder").get<std::string>() + "&type=output";
+  const http_answer image = s.call(http::verb::get, target, "alice");
+  CHECK(image.status == 200);
+  CHECK(image.body == "png!");
+  CHECK(image.headers[http::field::content_type] == "image/png");
+
+  CHECK(s.call(http::verb::get, "/user/bob/view?filename=out_00001_.png&subfolder=" + id, "bob").status == 404);
+  CHECK(s.call(http::verb::get, "/user/alice/view?filename=nope.png&subfolder=" + id, "alice").status == 404);
+  CHECK(s.call(http::verb::get, "/user/alice/view", "alice").status == 404);
+  CHECK(s.call(http::verb::get, "/user/alice/view?filename=../x.png", "alice").status == 400);
+  CHECK(s.call(http::verb::get, "/user/alice/view?filename=x.png&subfolder=../bob", "alice").status == 403);
+  CHECK(s.call(http::verb::get, "/user/alice/view?filename=x.png&type=secret", "alice").status == 400);
+  CHECK(s.call(http::verb::get, "/user/alice/view?filename=x.png&type=temp", "alice").status == 404);
+  const http_answer refused = s.call(http::verb::get, "/user/alice/view?filename=x.png&type=secret", "alice");
+  CHECK(refused.json().at("error").at("field") == "type");  // JSON, where ComfyUI sends an empty body
+}

@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -59,6 +60,50 @@ class file_api {
     routes.add(http::verb::get, "/api/v1/outputs.zip", access::user, this, &file_api::download_tenant_zip);
   }
 
+  // ---- what ComfyUI's API per tenant (comfyui_api.hpp) serves its /view and uploads with ----
+
+  /// `tenant`'s input `path`, checked to stay inside its inputs (api_error 422 naming `field`).
+  std::filesystem::path input_path(const std::string& tenant, const std::string& path, const char* field) const {
+    return files().inputs_of(tenant) / checked_relative_path(path, field, path_advice);
+  }
+
+  /// Places `bytes` at `file` (an input_path of `tenant`) whole or not at all: written beside
+  /// the tenant's inputs, synced, then renamed into place.
+  void place_input(const std::string& tenant, const std::filesystem::path& file, std::string_view bytes,
+                   const std::string& shown_as) const {
+    if (const std::error_code ec = detail::place_synced(files().root() / tenant / ".partial", file, bytes)) {
+      throw api_error(http::status::conflict, "conflict",
+                      "'" + shown_as + "' cannot be made: a part of it is a file already (" + ec.message() + ")", "path");
+    }
+  }
+
+  /// The download of `tenant`'s input `path`; api_error 404 when it has none such.
+  stream_handoff send_input(const request_context& c, const std::string& tenant, const std::string& path) const {
+    const std::filesystem::path file = input_path(tenant, path, "path");
+    std::error_code ec;
+    const std::uint64_t size = std::filesystem::is_regular_file(file, ec) ? std::filesystem::file_size(file, ec) : 0;
+    if (ec || !std::filesystem::is_regular_file(file)) {
+      throw api_error(http::status::not_found, "not_found", "no input '" + comfyq::detail::printable(path) + "' of yours",
+                      "path");
+    }
+    return send(c, std::make_unique<file_source>(file, size), {.file_name = file.filename().string()});
+  }
+
+  /// The download of output `name` of job `j`, which the caller may see; api_error 404 when it
+  /// has none such, 409 when it has none yet.
+  stream_handoff send_output(const request_context& c, const job& j, std::string_view name) const {
+    for (const manifest_entry& output : outputs_of(j)) {
+      if (output.name != name) continue;
+      return send(c, std::make_unique<file_source>(output_file(j, output), output.size),
+                  {.content_type = output.media_type.empty() ? "application/octet-stream" : output.media_type,
+                   .file_name = std::filesystem::path(name).filename().string()});
+    }
+    throw api_error(http::status::not_found, "not_found",
+                    "job '" + j.id + "' has no output '" + comfyq::detail::printable(name) +
+                        "'; its outputs are listed in GET /api/v1/jobs/" + j.id,
+                    "name");
+  }
+
  private:
   static constexpr std::string_view path_advice = "give a path inside your inputs, e.g. \"cat.png\" or \"photos/cat.png\"";
 
@@ -71,10 +116,7 @@ class file_api {
   }
 
   // The input file a route names, checked to stay inside the caller's inputs.
-  std::filesystem::path input_file(const request_context& c) const {
-    const std::filesystem::path folder = files().inputs_of(c.who.user);
-    return folder / checked_relative_path(c.params[0], "path", path_advice);
-  }
+  std::filesystem::path input_file(const request_context& c) const { return input_path(c.who.user, c.params[0], "path"); }
 
   response list_inputs(const request_context& c) {
     const std::filesystem::path folder = files().inputs_of(c.who.user);
@@ -98,24 +140,12 @@ class file_api {
       throw api_error(http::status::conflict, "conflict", "'" + c.params[0] + "' is a folder of your inputs", "path");
     }
     const bool replaced = std::filesystem::exists(file);
-    if (const std::error_code ec = detail::place_synced(files().root() / c.who.user / ".partial", file, c.req.body())) {
-      throw api_error(http::status::conflict, "conflict",
-                      "'" + c.params[0] + "' cannot be made: a part of it is a file already (" + ec.message() + ")",
-                      "path");
-    }
+    place_input(c.who.user, file, c.req.body(), c.params[0]);
     return json_response(c.req, replaced ? http::status::ok : http::status::created,
                          {{"path", c.params[0]}, {"size", c.req.body().size()}, {"sha256", util::sha256_hex(c.req.body())}});
   }
 
-  stream_handoff download_input(const request_context& c) {
-    const std::filesystem::path file = input_file(c);
-    std::error_code ec;
-    const std::uint64_t size = std::filesystem::is_regular_file(file, ec) ? std::filesystem::file_size(file, ec) : 0;
-    if (ec || !std::filesystem::is_regular_file(file)) {
-      throw api_error(http::status::not_found, "not_found", "no input '" + c.params[0] + "' of yours", "path");
-    }
-    return send(c, std::make_unique<file_source>(file, size), {.file_name = file.filename().string()});
-  }
+  stream_handoff download_input(const request_context& c) { return send_input(c, c.who.user, c.params[0]); }
 
   response delete_input(const request_context& c) {
     const std::filesystem::path file = input_file(c);
@@ -125,20 +155,7 @@ class file_api {
     return json_response(c.req, http::status::ok, {{"path", c.params[0]}, {"deleted", true}});
   }
 
-  stream_handoff download_output(const request_context& c) {
-    const job j = visible_job(store_, c);
-    const std::string& name = c.params[1];
-    for (const manifest_entry& output : outputs_of(j)) {
-      if (output.name != name) continue;
-      return send(c, std::make_unique<file_source>(output_file(j, output), output.size),
-                  {.content_type = output.media_type.empty() ? "application/octet-stream" : output.media_type,
-                   .file_name = std::filesystem::path(name).filename().string()});
-    }
-    throw api_error(http::status::not_found, "not_found",
-                    "job '" + j.id + "' has no output '" + comfyq::detail::printable(name) +
-                        "'; its outputs are listed in GET /api/v1/jobs/" + j.id,
-                    "name");
-  }
+  stream_handoff download_output(const request_context& c) { return send_output(c, visible_job(store_, c), c.params[1]); }
 
   stream_handoff download_job_zip(const request_context& c) {
     const job j = visible_job(store_, c);

@@ -100,7 +100,7 @@ class server {
         dashboard_(store, usage_, errors_, options_.now),
         pages_(options_.pages),
         catalogs_(store),
-        comfyui_(store, catalogs_, options_.files) {
+        comfyui_(store, catalogs_, options_.files, files_) {
     routes_.add(http::verb::get, "/healthz", access::everyone,
                 [](const request_context& c) { return json_response(c.req, http::status::ok, {{"status", "ok"}}); });
     routes_.add(http::verb::get, "/readyz", access::everyone, [this](const request_context& c) { return ready(c); });
