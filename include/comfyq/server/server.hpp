@@ -48,7 +48,6 @@
 #include "comfyq/server/identify_with.hpp"
 #include "comfyq/server/job_api.hpp"
 #include "comfyq/server/metrics.hpp"
-#include "comfyq/server/node_catalogs.hpp"
 #include "comfyq/server/progress_board.hpp"
 #include "comfyq/server/queue_positions.hpp"
 #include "comfyq/server/query_string.hpp"
@@ -99,8 +98,7 @@ class server {
         worker_files_(store, options_.files, options_.idle_timeout),
         dashboard_(store, usage_, errors_, options_.now),
         pages_(options_.pages),
-        catalogs_(store),
-        comfyui_(store, catalogs_, options_.files, files_) {
+        comfyui_(store, options_.files, files_) {
     routes_.add(http::verb::get, "/healthz", access::everyone,
                 [](const request_context& c) { return json_response(c.req, http::status::ok, {{"status", "ok"}}); });
     routes_.add(http::verb::get, "/readyz", access::everyone, [this](const request_context& c) { return ready(c); });
@@ -366,7 +364,6 @@ class server {
   worker_file_api worker_files_;
   dashboard_api dashboard_;
   web_pages pages_;
-  node_catalogs catalogs_;
   comfyui_api comfyui_;
 };
 
