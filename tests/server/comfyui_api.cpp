@@ -350,3 +350,35 @@ TEST_CASE("/view serves the tenant's outputs by the subfolder its history names,
   const http_answer refused = s.call(http::verb::get, "/user/alice/view?filename=x.png&type=secret", "alice");
   CHECK(refused.json().at("error").at("field") == "type");  // JSON, where ComfyUI sends an empty body
 }
+
+TEST_CASE("discovery answers from the workers: models a loader offers, devices, features", "[server][comfyui_api]") {
+  running_server s;
+  publish_recorded_nodes(s);
+  const ordered folders = ordered::parse(s.call(http::verb::get, "/user/alice/models", "alice").body);
+  const std::string recorded = comfyq::testing::recording_bytes("GET_models.http.txt");
+  CHECK(folders == ordered::parse(recorded.substr(recorded.find('['))));
+  // The recorded ComfyUI has no models; its config files are listed by CheckpointLoader.
+  CHECK(s.call(http::verb::get, "/user/alice/api/models/checkpoints", "alice").body == "[]");
+  const ordered configs = ordered::parse(s.call(http::verb::get, "/user/alice/models/configs", "alice").body);
+  CHECK(configs.size() == 11);
+  CHECK(configs.at(0) == "anything_v3.yaml");
+  CHECK(refusal(s.call(http::verb::get, "/user/alice/models/nonsense", "alice"), 404).at("field") == "folder");
+
+  s.queue.register_worker({.id = "gpu0", .comfyui = "127.0.0.1:8188", .comfyui_version = "0.8.0",
+                           .gpu = "cuda:0 NVIDIA H100 80GB HBM3", .object_info = s.queue.snapshot().workers[0].object_info});
+  const ordered stats = ordered::parse(s.call(http::verb::get, "/user/alice/system_stats", "alice").body);
+  CHECK(stats.at("system").at("comfyui_version") == "0.8.0");
+  REQUIRE(stats.at("devices").size() == 1);
+  CHECK(stats.at("devices")[0].at("name") == "cuda:0 NVIDIA H100 80GB HBM3");
+  CHECK(stats.at("devices")[0].at("type") == "cuda");
+
+  const ordered features = ordered::parse(s.call(http::verb::get, "/user/alice/features", "alice").body);
+  CHECK(features.at("supports_preview_metadata") == true);
+  CHECK(features.at("max_upload_size") == 1 << 20);  // the test server's body limit
+  CHECK(s.call(http::verb::get, "/user/alice/embeddings", "alice").body == "[]");
+  CHECK(s.call(http::verb::get, "/user/alice/api/extensions", "alice").body == "[]");
+  // Paths ComfyUI's clients probe that this API does not serve answer JSON.
+  const http_answer manager = s.call(http::verb::get, "/user/alice/api/manager/version", "alice");
+  CHECK(manager.status == 404);
+  CHECK(manager.json().at("error").at("code") == "not_found");
+}

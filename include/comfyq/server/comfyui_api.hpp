@@ -9,6 +9,7 @@
 // as ComfyUI validates it (prompt_validation.hpp), against the nodes the workers' ComfyUIs
 // publish (node_catalogs.hpp).
 
+#include <cstddef>
 #include <filesystem>
 
 #include "comfyq/server/comfyui_file_api.hpp"
@@ -24,9 +25,13 @@ namespace comfyq::server {
 class comfyui_api {
  public:
   /// `files`: every tenant's files, which `file_routes` keeps and serves; empty: none kept.
-  /// All must outlive it.
-  comfyui_api(store::contract& store, std::filesystem::path files, const file_api& file_routes)
-      : catalogs_(store), prompts_(store, catalogs_, std::move(files)), files_(store, file_routes), nodes_(store, catalogs_) {}
+  /// `max_upload_bytes`: the largest request body the server takes. All must outlive it.
+  comfyui_api(store::contract& store, std::filesystem::path files, const file_api& file_routes,
+              std::size_t max_upload_bytes)
+      : catalogs_(store),
+        prompts_(store, catalogs_, std::move(files)),
+        files_(store, file_routes),
+        nodes_(store, catalogs_, max_upload_bytes) {}
 
   void add_routes(router& routes) {
     prompts_.add_routes(routes);

@@ -98,7 +98,7 @@ class server {
         worker_files_(store, options_.files, options_.idle_timeout),
         dashboard_(store, usage_, errors_, options_.now),
         pages_(options_.pages),
-        comfyui_(store, options_.files, files_) {
+        comfyui_(store, options_.files, files_, options_.max_body_bytes) {
     routes_.add(http::verb::get, "/healthz", access::everyone,
                 [](const request_context& c) { return json_response(c.req, http::status::ok, {{"status", "ok"}}); });
     routes_.add(http::verb::get, "/readyz", access::everyone, [this](const request_context& c) { return ready(c); });
