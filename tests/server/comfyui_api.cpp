@@ -382,3 +382,44 @@ TEST_CASE("discovery answers from the workers: models a loader offers, devices, 
   CHECK(manager.status == 404);
   CHECK(manager.json().at("error").at("code") == "not_found");
 }
+
+TEST_CASE("/api/jobs lists the tenant's waiting, running and ended jobs as ComfyUI does, and one with its workflow",
+          "[server][comfyui_api]") {
+  running_server s;
+  publish_recorded_nodes(s);
+  const std::string done = queued_prompt(s, "alice");
+  const auto run = s.queue.lease("gpu0");
+  s.queue.complete(done, run->token,
+                   {{.name = "out_00001_.png", .size = 3, .sha256 = std::string(64, 'a'), .media_type = "image/png", .node = "2"}});
+  const std::string running = queued_prompt(s, "alice");
+  REQUIRE(s.queue.lease("gpu0")->job_id == running);
+  const std::string waiting = queued_prompt(s, "alice");
+  const std::string gone = queued_prompt(s, "alice");
+  s.queue.cancel(gone);  // cancelled while it waited: not listed, as ComfyUI forgets a deleted prompt
+  queued_prompt(s, "bob");
+
+  const ordered all = ordered::parse(s.call(http::verb::get, "/user/alice/api/jobs", "alice").body);
+  std::vector<std::string> listed;
+  for (const ordered& j : all.at("jobs")) listed.push_back(j.at("id").get<std::string>() + " " + j.at("status").get<std::string>());
+  // Newest first by default.
+  CHECK(listed == std::vector<std::string>{waiting + " pending", running + " in_progress", done + " completed"});
+  CHECK(all.at("pagination") == ordered::parse(R"({"offset": 0, "limit": null, "total": 3, "has_more": false})"));
+  CHECK(all.at("jobs").back().at("outputs_count") == 1);
+  CHECK(all.at("jobs").back().at("preview_output").at("filename") == "out_00001_.png");
+
+  // Newer frontends send a list of statuses; ComfyUI 0.8.0 refuses one, this API takes it.
+  const ordered active =
+      ordered::parse(s.call(http::verb::get, "/user/alice/api/jobs?status=in_progress,pending&limit=1&offset=0", "alice").body);
+  REQUIRE(active.at("jobs").size() == 1);
+  CHECK(active.at("pagination").at("has_more") == true);
+  const http_answer bad = s.call(http::verb::get, "/user/alice/api/jobs?sort_by=size", "alice");
+  CHECK(bad.status == 400);
+  CHECK(bad.json().at("error") == "Invalid sort_by value: size. Valid values: created_at, execution_duration");
+
+  const ordered one = ordered::parse(s.call(http::verb::get, "/user/alice/api/jobs/" + done, "alice").body);
+  CHECK(one.at("status") == "completed");
+  CHECK(one.at("workflow").at("prompt") == saveimage_graph);
+  CHECK(one.at("outputs").contains("2"));
+  CHECK(s.call(http::verb::get, "/user/bob/api/jobs/" + done, "bob").status == 404);
+  CHECK(s.call(http::verb::get, "/user/alice/api/jobs/" + gone, "alice").json().at("error") == "Job not found");
+}

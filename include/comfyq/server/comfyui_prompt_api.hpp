@@ -17,10 +17,12 @@
 #include <string_view>
 #include <system_error>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "comfyq/comfyui/api_jobs.hpp"
 #include "comfyq/comfyui/prompt_validation.hpp"
 #include "comfyq/comfyui/python_text.hpp"
 #include "comfyq/ids.hpp"
@@ -83,6 +85,9 @@ class comfyui_prompt_api {
       routes.add(http::verb::get, base + "/history", access::user, this, &comfyui_prompt_api::history);
       routes.add(http::verb::get, base + "/history/{id}", access::user, this, &comfyui_prompt_api::history_of);
     }
+    // ComfyUI has these under /api only.
+    routes.add(http::verb::get, "/user/{name}/api/jobs", access::user, this, &comfyui_prompt_api::api_jobs);
+    routes.add(http::verb::get, "/user/{name}/api/jobs/{id}", access::user, this, &comfyui_prompt_api::api_job);
   }
 
  private:
@@ -243,6 +248,50 @@ class comfyui_prompt_api {
       out[id] = comfyui_history_entry(*j, catalogs_.of(store_.snapshot())->nodes);
     }
     return comfyui_json_response(c.req, http::status::ok, out);
+  }
+
+  // GET /api/jobs: the tenant's jobs, waiting, running and ended, filtered, sorted and paged as
+  // ComfyUI does (comfyq/comfyui/api_jobs.hpp); its refusals are {"error": "..."}.
+  response api_jobs(const request_context& c) {
+    const std::string& tenant = comfyui_tenant(c);
+    const query_parameters params(c.query, {"status", "sort_by", "sort_order", "limit", "offset"}, unknown_parameters::ignored);
+    const auto query = comfyui::read_api_jobs_query([&](std::string_view name) { return params.get(std::string(name)); });
+    if (const std::string* error = std::get_if<std::string>(&query)) {
+      return comfyui_json_response(c.req, http::status::bad_request, {{"error", *error}});
+    }
+    return comfyui_json_response(c.req, http::status::ok,
+                                 comfyui::list_api_jobs(listed_jobs(tenant), std::get<comfyui::api_jobs_query>(query)));
+  }
+
+  // GET /api/jobs/{id}: one of the tenant's jobs with its workflow and outputs; 404 {"error"} otherwise.
+  response api_job(const request_context& c) {
+    const std::string& tenant = comfyui_tenant(c);
+    const std::string& id = c.params[1];
+    std::optional<job> j = is_valid_id(id) ? store_.find(id) : std::nullopt;
+    if (j && j->tenant == tenant) {
+      if (std::optional<ordered_json> found = comfyui::find_api_job(listed(std::vector<job>{std::move(*j)}), id)) {
+        return comfyui_json_response(c.req, http::status::ok, *found);
+      }
+    }
+    return comfyui_json_response(c.req, http::status::not_found, {{"error", "Job not found"}});
+  }
+
+  std::vector<comfyui::listed_job> listed_jobs(const std::string& tenant) { return listed(jobs_of(tenant, {})); }
+
+  // Jobs as /api/jobs lists them: waiting, running, or ended after they ran (one cancelled
+  // while it waited is gone, as from ComfyUI's queue).
+  std::vector<comfyui::listed_job> listed(const std::vector<job>& jobs) {
+    const std::shared_ptr<const workers_catalog> catalog = catalogs_.of(store_.snapshot());
+    std::vector<comfyui::listed_job> out;
+    for (const job& j : jobs) {
+      if (j.state == job_state::queued || j.state == job_state::running) {
+        out.push_back(comfyui::listed_from_queue(comfyui_queue_item(j, catalog->nodes),
+                                                 j.state == job_state::queued ? "pending" : "in_progress", j.seq));
+      } else if (in_comfyui_history(j)) {
+        out.push_back(comfyui::listed_from_history(j.id, comfyui_history_entry(j, catalog->nodes), j.seq));
+      }
+    }
+    return out;
   }
 
   // The tenant's jobs in `states`, newest first (the most a history keeps: 10,000).
