@@ -63,8 +63,12 @@ TEST_CASE("a tenant's prompt is queued as its job, at both addresses, and counte
     CHECK(job->seq == answer.at("number"));
     CHECK(ordered::parse(job->workflow) == saveimage_graph);
   }
+  // A checkpoint the recorded ComfyUI lists none of: taken, for the worker's ComfyUI to judge.
+  std::ifstream example(COMFYQ_EXAMPLE_WORKFLOWS "/txt2img.json");
+  const ordered txt2img = ordered::parse(example);
+  CHECK(post(s, "/user/alice/prompt", "alice", ordered{{"prompt", txt2img}}.dump()).status == 200);
   const http_answer count = s.call(http::verb::get, "/user/alice/prompt", "alice");
-  CHECK(count.body == R"({"exec_info": {"queue_remaining": 2}})");
+  CHECK(count.body == R"({"exec_info": {"queue_remaining": 3}})");
   CHECK(s.call(http::verb::get, "/user/bob/api/prompt", "bob").json().at("exec_info").at("queue_remaining") == 0);
 }
 

@@ -142,7 +142,11 @@ class comfyui_prompt_api {
     ordered_json node_errors = ordered_json::object();
     if (catalog->documents > 0) {
       comfyui::validation_result v =
-          comfyui::prompt_validator(prompt, catalog->nodes, {.upload_exists = uploads_of(tenant)})
+          // A list of choices that is empty everywhere (no model of the kind on any worker, or the
+          // demo backend's, which runs any) takes any name: a worker's ComfyUI that has none
+          // refuses the job with its own message, which becomes the job's reason.
+          comfyui::prompt_validator(prompt, catalog->nodes,
+                                    {.upload_exists = uploads_of(tenant), .any_choice_when_none_listed = true})
               .run(body.contains("partial_execution_targets") ? body["partial_execution_targets"] : ordered_json());
       if (!v.ok) return refuse(ordered_json{{"error", v.error}, {"node_errors", v.node_errors}});
       graph = v.node_errors.empty() ? std::move(v.prompt) : nodes_needed_by(v.prompt, v.outputs);
