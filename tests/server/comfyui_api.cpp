@@ -427,3 +427,27 @@ TEST_CASE("/api/jobs lists the tenant's waiting, running and ended jobs as Comfy
   CHECK(s.call(http::verb::get, "/user/bob/api/jobs/" + done, "bob").status == 404);
   CHECK(s.call(http::verb::get, "/user/alice/api/jobs/" + gone, "alice").json().at("error") == "Job not found");
 }
+
+TEST_CASE("a POST from a page of another site is refused, as ComfyUI refuses it, and changes nothing",
+          "[server][comfyui_api]") {
+  running_server s;
+  const std::string body = ordered{{"prompt", saveimage_graph}}.dump();
+  const auto post_from = [&](const std::string& origin, const std::string& target) {
+    return comfyq::testing::http_call(s.web.port(), http::verb::post, target,
+                                      {{"X-Test-User", "alice"}, {"Origin", origin}, {"Content-Type", "application/json"}},
+                                      body);
+  };
+  for (const std::string target : {"/user/alice/prompt", "/user/alice/api/queue", "/user/alice/interrupt",
+                                   "/user/alice/upload/image"}) {
+    INFO(target);
+    const http_answer refused = post_from("https://elsewhere.example", target);
+    CHECK(refused.status == 403);
+    CHECK(refused.json().at("error").at("message") ==
+          "this request comes from a page of https://elsewhere.example, not of this site (127.0.0.1); a proxy in front "
+          "must pass Host on as the client sent it");
+  }
+  CHECK(s.queue.list_jobs({}).jobs.empty());
+  // The site's own page (Origin and Host the same) and a client that is no page (no Origin) pass.
+  CHECK(post_from("http://127.0.0.1", "/user/alice/prompt").status == 200);
+  CHECK(post(s, "/user/alice/prompt", "alice", body).status == 200);
+}

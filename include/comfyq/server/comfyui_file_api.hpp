@@ -86,6 +86,7 @@ class comfyui_file_api {
   // by other bytes becomes "name (1).png", as in ComfyUI; taken by the same bytes, it is kept.
   response upload(const request_context& c) {
     const std::string& tenant = comfyui_tenant(c);
+    comfyui_same_origin(c);
     const std::vector<form_field> fields = parse_multipart(view(c.req[http::field::content_type]), c.req.body());
     const auto field = [&](std::string_view name) -> const form_field* {
       const auto found = std::find_if(fields.begin(), fields.end(), [&](const form_field& f) { return f.name == name; });

@@ -3,6 +3,7 @@
 // each route, the tenant an address names, and bodies read and written as ComfyUI's clients
 // expect them (JSON whatever the Content-Type; json.dumps spacing; 200 with no body).
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -28,6 +29,22 @@ inline const std::string& comfyui_tenant(const request_context& c) {
                     "this is " + comfyq::detail::printable(name) + "'s ComfyUI; yours is /user/" + c.who.user + "/");
   }
   return name;
+}
+
+/// ComfyUI refuses a POST whose Origin is another site than its Host (a page elsewhere that
+/// makes the browser send it), and so does this API: api_error 403. A request without an
+/// Origin (not sent by a page) passes.
+inline void comfyui_same_origin(const request_context& c) {
+  const std::string_view origin = view(c.req[http::field::origin]);
+  if (origin.empty()) return;
+  std::string_view authority = origin;
+  if (const std::size_t scheme = authority.find("://"); scheme != std::string_view::npos) authority.remove_prefix(scheme + 3);
+  const std::string_view host = view(c.req[http::field::host]);
+  if (authority != host) {
+    throw api_error(http::status::forbidden, "forbidden",
+                    "this request comes from a page of " + comfyq::detail::printable(origin) + ", not of this site (" +
+                        comfyq::detail::printable(host) + "); a proxy in front must pass Host on as the client sent it");
+  }
 }
 
 /// A response with a body as ComfyUI writes it: json.dumps, application/json; charset=utf-8.

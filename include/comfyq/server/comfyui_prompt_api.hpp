@@ -104,6 +104,7 @@ class comfyui_prompt_api {
   // POST /prompt: validated as ComfyUI validates it, then queued as the tenant's job.
   response post_prompt(const request_context& c) {
     const std::string& tenant = comfyui_tenant(c);
+    comfyui_same_origin(c);
     const auto refuse = [&](const ordered_json& body) {
       return comfyui_json_response(c.req, http::status::bad_request, body);
     };
@@ -190,6 +191,7 @@ class comfyui_prompt_api {
   // POST /queue {"delete": [ids]} or {"clear": true}: the tenant's own waiting jobs only.
   response post_queue(const request_context& c) {
     const std::string& tenant = comfyui_tenant(c);
+    comfyui_same_origin(c);
     const ordered_json body = comfyui_json_body(c);
     std::vector<std::string> doomed;
     if (body.contains("clear") && comfyui::detail::validation::truthy(body["clear"])) {
@@ -208,6 +210,7 @@ class comfyui_prompt_api {
   // POST /interrupt [{"prompt_id"}]: stops the tenant's running job (that one, or any of its own).
   response interrupt(const request_context& c) {
     const std::string& tenant = comfyui_tenant(c);
+    comfyui_same_origin(c);
     const ordered_json body = c.req.body().empty() ? ordered_json::object() : comfyui_json_body(c);
     const std::optional<std::string> only =
         body.contains("prompt_id") && comfyui::detail::validation::truthy(body["prompt_id"])

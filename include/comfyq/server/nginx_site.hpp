@@ -115,10 +115,11 @@ inline std::string render_nginx_site(const nginx_site& site) {
   const std::string https_origin =
       "https://" + site.server_name + (site.listen_port == 443 ? std::string() : ":" + https_port);
   const std::string user_header(default_user_header);
-  // How each location passes a request on to comfyq-server.
+  // How each location passes a request on to comfyq-server. Host goes on as the client sent
+  // it, port and all: the per-tenant ComfyUI API compares a POST's Origin with it.
   const std::string proxied = "        proxy_pass http://" + site.upstream + ";\n" +
                               "        proxy_http_version 1.1;\n"
-                              "        proxy_set_header Host $host;\n"
+                              "        proxy_set_header Host $http_host;\n"
                               "        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
                               "        proxy_set_header X-Forwarded-Proto $scheme;\n";
   std::string text;
