@@ -12,26 +12,19 @@
 #include <nlohmann/json.hpp>
 
 #include "comfyq/comfyui/python_text.hpp"
-#include "comfyq/util/sha256.hpp"
 #include "server/api_server.hpp"
+#include "server/recorded_nodes.hpp"
 #include "support/comfyui_recordings.hpp"
 #include "support/scratch_folder.hpp"
 
 namespace http = boost::beast::http;
 using comfyq::testing::http_answer;
+using comfyq::testing::publish_recorded_nodes;
 using comfyq::testing::refusal;
 using comfyq::testing::running_server;
 using ordered = nlohmann::ordered_json;
 
 namespace {
-
-// A worker that published the recorded ComfyUI 0.8.0's nodes.
-void publish_recorded_nodes(running_server& s) {
-  const std::string document = comfyq::testing::recording_bytes("GET_object_info_full.json");
-  const std::string sha = comfyq::util::sha256_hex(document);
-  s.queue.put_object_info(sha, document);
-  s.queue.register_worker({.id = "gpu0", .comfyui = "127.0.0.1:8188", .object_info = sha});
-}
 
 http_answer post(running_server& s, const std::string& target, const std::string& user, const std::string& body,
                  const std::string& type = "application/json") {

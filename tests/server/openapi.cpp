@@ -37,7 +37,7 @@ TEST_CASE("docs/openapi.json documents exactly the operations the server serves,
   std::set<std::pair<std::string, std::string>> served_open;
   for (const auto& route : web.routes()) {
     // ComfyUI's own API per tenant is ComfyUI's, not this one: docs/comfyui-api.md lists it.
-    if (route.pattern.starts_with("/user/{name}/")) continue;
+    if (route.pattern.starts_with("/user/{name}/") || route.pattern == "/ws") continue;
     std::string method(boost::beast::http::to_string(route.method));
     std::transform(method.begin(), method.end(), method.begin(), [](unsigned char c) { return std::tolower(c); });
     // "{path...}", a parameter that takes the rest of the path, is "{path}" in OpenAPI.

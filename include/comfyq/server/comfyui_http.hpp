@@ -21,6 +21,11 @@ using comfyui::ordered_json;
 /// The two addresses of each route, as ComfyUI serves every route bare and under /api.
 inline constexpr std::string_view comfyui_bases[] = {"/user/{name}", "/user/{name}/api"};
 
+/// What GET /features answers, and the reply to a socket's feature_flags message.
+inline ordered_json comfyui_server_features(std::size_t max_upload_bytes) {
+  return {{"supports_preview_metadata", true}, {"max_upload_size", max_upload_bytes}};
+}
+
 /// The tenant the address names: the caller's own, or any for an admin.
 inline const std::string& comfyui_tenant(const request_context& c) {
   const std::string& name = c.params[0];

@@ -148,8 +148,7 @@ class comfyui_node_api {
   // GET /features: preview frames with metadata, and the largest upload the server takes.
   response features(const request_context& c) {
     comfyui_tenant(c);
-    return comfyui_json_response(c.req, http::status::ok,
-                                 {{"supports_preview_metadata", true}, {"max_upload_size", max_upload_bytes_}});
+    return comfyui_json_response(c.req, http::status::ok, comfyui_server_features(max_upload_bytes_));
   }
 
   // GET /embeddings and /extensions: none (embeddings are not listed by the workers).

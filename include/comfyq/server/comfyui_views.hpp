@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "comfyq/comfyui/node_catalog.hpp"
@@ -59,14 +60,60 @@ inline std::string_view comfyui_output_key(std::string_view media_type) {
   return "files";
 }
 
-/// {prompt, outputs, status, meta}: `j` as GET /history shows a finished prompt.
-inline comfyui::ordered_json comfyui_history_entry(const job& j, const comfyui::node_catalog& catalog) {
+/// {node: UI output}: what each of `j`'s output nodes showed, as its `executed` message and
+/// history give it.
+inline comfyui::ordered_json comfyui_outputs(const job& j) {
   comfyui::ordered_json outputs = comfyui::ordered_json::object();
-  comfyui::ordered_json meta = comfyui::ordered_json::object();
   for (const manifest_entry& output : j.outputs) {
     outputs[output.node][std::string(comfyui_output_key(output.media_type))].push_back(comfyui_file_record(j, output));
-    meta[output.node] = {{"node_id", output.node}, {"display_node", output.node}, {"parent_node", nullptr},
-                         {"real_node_id", output.node}};
+  }
+  return outputs;
+}
+
+/// The class of node `node` in `j`'s workflow; "" when it has none.
+inline std::string comfyui_node_class(const job& j, std::string_view node) {
+  const comfyui::ordered_json graph = comfyui::ordered_json::parse(j.workflow, nullptr, false);
+  if (!graph.is_object()) return {};
+  const auto found = graph.find(std::string(node));
+  if (found == graph.end() || !found->is_object()) return {};
+  const auto type = found->find("class_type");
+  return type != found->end() && type->is_string() ? type->get<std::string>() : std::string();
+}
+
+/// The data of ComfyUI's execution_error message: the prompt failed at `node` (of class
+/// `node_type`) after the nodes `executed`, for `reason`.
+inline comfyui::ordered_json comfyui_execution_error(std::string_view prompt_id, std::string_view node,
+                                                     std::string_view node_type, comfyui::ordered_json executed,
+                                                     std::string_view reason, time_point at) {
+  return {{"prompt_id", prompt_id},
+          {"node_id", node},
+          {"node_type", node_type},
+          {"executed", std::move(executed)},
+          {"exception_message", reason},
+          {"exception_type", ""},
+          {"traceback", comfyui::ordered_json::array()},
+          {"current_inputs", comfyui::ordered_json::object()},
+          {"current_outputs", comfyui::ordered_json::array()},
+          {"timestamp", at.time_since_epoch().count()}};
+}
+
+/// The data of ComfyUI's execution_interrupted message: the prompt stopped at `node`.
+inline comfyui::ordered_json comfyui_interruption(std::string_view prompt_id, std::string_view node,
+                                                  std::string_view node_type, comfyui::ordered_json executed,
+                                                  time_point at) {
+  return {{"prompt_id", prompt_id},
+          {"node_id", node},
+          {"node_type", node_type},
+          {"executed", std::move(executed)},
+          {"timestamp", at.time_since_epoch().count()}};
+}
+
+/// {prompt, outputs, status, meta}: `j` as GET /history shows a finished prompt.
+inline comfyui::ordered_json comfyui_history_entry(const job& j, const comfyui::node_catalog& catalog) {
+  comfyui::ordered_json outputs = comfyui_outputs(j);
+  comfyui::ordered_json meta = comfyui::ordered_json::object();
+  for (const auto& [node, shown] : outputs.items()) {
+    meta[node] = {{"node_id", node}, {"display_node", node}, {"parent_node", nullptr}, {"real_node_id", node}};
   }
   const auto at = [](time_point t) { return t.time_since_epoch().count(); };
   comfyui::ordered_json messages = comfyui::ordered_json::array(
@@ -79,15 +126,10 @@ inline comfyui::ordered_json comfyui_history_entry(const job& j, const comfyui::
     messages.push_back(comfyui::ordered_json::array({"execution_success", {{"prompt_id", j.id}, {"timestamp", at(j.finished_at)}}}));
   } else if (j.state == job_state::cancelled) {
     messages.push_back(comfyui::ordered_json::array(
-        {"execution_interrupted", {{"prompt_id", j.id}, {"node_id", ""}, {"node_type", ""},
-                                   {"executed", comfyui::ordered_json::array()}, {"timestamp", at(j.finished_at)}}}));
+        {"execution_interrupted", comfyui_interruption(j.id, {}, {}, comfyui::ordered_json::array(), j.finished_at)}));
   } else {
     messages.push_back(comfyui::ordered_json::array(
-        {"execution_error", {{"prompt_id", j.id}, {"node_id", ""}, {"node_type", ""},
-                             {"executed", comfyui::ordered_json::array()}, {"exception_message", j.reason},
-                             {"exception_type", ""}, {"traceback", comfyui::ordered_json::array()},
-                             {"current_inputs", comfyui::ordered_json::object()},
-                             {"current_outputs", comfyui::ordered_json::array()}, {"timestamp", at(j.finished_at)}}}));
+        {"execution_error", comfyui_execution_error(j.id, {}, {}, comfyui::ordered_json::array(), j.reason, j.finished_at)}));
   }
   return {{"prompt", comfyui_queue_item(j, catalog)},
           {"outputs", std::move(outputs)},

@@ -98,7 +98,12 @@ class server {
         worker_files_(store, options_.files, options_.idle_timeout),
         dashboard_(store, usage_, errors_, options_.now),
         pages_(options_.pages),
-        comfyui_(store, options_.files, files_, options_.max_body_bytes) {
+        comfyui_(store, options_.files, files_, options_.max_body_bytes,
+                 {.store = store, .feed = feed_, .store_pool = store_pool_, .progress = progress_, .limits = options_.streams},
+                 [this](const std::shared_ptr<comfyui_socket>& socket) {
+                   keep_stream(socket);
+                   socket->run([this](int change) { stream_clients_ += change; });
+                 }) {
     routes_.add(http::verb::get, "/healthz", access::everyone,
                 [](const request_context& c) { return json_response(c.req, http::status::ok, {{"status", "ok"}}); });
     routes_.add(http::verb::get, "/readyz", access::everyone, [this](const request_context& c) { return ready(c); });
@@ -285,12 +290,15 @@ class server {
   template <class Transport>
   void start_stream(Transport transport, const identity& who, const std::string& last_event_id) {
     auto stream = std::make_shared<event_stream<Transport>>(std::move(transport), who, options_.streams);
-    {
-      const std::lock_guard lock(streams_mutex_);
-      std::erase_if(streams_, [](const std::weak_ptr<closable_stream>& s) { return s.expired(); });
-      streams_.push_back(stream);
-    }
+    keep_stream(stream);
     stream->run(feed_, last_event_id, [this](int change) { stream_clients_ += change; });
+  }
+
+  // Keeps a stream to end when the server stops.
+  void keep_stream(const std::shared_ptr<closable_stream>& stream) {
+    const std::lock_guard lock(streams_mutex_);
+    std::erase_if(streams_, [](const std::weak_ptr<closable_stream>& s) { return s.expired(); });
+    streams_.push_back(stream);
   }
 
   // Ends every open stream, and waits (until `deadline` at most) for them to be gone.
