@@ -8,6 +8,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -17,6 +18,7 @@
 #include "server/serving.hpp"
 #include "server/zip_reading.hpp"
 #include "support/child_process.hpp"
+#include "support/program_run.hpp"
 #include "support/scratch_folder.hpp"
 
 using comfyq::testing::child_process;
@@ -118,6 +120,34 @@ TEST_CASE("through nginx, participants submit, follow their events, and download
   const nlohmann::json listed = nlohmann::json::parse(site.as("user01", "/api/v1/jobs").body);
   REQUIRE(listed.at("jobs").size() == 1);
   CHECK(listed.at("jobs")[0].at("id") == mine);
+}
+
+TEST_CASE("through nginx, an unmodified ComfyUI client gets its image from a participant's ComfyUI",
+          "[server][nginx_proxy][comfyui_api]") {
+  const workshop_site site;
+  INFO("the server's log: " << comfyq::testing::contents(site.prefix.path("server.log")));
+  const comfyq::testing::scratch_folder out;
+  // The client as a participant runs it: its base is the participant's ComfyUI, its password
+  // the participant's, checked by nginx.
+  const auto client = [&](const std::string& user, const std::string& base) {
+    return comfyq::testing::run_program(
+        "/usr/bin/python3", {COMFYQ_EXAMPLE_CLIENT, "--server", site.nginx.url(base), "--user", user, "--password",
+                             comfyq::testing::password_of(site.data / "credentials.txt", user), "--insecure",
+                             COMFYQ_EXAMPLE_WORKFLOWS "/txt2img.json", "--out", out.path().string()});
+  };
+  const comfyq::testing::program_result run = client("user01", "/user/user01/");
+  INFO(run.out << run.err);
+  REQUIRE(run.exit_code == 0);
+  std::vector<std::filesystem::path> images;
+  for (const auto& entry : std::filesystem::directory_iterator(out.path())) images.push_back(entry.path());
+  REQUIRE(images.size() == 1);
+  CHECK(comfyq::testing::contents(images[0]).starts_with("\x89PNG"));
+  CHECK(run.out.find(images[0].filename().string()) != std::string::npos);
+
+  // Another participant's ComfyUI is not this one's.
+  const comfyq::testing::program_result intruder = client("user02", "/user/user01/");
+  CHECK(intruder.exit_code != 0);
+  CHECK(intruder.err.find("403") != std::string::npos);
 }
 
 TEST_CASE("through nginx, uploads land in the participant's own inputs", "[server][nginx_proxy]") {
