@@ -130,7 +130,9 @@ inline void serve(comfyq::server::serve_settings s) {
                                      .identify = comfyq::server::identify_with(users),
                                      .worker_token = worker_token,
                                      .log = log,
-                                     .pages = s.pages.empty() ? web_files() : comfyq::server::read_web_files(s.pages)});
+                                     .pages = s.pages.empty() ? web_files() : comfyq::server::read_web_files(s.pages),
+                                     .comfyui_frontend = s.comfyui_frontend,
+                                     .workshop_workflows = s.workshop_workflows});
   web.start();
 
   std::optional<demo_backend> demo;
@@ -200,6 +202,12 @@ inline subcommand add_serve(CLI::App& app) {
       ->capture_default_str();
   cli->add_option("--pages", s->pages, "Serve the dashboard and participants' pages from this folder instead of "
                                        "the built-in ones (start from a copy of reference_server/web/)");
+  cli->add_option("--comfyui-frontend", s->comfyui_frontend,
+                  "Give each participant ComfyUI's web UI at /user/<name>/ from this folder: the static folder of "
+                  "the comfyui_frontend_package that pip installs with ComfyUI (their comfyq page moves to "
+                  "/user/<name>/comfyq/)");
+  cli->add_option("--workshop-workflows", s->workshop_workflows,
+                  "Workflows every participant's ComfyUI lists, read-only, under workflows/workshop/ and as templates");
   cli->add_flag("--demo", s->demo, "Run jobs on a built-in CPU imitation of ComfyUI instead (no GPU needed)");
   cli->add_option("--auth", s->auth, "htpasswd: this server checks passwords; header: a proxy in front does")
       ->transform(CLI::CheckedTransformer(std::map<std::string, comfyq::server::auth_mode>{

@@ -3,9 +3,10 @@
 "use strict";
 
 const comfyq = (() => {
-  // The site may live under a prefix (nginx); the pages are <base>admin/ and <base>user/<name>/.
+  // The site may live under a prefix (nginx); the pages are <base>admin/ and <base>user/<name>/,
+  // or <base>user/<name>/comfyq/ where ComfyUI's web UI has <base>user/<name>/.
   function whereAmI(pathname) {
-    const user = /^(.*\/)user\/([^/]+)\/[^/]*$/.exec(pathname);
+    const user = /^(.*\/)user\/([^/]+)\/(?:comfyq\/)?[^/]*$/.exec(pathname);
     if (user) return { base: user[1], page: "user", user: decodeURIComponent(user[2]) };
     const admin = /^(.*\/)admin\/[^/]*$/.exec(pathname);
     if (admin) return { base: admin[1], page: "admin", user: null };

@@ -278,6 +278,18 @@
     }
   });
 
+  // Where the participant's ComfyUI is, or how the instructor enables it.
+  function showComfyUI(enabled) {
+    const note = $("comfyui-note");
+    const address = location.origin + comfyq.here.base + "user/" + encodeURIComponent(name) + "/";
+    note.replaceChildren(...(enabled
+      ? ["ComfyUI: ", el("a", { href: address }, "open your ComfyUI"), ", where your jobs run through this same queue."]
+      : ["ComfyUI's own web UI is not enabled on this server (the instructor enables it with ",
+        el("code", {}, "comfyq-server serve --comfyui-frontend <folder>"), "). ComfyUI API clients work already: point them at ",
+        el("code", {}, address), " with your user and password."]));
+    note.hidden = false;
+  }
+
   async function start() {
     $("heading").textContent = name;
     document.title = name + " · comfyq";
@@ -289,6 +301,7 @@
       return showError(err);
     }
     const own = me.user === name;
+    showComfyUI(me.comfyui_ui);
     if (me.admin) {
       tenantQuery = { tenant: name };
       $("all-outputs").href = comfyq.apiUrl("outputs.zip", tenantQuery);

@@ -56,6 +56,18 @@ struct running_server {
     web.start();
   }
 
+  /// A server with `options`, on a free port, its users named by the test header.
+  explicit running_server(comfyq::server::server_options options) : web(queue, for_tests(std::move(options))) {
+    web.start();
+  }
+
+  static comfyq::server::server_options for_tests(comfyq::server::server_options options) {
+    options.port = 0;
+    options.max_body_bytes = 1 << 20;
+    options.identify = users_by_test_header();
+    return options;
+  }
+
   /// Waits until the server counts `n` open event streams (a stream is counted once it is
   /// subscribed); fails the test after 10 s.
   void wait_for_streams(std::size_t n) {

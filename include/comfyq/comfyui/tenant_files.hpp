@@ -59,6 +59,7 @@ class output_store {
 /// Both stores in one folder:
 ///
 ///     <root>/<tenant>/inputs/<path>                          what the tenant uploaded
+///     <root>/<tenant>/userdata/<path>                        its ComfyUI's saved workflows and settings
 ///     <root>/<tenant>/outputs/<job>/<attempt>/<name>          what an attempt of a job wrote
 ///     <root>/<tenant>/outputs/<job>/<attempt>/manifest.json   its manifest (name, size, sha256, ...)
 ///
@@ -74,6 +75,8 @@ class tenant_directory final : public input_store, public output_store {
 
   /// <root>/<tenant>/inputs
   std::filesystem::path inputs_of(std::string_view tenant) const { return tenant_folder(tenant) / "inputs"; }
+  /// <root>/<tenant>/userdata: the workflows and settings the tenant's ComfyUI web UI saves
+  std::filesystem::path userdata_of(std::string_view tenant) const { return tenant_folder(tenant) / "userdata"; }
   /// <root>/<tenant>/outputs/<job>/<attempt>
   std::filesystem::path outputs_of(std::string_view tenant, std::string_view job, std::uint32_t attempt) const {
     validate_id("job", job);

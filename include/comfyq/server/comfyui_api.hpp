@@ -10,17 +10,21 @@
 // publish (node_catalogs.hpp).
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "comfyq/server/comfyui_file_api.hpp"
+#include "comfyq/server/comfyui_frontend_api.hpp"
 #include "comfyq/server/comfyui_node_api.hpp"
 #include "comfyq/server/comfyui_prompt_api.hpp"
 #include "comfyq/server/comfyui_socket.hpp"
+#include "comfyq/server/comfyui_userdata_api.hpp"
 #include "comfyq/server/detail/random_bytes.hpp"
 #include "comfyq/server/file_api.hpp"
 #include "comfyq/server/node_catalogs.hpp"
@@ -35,14 +39,24 @@ class comfyui_api {
   /// Takes an open socket over: keeps it until the server stops, and runs it.
   using socket_keeper = std::function<void(const std::shared_ptr<comfyui_socket>&)>;
 
+  /// What the web UI needs beside the API.
+  struct web_ui {
+    std::filesystem::path frontend;  ///< the web UI's static files (comfyui_frontend_api.hpp); empty: none
+    std::filesystem::path workshop;  ///< the workshop's shared workflows; empty: none
+    const std::vector<web_file>& pages;  ///< the page files, which hold comfyq's extension
+    std::chrono::seconds stall_limit;  ///< a download whose client takes nothing this long is dropped
+  };
+
   /// `files`: every tenant's files, which `file_routes` keeps and serves; empty: none kept.
   /// `max_upload_bytes`: the largest request body the server takes. All must outlive it.
   comfyui_api(store::contract& store, std::filesystem::path files, const file_api& file_routes,
-              std::size_t max_upload_bytes, comfyui_socket_host sockets, socket_keeper keep)
+              std::size_t max_upload_bytes, comfyui_socket_host sockets, socket_keeper keep, const web_ui& ui)
       : catalogs_(store),
-        prompts_(store, catalogs_, std::move(files)),
+        prompts_(store, catalogs_, files),
         files_(store, file_routes),
         nodes_(store, catalogs_, max_upload_bytes),
+        userdata_(std::move(files), ui.workshop),
+        frontend_(ui.frontend, ui.workshop, ui.pages, ui.stall_limit),
         max_upload_bytes_(max_upload_bytes),
         sockets_(sockets),
         keep_(std::move(keep)) {}
@@ -56,6 +70,8 @@ class comfyui_api {
     for (const std::string_view base : comfyui_bases) {
       routes.add(http::verb::get, std::string(base) + "/ws", access::user, this, &comfyui_api::open_socket);
     }
+    userdata_.add_routes(routes);
+    frontend_.add_routes(routes);  // last: the web UI's files take every other GET below a tenant
   }
 
  private:
@@ -95,6 +111,8 @@ class comfyui_api {
   comfyui_prompt_api prompts_;
   comfyui_file_api files_;
   comfyui_node_api nodes_;
+  comfyui_userdata_api userdata_;
+  comfyui_frontend_api frontend_;
   std::size_t max_upload_bytes_;
   comfyui_socket_host sockets_;
   socket_keeper keep_;

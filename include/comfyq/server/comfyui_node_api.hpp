@@ -2,7 +2,9 @@
 // What ComfyUI's API per tenant says of what the GPU workers have: GET /object_info and
 // /object_info/{class}, from the union of the nodes the workers' ComfyUIs publish
 // (node_catalogs.hpp); the models a loader node offers (GET /models, /models/{folder}); the
-// devices (GET /system_stats); and what the API takes (GET /features, /embeddings, /extensions).
+// devices (GET /system_stats); what the API takes (GET /features, /embeddings); and the web UI's
+// start-up reads of what custom nodes add (GET /i18n, /global_subgraphs, /internal/folder_paths,
+// /experiment/models).
 
 #include <cstddef>
 #include <memory>
@@ -37,7 +39,10 @@ class comfyui_node_api {
       routes.add(http::verb::get, base + "/system_stats", access::user, this, &comfyui_node_api::system_stats);
       routes.add(http::verb::get, base + "/features", access::user, this, &comfyui_node_api::features);
       routes.add(http::verb::get, base + "/embeddings", access::user, this, &comfyui_node_api::nothing_listed);
-      routes.add(http::verb::get, base + "/extensions", access::user, this, &comfyui_node_api::nothing_listed);
+      routes.add(http::verb::get, base + "/experiment/models", access::user, this, &comfyui_node_api::model_folder_paths);
+      routes.add(http::verb::get, base + "/internal/folder_paths", access::user, this, &comfyui_node_api::nothing_known);
+      routes.add(http::verb::get, base + "/global_subgraphs", access::user, this, &comfyui_node_api::nothing_known);
+      routes.add(http::verb::get, base + "/i18n", access::user, this, &comfyui_node_api::nothing_known);
     }
   }
 
@@ -103,6 +108,19 @@ class comfyui_node_api {
     return comfyui_json_response(c.req, http::status::ok, folders);
   }
 
+  // GET /experiment/models: the model folders, each with the folders it is read from, which are
+  // the workers' own and not shown.
+  response model_folder_paths(const request_context& c) {
+    comfyui_tenant(c);
+    ordered_json folders = ordered_json::array();
+    for (const model_folder& f : model_folders_) {
+      if (f.folder != "configs" && f.folder != "custom_nodes") {
+        folders.push_back({{"name", f.folder}, {"folders", ordered_json::array()}});
+      }
+    }
+    return comfyui_json_response(c.req, http::status::ok, folders);
+  }
+
   // GET /models/{folder}: the files its loader offers on the workers; 404 for no such folder.
   response models_in(const request_context& c) {
     comfyui_tenant(c);
@@ -151,7 +169,14 @@ class comfyui_node_api {
     return comfyui_json_response(c.req, http::status::ok, comfyui_server_features(max_upload_bytes_));
   }
 
-  // GET /embeddings and /extensions: none (embeddings are not listed by the workers).
+  // GET /internal/folder_paths, /global_subgraphs, /i18n: what custom nodes and the machine's
+  // folders add, which the workers do not publish: {}.
+  response nothing_known(const request_context& c) {
+    comfyui_tenant(c);
+    return comfyui_json_response(c.req, http::status::ok, ordered_json::object());
+  }
+
+  // GET /embeddings: none (embeddings are not listed by the workers).
   response nothing_listed(const request_context& c) {
     comfyui_tenant(c);
     return comfyui_json_response(c.req, http::status::ok, ordered_json::array());

@@ -28,8 +28,10 @@ class dashboard_api {
  public:
   /// `usage` and `errors` are kept from the event feed by the server; all must outlive it.
   /// `now` is the time usage is reported at: the store's clock.
-  dashboard_api(store::contract& store, const usage_history& usage, recent_errors& errors, store::clock now)
-      : store_(store), usage_(usage), errors_(errors), now_(std::move(now)) {}
+  /// `comfyui_ui`: whether participants have ComfyUI's web UI (comfyui_frontend_api.hpp).
+  dashboard_api(store::contract& store, const usage_history& usage, recent_errors& errors, store::clock now,
+                bool comfyui_ui = false)
+      : store_(store), usage_(usage), errors_(errors), now_(std::move(now)), comfyui_ui_(comfyui_ui) {}
 
   void add_routes(router& routes) {
     routes.add(http::verb::get, "/api/v1/me", access::user, this, &dashboard_api::me);
@@ -40,7 +42,8 @@ class dashboard_api {
 
  private:
   response me(const request_context& c) const {
-    return json_response(c.req, http::status::ok, {{"user", c.who.user}, {"admin", c.who.admin}});
+    return json_response(c.req, http::status::ok,
+                         {{"user", c.who.user}, {"admin", c.who.admin}, {"comfyui_ui", comfyui_ui_}});
   }
 
   /// The queued jobs that can start, in the order they will: position 1 starts next.
@@ -96,6 +99,7 @@ class dashboard_api {
   const usage_history& usage_;
   recent_errors& errors_;
   store::clock now_;
+  bool comfyui_ui_;
 };
 
 }  // namespace comfyq::server

@@ -116,7 +116,7 @@ class zip_source final : public body_source {
 /// What a download is sent as.
 struct download_head {
   std::string content_type = "application/octet-stream";
-  std::string file_name;  ///< the name a browser saves it under
+  std::string file_name;  ///< the name a browser saves it under; empty: shown, not saved
 };
 
 /// Sends a 200 response with `source`'s body over a connection handed over by the server, then
@@ -130,7 +130,9 @@ class download : public std::enable_shared_from_this<download> {
   void run(const download_head& head, unsigned http_version) {
     http::response<http::empty_body> res{http::status::ok, http_version};
     res.set(http::field::content_type, head.content_type);
-    res.set(http::field::content_disposition, "attachment; filename=\"" + quoted_name(head.file_name) + "\"");
+    if (!head.file_name.empty()) {
+      res.set(http::field::content_disposition, "attachment; filename=\"" + quoted_name(head.file_name) + "\"");
+    }
     res.set(http::field::cache_control, "no-store");
     res.set("X-Content-Type-Options", "nosniff");
     res.content_length(source_->size());

@@ -107,6 +107,11 @@ struct serve_settings {
   std::size_t preview_max_bytes = 0;
   /// A folder of pages served in place of the built-in ones (web_pages.hpp); empty: the built-in.
   std::filesystem::path pages{};
+  /// ComfyUI's web UI, the static folder of the comfyui_frontend_package that pip installs with
+  /// ComfyUI: each participant's ComfyUI at /user/<name>/ (comfyui_frontend_api.hpp); empty: none.
+  std::filesystem::path comfyui_frontend{};
+  /// Workflows every participant's ComfyUI lists, read-only, under workflows/workshop/; empty: none.
+  std::filesystem::path workshop_workflows{};
 
   std::size_t max_body_bytes() const { return max_body_mb * 1024 * 1024; }
 
@@ -188,6 +193,16 @@ struct serve_settings {
     }
     authentication().validate();
     if (auth == auth_mode::htpasswd) provisioning().validate();
+    if (!comfyui_frontend.empty() && !std::filesystem::is_regular_file(comfyui_frontend / "index.html")) {
+      throw invalid_input("comfyui_frontend",
+                          "'" + comfyui_frontend.string() + "' holds no index.html; give the static folder of ComfyUI's "
+                          "frontend, e.g. the one `python3 -c \"import comfyui_frontend_package, os; "
+                          "print(os.path.dirname(comfyui_frontend_package.__file__) + '/static')\"` prints");
+    }
+    if (!workshop_workflows.empty() && !std::filesystem::is_directory(workshop_workflows)) {
+      throw invalid_input("workshop_workflows", "'" + workshop_workflows.string() +
+                                                    "' is not a folder; give the folder of the workshop's workflow files");
+    }
     if (max_body_mb == 0 || max_body_mb > max_body_mb_limit) {
       throw invalid_input("max_body_mb", std::to_string(max_body_mb) + " is not a size from 1 to " +
                                              std::to_string(max_body_mb_limit) +

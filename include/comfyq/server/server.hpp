@@ -80,6 +80,11 @@ struct server_options {
   event_stream_limits streams{};  ///< each client's event stream (event_stream.hpp)
   /// The pages and the files they load (web_pages.hpp); empty: no pages, only the API.
   std::vector<web_file> pages{};
+  /// The static folder of ComfyUI's web UI, served to each participant at /user/<name>/ in
+  /// place of the participant's page, which moves to /user/<name>/comfyq/; empty: none.
+  std::filesystem::path comfyui_frontend{};
+  /// Workflows every participant's ComfyUI lists, read-only, under workflows/workshop/; empty: none.
+  std::filesystem::path workshop_workflows{};
   store::clock now = store::system_now;  ///< the store's clock: the time the dashboard's reports are for
 };
 
@@ -96,14 +101,18 @@ class server {
         admin_(store, views_),
         files_(store, options_.files, options_.idle_timeout),
         worker_files_(store, options_.files, options_.idle_timeout),
-        dashboard_(store, usage_, errors_, options_.now),
-        pages_(options_.pages),
+        dashboard_(store, usage_, errors_, options_.now, !options_.comfyui_frontend.empty()),
+        pages_(options_.pages, !options_.comfyui_frontend.empty()),
         comfyui_(store, options_.files, files_, options_.max_body_bytes,
                  {.store = store, .feed = feed_, .store_pool = store_pool_, .progress = progress_, .limits = options_.streams},
                  [this](const std::shared_ptr<comfyui_socket>& socket) {
                    keep_stream(socket);
                    socket->run([this](int change) { stream_clients_ += change; });
-                 }) {
+                 },
+                 {.frontend = options_.comfyui_frontend,
+                  .workshop = options_.workshop_workflows,
+                  .pages = options_.pages,
+                  .stall_limit = options_.idle_timeout}) {
     routes_.add(http::verb::get, "/healthz", access::everyone,
                 [](const request_context& c) { return json_response(c.req, http::status::ok, {{"status", "ok"}}); });
     routes_.add(http::verb::get, "/readyz", access::everyone, [this](const request_context& c) { return ready(c); });

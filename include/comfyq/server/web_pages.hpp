@@ -65,14 +65,18 @@ inline std::string_view media_type_of_page_file(std::string_view name) {
 
 class web_pages {
  public:
-  explicit web_pages(std::vector<web_file> files) : files_(std::move(files)) {}
+  /// With `comfyui_ui`, ComfyUI's web UI has /user/<name>/ (comfyui_frontend_api.hpp) and the
+  /// participant's page is at /user/<name>/comfyq/.
+  explicit web_pages(std::vector<web_file> files, bool comfyui_ui = false)
+      : files_(std::move(files)), comfyui_ui_(comfyui_ui) {}
 
   /// Adds the pages' routes; none when there are no files.
   void add_routes(router& routes) {
     if (files_.empty()) return;
     routes.add(http::verb::get, "/", access::user, this, &web_pages::home);
     routes.add(http::verb::get, "/admin", access::admin, this, &web_pages::admin_page);
-    routes.add(http::verb::get, "/user/{name}", access::user, this, &web_pages::user_page);
+    routes.add(http::verb::get, comfyui_ui_ ? "/user/{name}/comfyq" : "/user/{name}", access::user, this,
+               &web_pages::user_page);
     routes.add(http::verb::get, "/ui/{name...}", access::everyone, this, &web_pages::ui_file);
   }
 
@@ -91,7 +95,17 @@ class web_pages {
       throw api_error(http::status::forbidden, "forbidden",
                       "this is " + comfyq::detail::printable(name) + "'s page; yours is /user/" + c.who.user + "/");
     }
-    return page(c, "user.html");
+    if (!comfyui_ui_) return page(c, "user.html");
+    // One folder deeper than the page's links to its files expect.
+    response res = page(c, "user.html");
+    if (res.result() == http::status::ok) {
+      std::string& body = res.body();
+      for (std::size_t at = body.find("\"../../ui/"); at != std::string::npos; at = body.find("\"../../ui/", at + 4)) {
+        body.insert(at + 1, "../");
+      }
+      res.prepare_payload();
+    }
+    return res;
   }
 
   response ui_file(const request_context& c) const {
@@ -145,6 +159,7 @@ class web_pages {
   }
 
   std::vector<web_file> files_;
+  bool comfyui_ui_;
 };
 
 }  // namespace comfyq::server
