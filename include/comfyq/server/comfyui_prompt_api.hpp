@@ -1,9 +1,9 @@
 #pragma once
 // The prompts of ComfyUI's API per tenant: POST and GET /prompt, GET and POST /queue,
-// POST /interrupt, GET /history and /history/{id}, each on the tenant's own jobs. A prompt is
-// validated as ComfyUI validates it (prompt_validation.hpp) against the nodes the workers'
-// ComfyUIs publish (node_catalogs.hpp), then queued as the tenant's job; the fair queue, not the
-// client, decides when it runs.
+// POST /interrupt, GET and POST /history, GET /history/{id}, each on the tenant's own jobs. A
+// prompt is validated as ComfyUI validates it (prompt_validation.hpp) against the nodes the
+// workers' ComfyUIs publish (node_catalogs.hpp), then queued as the tenant's job; the fair queue,
+// not the client, decides when it runs.
 
 #include <algorithm>
 #include <cstddef>
@@ -28,6 +28,7 @@
 #include "comfyq/ids.hpp"
 #include "comfyq/job_query.hpp"
 #include "comfyq/server/api_error.hpp"
+#include "comfyq/server/comfyui_history_dismissals.hpp"
 #include "comfyq/server/comfyui_http.hpp"
 #include "comfyq/server/comfyui_views.hpp"
 #include "comfyq/server/node_catalogs.hpp"
@@ -72,7 +73,7 @@ class comfyui_prompt_api {
   /// `files`: every tenant's files (file_api.hpp), where LoadImage's uploads are looked for;
   /// empty: uploads are not checked here, the worker's ComfyUI checks them.
   comfyui_prompt_api(store::contract& store, node_catalogs& catalogs, std::filesystem::path files)
-      : store_(store), catalogs_(catalogs), files_(std::move(files)) {}
+      : store_(store), catalogs_(catalogs), files_(std::move(files)), dismissals_(files_) {}
 
   void add_routes(router& routes) {
     for (const std::string_view prefix : comfyui_bases) {
@@ -84,6 +85,7 @@ class comfyui_prompt_api {
       routes.add(http::verb::post, base + "/interrupt", access::user, this, &comfyui_prompt_api::interrupt);
       routes.add(http::verb::get, base + "/history", access::user, this, &comfyui_prompt_api::history);
       routes.add(http::verb::get, base + "/history/{id}", access::user, this, &comfyui_prompt_api::history_of);
+      routes.add(http::verb::post, base + "/history", access::user, this, &comfyui_prompt_api::post_history);
     }
     // ComfyUI has these under /api only.
     routes.add(http::verb::get, "/user/{name}/api/jobs", access::user, this, &comfyui_prompt_api::api_jobs);
@@ -230,7 +232,7 @@ class comfyui_prompt_api {
     const std::optional<std::size_t> max_items = params.number("max_items", 0, 100'000, "items");
     std::vector<job> ended;
     for (job& j : jobs_of(tenant, {job_state::succeeded, job_state::failed, job_state::cancelled, job_state::dead})) {
-      if (in_comfyui_history(j)) ended.push_back(std::move(j));
+      if (shown_in_history(j)) ended.push_back(std::move(j));
     }
     std::sort(ended.begin(), ended.end(), [](const job& a, const job& b) {
       return std::pair(a.finished_at, a.seq) < std::pair(b.finished_at, b.seq);
@@ -251,11 +253,35 @@ class comfyui_prompt_api {
     const std::string& id = c.params[1];
     const std::optional<job> j = is_valid_id(id) ? store_.find(id) : std::nullopt;
     ordered_json out = ordered_json::object();
-    if (j && j->tenant == tenant && in_comfyui_history(*j)) {
+    if (j && j->tenant == tenant && shown_in_history(*j)) {
       out[id] = comfyui_history_entry(*j, catalogs_.of(store_.snapshot())->nodes);
     }
     return comfyui_json_response(c.req, http::status::ok, out);
   }
+
+  // POST /history {"delete": [ids]} or {"clear": true}: removes the tenant's own ended prompts
+  // from its history (comfyui_history_dismissals.hpp); the jobs and their outputs stay.
+  response post_history(const request_context& c) {
+    const std::string& tenant = comfyui_tenant(c);
+    comfyui_same_origin(c);
+    const ordered_json body = comfyui_json_body(c);
+    if (body.contains("clear") && comfyui::detail::validation::truthy(body["clear"])) {
+      time_point through{};
+      for (const job& j : jobs_of(tenant, {job_state::succeeded, job_state::failed, job_state::cancelled, job_state::dead})) {
+        through = std::max(through, j.finished_at);
+      }
+      dismissals_.clear(tenant, through);
+    }
+    if (body.contains("delete") && body["delete"].is_array()) {
+      std::vector<std::string> ids;
+      for (const ordered_json& id : body["delete"]) ids.push_back(comfyui::python_str(id));
+      dismissals_.remove(tenant, ids);  // another's or an unknown id matches none of the tenant's
+    }
+    return comfyui_empty_ok(c.req);
+  }
+
+  // Whether ComfyUI's history shows `j`: it ran and ended, and its tenant did not remove it.
+  bool shown_in_history(const job& j) { return in_comfyui_history(j) && !dismissals_.dismissed(j); }
 
   // GET /api/jobs: the tenant's jobs, waiting, running and ended, filtered, sorted and paged as
   // ComfyUI does (comfyq/comfyui/api_jobs.hpp); its refusals are {"error": "..."}.
@@ -294,7 +320,7 @@ class comfyui_prompt_api {
       if (j.state == job_state::queued || j.state == job_state::running) {
         out.push_back(comfyui::listed_from_queue(comfyui_queue_item(j, catalog->nodes),
                                                  j.state == job_state::queued ? "pending" : "in_progress", j.seq));
-      } else if (in_comfyui_history(j)) {
+      } else if (shown_in_history(j)) {
         out.push_back(comfyui::listed_from_history(j.id, comfyui_history_entry(j, catalog->nodes), j.seq));
       }
     }
@@ -333,6 +359,7 @@ class comfyui_prompt_api {
   store::contract& store_;
   node_catalogs& catalogs_;
   std::filesystem::path files_;
+  comfyui_history_dismissals dismissals_;
 };
 
 }  // namespace comfyq::server
