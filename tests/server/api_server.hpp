@@ -85,6 +85,10 @@ struct running_server {
     if (!body.empty()) headers.emplace_back("Content-Type", type);
     return http_call(web.port(), method, target, headers, body);
   }
+  http_answer post(const std::string& target, const std::string& user, const std::string& body,
+                   const std::string& type = "application/json") {
+    return call(boost::beast::http::verb::post, target, user, body, type);
+  }
   http_answer submit(const std::string& user, const nlohmann::json& body) {
     return call(boost::beast::http::verb::post, "/api/v1/jobs", user, body.dump());
   }

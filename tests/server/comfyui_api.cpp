@@ -26,10 +26,6 @@ using ordered = nlohmann::ordered_json;
 
 namespace {
 
-http_answer post(running_server& s, const std::string& target, const std::string& user, const std::string& body,
-                 const std::string& type = "application/json") {
-  return s.call(http::verb::post, target, user, body, type);
-}
 
 const ordered saveimage_graph = ordered::parse(R"({
   "1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64, "batch_size": 1, "color": 0}},
@@ -44,7 +40,7 @@ TEST_CASE("a tenant's prompt is queued as its job, at both addresses, and counte
   for (const std::string base : {"/user/alice/", "/user/alice/api/"}) {
     INFO(base);
     // Some clients send JSON as text/plain.
-    const http_answer queued = post(s, base + "prompt", "alice", ordered{{"prompt", saveimage_graph}}.dump(), "text/plain");
+    const http_answer queued = s.post(base + "prompt", "alice", ordered{{"prompt", saveimage_graph}}.dump(), "text/plain");
     REQUIRE(queued.status == 200);
     CHECK(queued.headers[http::field::content_type] == "application/json; charset=utf-8");
     const nlohmann::json answer = queued.json();
@@ -59,7 +55,7 @@ TEST_CASE("a tenant's prompt is queued as its job, at both addresses, and counte
   // A checkpoint the recorded ComfyUI lists none of: taken, for the worker's ComfyUI to judge.
   std::ifstream example(COMFYQ_EXAMPLE_WORKFLOWS "/txt2img.json");
   const ordered txt2img = ordered::parse(example);
-  CHECK(post(s, "/user/alice/prompt", "alice", ordered{{"prompt", txt2img}}.dump()).status == 200);
+  CHECK(s.post("/user/alice/prompt", "alice", ordered{{"prompt", txt2img}}.dump()).status == 200);
   const http_answer count = s.call(http::verb::get, "/user/alice/prompt", "alice");
   CHECK(count.body == R"({"exec_info": {"queue_remaining": 3}})");
   CHECK(s.call(http::verb::get, "/user/bob/api/prompt", "bob").json().at("exec_info").at("queue_remaining") == 0);
@@ -76,7 +72,7 @@ TEST_CASE("ComfyUI's refusals of bad prompts come back as ComfyUI gives them, an
     const ordered& recorded = event.at("response");
     INFO(request.value("label", ""));
     const std::string body = request.contains("json") ? request.at("json").dump() : request.value("body", "");
-    const http_answer answer = post(s, "/user/alice/api" + request.at("path").get<std::string>(), "alice", body);
+    const http_answer answer = s.post("/user/alice/api" + request.at("path").get<std::string>(), "alice", body);
     if (recorded.at("status") == 500) {
       // ComfyUI answers a body that is not JSON with a text 500; this API with a JSON 400.
       CHECK(answer.status == 400);
@@ -101,14 +97,14 @@ TEST_CASE("a client's prompt_id names the job when it is free and is refused whe
   running_server s;
   publish_recorded_nodes(s);
   const ordered first{{"prompt", saveimage_graph}, {"prompt_id", "my-job-1"}};
-  const http_answer made = post(s, "/user/alice/prompt", "alice", first.dump());
+  const http_answer made = s.post("/user/alice/prompt", "alice", first.dump());
   REQUIRE(made.status == 200);
   CHECK(made.json().at("prompt_id") == "my-job-1");
   // ComfyUI takes the same id twice and loses one job's history; this API refuses it.
-  const http_answer again = post(s, "/user/alice/prompt", "alice", first.dump());
+  const http_answer again = s.post("/user/alice/prompt", "alice", first.dump());
   CHECK(again.status == 400);
   CHECK(again.json().at("error").at("type") == "prompt_id_taken");
-  const http_answer bad = post(s, "/user/alice/prompt", "alice", ordered{{"prompt", saveimage_graph}, {"prompt_id", "a/b"}}.dump());
+  const http_answer bad = s.post("/user/alice/prompt", "alice", ordered{{"prompt", saveimage_graph}, {"prompt_id", "a/b"}}.dump());
   CHECK(bad.status == 400);
   CHECK(bad.json().at("error").at("type") == "invalid_prompt_id");
   CHECK(s.queue.list_jobs({.tenant = "alice"}).jobs.size() == 1);
@@ -119,10 +115,10 @@ TEST_CASE("front and number move an admin's prompt into the priority lane and a 
   running_server s;
   publish_recorded_nodes(s);
   const std::string participant =
-      post(s, "/user/alice/prompt", "alice", ordered{{"prompt", saveimage_graph}, {"front", true}}.dump()).json().at("prompt_id");
+      s.post("/user/alice/prompt", "alice", ordered{{"prompt", saveimage_graph}, {"front", true}}.dump()).json().at("prompt_id");
   CHECK_FALSE(s.queue.find(participant)->priority);
   const std::string demo =
-      post(s, "/user/admin/prompt", "admin", ordered{{"prompt", saveimage_graph}, {"number", -1}}.dump()).json().at("prompt_id");
+      s.post("/user/admin/prompt", "admin", ordered{{"prompt", saveimage_graph}, {"number", -1}}.dump()).json().at("prompt_id");
   CHECK(s.queue.find(demo)->priority);
   CHECK(s.queue.find(demo)->tenant == "admin");
 }
@@ -134,7 +130,7 @@ TEST_CASE("a participant reaches only its own ComfyUI address", "[server][comfyu
     INFO(target);
     CHECK(refusal(s.call(http::verb::get, target, "bob"), 403).at("message") == "this is alice's ComfyUI; yours is /user/bob/");
   }
-  CHECK(post(s, "/user/alice/prompt", "bob", ordered{{"prompt", saveimage_graph}}.dump()).status == 403);
+  CHECK(s.post("/user/alice/prompt", "bob", ordered{{"prompt", saveimage_graph}}.dump()).status == 403);
   CHECK(s.queue.list_jobs({}).jobs.empty());
   refusal(s.call(http::verb::get, "/user/alice/prompt", ""), 401);
 }
@@ -156,7 +152,7 @@ TEST_CASE("object_info serves the nodes the workers published, {} for a class no
 namespace {
 
 std::string queued_prompt(running_server& s, const std::string& tenant) {
-  const http_answer made = post(s, "/user/" + tenant + "/prompt", tenant, ordered{{"prompt", saveimage_graph}}.dump());
+  const http_answer made = s.post("/user/" + tenant + "/prompt", tenant, ordered{{"prompt", saveimage_graph}}.dump());
   REQUIRE(made.status == 200);
   return made.json().at("prompt_id");
 }
@@ -204,24 +200,24 @@ TEST_CASE("POST /queue deletes and clears the tenant's waiting jobs, and /interr
   REQUIRE(s.queue.lease("gpu0")->job_id == a1);
   REQUIRE(s.queue.lease("gpu1")->job_id == b1);
 
-  const http_answer deleted = post(s, "/user/alice/queue", "alice", ordered{{"delete", {a2, b2, "nope"}}}.dump());
+  const http_answer deleted = s.post("/user/alice/queue", "alice", ordered{{"delete", {a2, b2, "nope"}}}.dump());
   CHECK(deleted.status == 200);
   CHECK(deleted.body.empty());
   CHECK(s.queue.find(a2)->state == comfyq::job_state::cancelled);
   CHECK(s.queue.find(b2)->state == comfyq::job_state::queued);  // bob's: ignored, as an unknown id is
 
-  CHECK(post(s, "/user/alice/api/queue", "alice", R"({"clear": true})").status == 200);
+  CHECK(s.post("/user/alice/api/queue", "alice", R"({"clear": true})").status == 200);
   CHECK(s.queue.find(a3)->state == comfyq::job_state::cancelled);
   CHECK(s.queue.find(a1)->state == comfyq::job_state::running);  // clear leaves the running job alone
   CHECK(s.queue.find(b2)->state == comfyq::job_state::queued);
 
   // A body-less interrupt is the only one some clients have: it stops the caller's own job.
-  CHECK(post(s, "/user/alice/interrupt", "alice", "").status == 200);
+  CHECK(s.post("/user/alice/interrupt", "alice", "").status == 200);
   CHECK(s.queue.find(a1)->cancel_requested);
   CHECK_FALSE(s.queue.find(b1)->cancel_requested);
-  CHECK(post(s, "/user/bob/interrupt", "bob", ordered{{"prompt_id", "not-bobs"}}.dump()).status == 200);
+  CHECK(s.post("/user/bob/interrupt", "bob", ordered{{"prompt_id", "not-bobs"}}.dump()).status == 200);
   CHECK_FALSE(s.queue.find(b1)->cancel_requested);
-  CHECK(post(s, "/user/bob/interrupt", "bob", ordered{{"prompt_id", b1}}.dump()).status == 200);
+  CHECK(s.post("/user/bob/interrupt", "bob", ordered{{"prompt_id", b1}}.dump()).status == 200);
   CHECK(s.queue.find(b1)->cancel_requested);
 }
 
@@ -284,7 +280,7 @@ std::string form(const std::vector<std::pair<std::string, std::string>>& fields,
 }
 
 http_answer upload(running_server& s, const std::string& user, const std::string& body, const std::string& to = "alice") {
-  return post(s, "/user/" + to + "/upload/image", user, body, "multipart/form-data; boundary=b0undary");
+  return s.post("/user/" + to + "/upload/image", user, body, "multipart/form-data; boundary=b0undary");
 }
 
 }  // namespace
@@ -442,5 +438,5 @@ TEST_CASE("a POST from a page of another site is refused, as ComfyUI refuses it,
   CHECK(s.queue.list_jobs({}).jobs.empty());
   // The site's own page (Origin and Host the same) and a client that is no page (no Origin) pass.
   CHECK(post_from("http://127.0.0.1", "/user/alice/prompt").status == 200);
-  CHECK(post(s, "/user/alice/prompt", "alice", body).status == 200);
+  CHECK(s.post("/user/alice/prompt", "alice", body).status == 200);
 }

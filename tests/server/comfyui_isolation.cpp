@@ -26,19 +26,16 @@ const std::string graph = R"({"prompt": {
   "1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64, "batch_size": 1, "color": 0}},
   "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "out"}}}})";
 
-http_answer post(running_server& s, const std::string& target, const std::string& user, const std::string& body) {
-  return s.call(http::verb::post, target, user, body);
-}
 
-std::string prompt(running_server& s, const std::string& user) {
-  const http_answer queued = post(s, "/user/" + user + "/prompt", user, graph);
+std::string queue_prompt(running_server& s, const std::string& user) {
+  const http_answer queued = s.post("/user/" + user + "/prompt", user, graph);
   REQUIRE(queued.status == 200);
   return queued.json().at("prompt_id");
 }
 
 // A prompt of `user`'s that ran and saved out_00001_.png.
-std::string finished(running_server& s, const std::filesystem::path& files, const std::string& user) {
-  const std::string id = prompt(s, user);
+std::string finished_prompt(running_server& s, const std::filesystem::path& files, const std::string& user) {
+  const std::string id = queue_prompt(s, user);
   const auto lease = s.queue.lease("gpu0");
   REQUIRE(lease);
   REQUIRE(lease->job_id == id);
@@ -89,10 +86,10 @@ TEST_CASE("at its own address, a tenant reaches none of another's prompts, files
   comfyq::testing::comfyui_test_socket bobs_socket(s.web.port(), "bob", "/user/bob/ws?clientId=alice-1");
   REQUIRE(bobs_socket.next());  // its greeting
 
-  const std::string done = finished(s, files.path(), "alice");
-  const std::string waiting = prompt(s, "alice");
-  REQUIRE(post(s, "/user/alice/api/userdata/workflows%2Fmine.json", "alice", "{}").status == 200);
-  REQUIRE(post(s, "/user/alice/api/settings", "alice", R"({"Comfy.Locale": "fr"})").status == 200);
+  const std::string done = finished_prompt(s, files.path(), "alice");
+  const std::string waiting = queue_prompt(s, "alice");
+  REQUIRE(s.post("/user/alice/api/userdata/workflows%2Fmine.json", "alice", "{}").status == 200);
+  REQUIRE(s.post("/user/alice/api/settings", "alice", R"({"Comfy.Locale": "fr"})").status == 200);
   std::filesystem::create_directories(files.path() / "alice" / "inputs");
   std::ofstream(files.path() / "alice" / "inputs" / "cat.png", std::ios::binary) << "meow";
 
@@ -108,13 +105,13 @@ TEST_CASE("at its own address, a tenant reaches none of another's prompts, files
   CHECK(s.call(http::verb::get, bob + "userdata/workflows%2Fmine.json", "bob").status == 404);
   CHECK(s.call(http::verb::get, bob + "settings", "bob").body == "{}");
   // Changes aimed at alice's prompts change nothing.
-  REQUIRE(post(s, bob + "queue", "bob", R"({"delete": [")" + waiting + R"("]})").status == 200);
-  REQUIRE(post(s, bob + "queue", "bob", R"({"clear": true})").status == 200);
-  REQUIRE(post(s, bob + "interrupt", "bob", R"({"prompt_id": ")" + waiting + R"("})").status == 200);
-  REQUIRE(post(s, bob + "history", "bob", R"({"delete": [")" + done + R"("], "clear": true})").status == 200);
+  REQUIRE(s.post(bob + "queue", "bob", R"({"delete": [")" + waiting + R"("]})").status == 200);
+  REQUIRE(s.post(bob + "queue", "bob", R"({"clear": true})").status == 200);
+  REQUIRE(s.post(bob + "interrupt", "bob", R"({"prompt_id": ")" + waiting + R"("})").status == 200);
+  REQUIRE(s.post(bob + "history", "bob", R"({"delete": [")" + done + R"("], "clear": true})").status == 200);
   CHECK(s.queue.find(waiting)->state == comfyq::job_state::queued);
   CHECK(s.call(http::verb::get, "/user/alice/api/history/" + done, "alice").json().contains(done));
-  CHECK(post(s, bob + "prompt", "bob", R"({"prompt_id": ")" + done + R"(", )" + graph.substr(1)).status == 400);
+  CHECK(s.post(bob + "prompt", "bob", R"({"prompt_id": ")" + done + R"(", )" + graph.substr(1)).status == 400);
   CHECK(s.queue.find(done)->tenant == "alice");
   // bob's socket heard nothing of it, whatever its clientId.
   CHECK_FALSE(bobs_socket.next(300ms));
@@ -125,9 +122,9 @@ TEST_CASE("POST /history removes a tenant's own prompts from its history and /ap
   const comfyq::testing::scratch_folder files;
   running_server s(files.path());
   comfyq::testing::publish_recorded_nodes(s);
-  const std::string first = finished(s, files.path(), "alice");
-  const std::string second = finished(s, files.path(), "alice");
-  REQUIRE(post(s, "/user/alice/history", "alice", R"({"delete": [")" + first + R"("]})").status == 200);
+  const std::string first = finished_prompt(s, files.path(), "alice");
+  const std::string second = finished_prompt(s, files.path(), "alice");
+  REQUIRE(s.post("/user/alice/history", "alice", R"({"delete": [")" + first + R"("]})").status == 200);
   nlohmann::json history = s.call(http::verb::get, "/user/alice/history", "alice").json();
   CHECK_FALSE(history.contains(first));
   CHECK(history.contains(second));
@@ -136,9 +133,9 @@ TEST_CASE("POST /history removes a tenant's own prompts from its history and /ap
   CHECK(s.queue.find(first)->state == comfyq::job_state::succeeded);  // comfyq's own API still has it
   CHECK(s.call(http::verb::get, "/api/v1/jobs/" + first, "alice").status == 200);
 
-  REQUIRE(post(s, "/user/alice/api/history", "alice", R"({"clear": true})").status == 200);
+  REQUIRE(s.post("/user/alice/api/history", "alice", R"({"clear": true})").status == 200);
   CHECK(s.call(http::verb::get, "/user/alice/history", "alice").body == "{}");
-  const std::string third = finished(s, files.path(), "alice");  // a later prompt shows again
+  const std::string third = finished_prompt(s, files.path(), "alice");  // a later prompt shows again
   history = s.call(http::verb::get, "/user/alice/history", "alice").json();
   CHECK(history.size() == 1);
   CHECK(history.contains(third));

@@ -28,13 +28,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const ordered saveimage_graph = ordered::parse(R"({
+const ordered three_node_graph = ordered::parse(R"({
   "1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64, "batch_size": 1, "color": 0}},
   "2": {"class_type": "ImageInvert", "inputs": {"image": ["1", 0]}},
   "3": {"class_type": "SaveImage", "inputs": {"images": ["2", 0], "filename_prefix": "out"}}})");
 
 // Queues `graph` through alice's ComfyUI API; the new prompt's id.
-std::string prompt(running_server& s, const std::string& user, const ordered& graph = saveimage_graph) {
+std::string prompt(running_server& s, const std::string& user, const ordered& graph = three_node_graph) {
   const comfyq::testing::http_answer queued = s.call(http::verb::post, "/user/" + user + "/prompt", user,
                                                      ordered{{"prompt", graph}}.dump());
   REQUIRE(queued.status == 200);

@@ -25,11 +25,8 @@ void write_file(const std::filesystem::path& file, const std::string& text) {
   std::ofstream(file, std::ios::binary) << text;
 }
 
-http_answer post(running_server& s, const std::string& target, const std::string& user, const std::string& body) {
-  return s.call(http::verb::post, target, user, body);
-}
 
-const std::string workflow = R"({"last_node_id": 2, "nodes": [], "links": [], "version": 0.4})";
+const std::string ui_workflow = R"({"last_node_id": 2, "nodes": [], "links": [], "version": 0.4})";
 
 }  // namespace
 
@@ -39,14 +36,14 @@ TEST_CASE("a tenant's ComfyUI saves, lists, reads, moves and deletes its workflo
   running_server s(files.path());
   const std::string mine = "/user/alice/api/userdata/workflows%2Fmine.json";
 
-  const http_answer saved = post(s, mine + "?overwrite=true&full_info=true", "alice", workflow);
+  const http_answer saved = s.post(mine + "?overwrite=true&full_info=true", "alice", ui_workflow);
   REQUIRE(saved.status == 200);
   CHECK(saved.json().at("path") == "workflows/mine.json");
-  CHECK(saved.json().at("size") == workflow.size());
+  CHECK(saved.json().at("size") == ui_workflow.size());
   CHECK(saved.json().at("modified").is_number());
-  CHECK(comfyq::testing::contents(files.path() / "alice" / "userdata" / "workflows" / "mine.json") == workflow);
-  CHECK(s.call(http::verb::get, mine, "alice").body == workflow);
-  CHECK(post(s, mine + "?overwrite=false", "alice", "{}").status == 409);
+  CHECK(comfyq::testing::contents(files.path() / "alice" / "userdata" / "workflows" / "mine.json") == ui_workflow);
+  CHECK(s.call(http::verb::get, mine, "alice").body == ui_workflow);
+  CHECK(s.post(mine + "?overwrite=false", "alice", "{}").status == 409);
 
   // As the web UI lists them at start-up.
   const http_answer listed = s.call(http::verb::get, "/user/alice/api/userdata?dir=workflows&recurse=true&split=false&full_info=true", "alice");
@@ -67,7 +64,7 @@ TEST_CASE("a tenant's ComfyUI saves, lists, reads, moves and deletes its workflo
   CHECK(s.call(http::verb::get, mine, "bob").status == 403);
   CHECK(s.call(http::verb::get, "/user/bob/api/userdata/..%2F..%2Falice%2Fuserdata%2Fworkflows%2Fmine.json", "bob").status == 403);
 
-  const http_answer moved = post(s, "/user/alice/api/userdata/workflows%2Fmine.json/move/workflows%2Fold%2Fmine.json", "alice", "");
+  const http_answer moved = s.post("/user/alice/api/userdata/workflows%2Fmine.json/move/workflows%2Fold%2Fmine.json", "alice", "");
   REQUIRE(moved.status == 200);
   CHECK(moved.json() == "workflows/old/mine.json");
   CHECK(s.call(http::verb::get, mine, "alice").status == 404);
@@ -80,8 +77,8 @@ TEST_CASE("a tenant's ComfyUI keeps its settings apart from another's", "[server
   const scratch_folder files;
   running_server s(files.path());
   CHECK(s.call(http::verb::get, "/user/alice/api/settings", "alice").body == "{}");
-  REQUIRE(post(s, "/user/alice/api/settings", "alice", R"({"Comfy.Locale": "fr", "Comfy.TextareaWidget.FontSize": 12})").status == 200);
-  REQUIRE(post(s, "/user/alice/api/settings/Comfy.Locale", "alice", R"("de")").status == 200);
+  REQUIRE(s.post("/user/alice/api/settings", "alice", R"({"Comfy.Locale": "fr", "Comfy.TextareaWidget.FontSize": 12})").status == 200);
+  REQUIRE(s.post("/user/alice/api/settings/Comfy.Locale", "alice", R"("de")").status == 200);
   CHECK(s.call(http::verb::get, "/user/alice/api/settings", "alice").json() ==
         nlohmann::json{{"Comfy.Locale", "de"}, {"Comfy.TextareaWidget.FontSize", 12}});
   CHECK(s.call(http::verb::get, "/user/alice/api/settings/Comfy.Locale", "alice").json() == "de");
@@ -89,7 +86,7 @@ TEST_CASE("a tenant's ComfyUI keeps its settings apart from another's", "[server
   CHECK(nlohmann::json::parse(comfyq::testing::contents(files.path() / "alice" / "userdata" / "comfy.settings.json"))
             .at("Comfy.Locale") == "de");
   CHECK(s.call(http::verb::get, "/user/bob/api/settings", "bob").body == "{}");
-  CHECK(post(s, "/user/alice/api/settings", "alice", "not json").status == 400);
+  CHECK(s.post("/user/alice/api/settings", "alice", "not json").status == 400);
   CHECK(s.call(http::verb::get, "/user/alice/api/users", "alice").json() ==
         nlohmann::json{{"storage", "server"}, {"migrated", true}});
 }
@@ -98,30 +95,30 @@ TEST_CASE("the workshop's workflows are in every tenant's list and templates, to
           "[server][comfyui_api][comfyui_web_ui]") {
   const scratch_folder files;
   const scratch_folder workshop;
-  write_file(workshop.path() / "intro.json", workflow);
+  write_file(workshop.path() / "intro.json", ui_workflow);
   running_server s({.files = files.path(), .workshop_workflows = workshop.path()});
   for (const std::string user : {"alice", "bob"}) {
     const std::string base = "/user/" + user + "/api/";
     const http_answer listed = s.call(http::verb::get, base + "userdata?dir=workflows&recurse=true", user);
     REQUIRE(listed.status == 200);
     CHECK(listed.json() == nlohmann::json{"workshop/intro.json"});
-    CHECK(s.call(http::verb::get, base + "userdata/workflows%2Fworkshop%2Fintro.json", user).body == workflow);
+    CHECK(s.call(http::verb::get, base + "userdata/workflows%2Fworkshop%2Fintro.json", user).body == ui_workflow);
     CHECK(s.call(http::verb::get, base + "workflow_templates", user).json() == nlohmann::json{{"workshop", {"intro"}}});
-    CHECK(s.call(http::verb::get, base + "workflow_templates/workshop/intro.json", user).body == workflow);
+    CHECK(s.call(http::verb::get, base + "workflow_templates/workshop/intro.json", user).body == ui_workflow);
     const nlohmann::json v2 = s.call(http::verb::get, base + "v2/userdata?path=workflows", user).json();
     REQUIRE(v2.size() == 2);
     CHECK(v2[0] == nlohmann::json{{"name", "workshop"}, {"path", "workflows/workshop"}, {"type", "directory"}});
     CHECK(v2[1].at("path") == "workflows/workshop/intro.json");
   }
   const std::string shared = "/user/alice/api/userdata/workflows%2Fworkshop%2Fintro.json";
-  const http_answer changed = post(s, shared + "?overwrite=true", "alice", "{}");
+  const http_answer changed = s.post(shared + "?overwrite=true", "alice", "{}");
   CHECK(changed.status == 403);
   CHECK(changed.json().at("error").at("code") == "read_only");
   CHECK(s.call(http::verb::delete_, shared, "alice").status == 403);
-  CHECK(post(s, shared + "/move/workflows%2Fmine.json", "alice", "").status == 403);
-  CHECK(comfyq::testing::contents(workshop.path() / "intro.json") == workflow);
+  CHECK(s.post(shared + "/move/workflows%2Fmine.json", "alice", "").status == 403);
+  CHECK(comfyq::testing::contents(workshop.path() / "intro.json") == ui_workflow);
   // A copy is the tenant's own.
-  REQUIRE(post(s, "/user/alice/api/userdata/workflows%2Fintro%20copy.json", "alice", workflow).status == 200);
+  REQUIRE(s.post("/user/alice/api/userdata/workflows%2Fintro%20copy.json", "alice", ui_workflow).status == 200);
   CHECK(s.call(http::verb::get, "/user/alice/api/userdata?dir=workflows&recurse=true", "alice").json() ==
         nlohmann::json{"intro copy.json", "workshop/intro.json"});
 }

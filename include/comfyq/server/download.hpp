@@ -116,7 +116,7 @@ class zip_source final : public body_source {
 /// What a download is sent as.
 struct download_head {
   std::string content_type = "application/octet-stream";
-  std::string file_name;  ///< the name a browser saves it under; empty: shown, not saved
+  std::string file_name{};  ///< the name a browser saves it under; empty: shown, not saved
 };
 
 /// Sends a 200 response with `source`'s body over a connection handed over by the server, then
