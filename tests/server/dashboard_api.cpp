@@ -40,8 +40,10 @@ nlohmann::json admin_answer_when(running_server& s, const std::string& target, R
 
 TEST_CASE("me says who the caller is and whether it is an admin", "[server][dashboard]") {
   running_server s;
-  CHECK(s.call(http::verb::get, "/api/v1/me", "alice").json() == nlohmann::json{{"user", "alice"}, {"admin", false}});
-  CHECK(s.call(http::verb::get, "/api/v1/me", "admin").json() == nlohmann::json{{"user", "admin"}, {"admin", true}});
+  CHECK(s.call(http::verb::get, "/api/v1/me", "alice").json() ==
+        nlohmann::json{{"user", "alice"}, {"admin", false}, {"comfyui_ui", false}});
+  CHECK(s.call(http::verb::get, "/api/v1/me", "admin").json() ==
+        nlohmann::json{{"user", "admin"}, {"admin", true}, {"comfyui_ui", false}});
   refusal(s.call(http::verb::get, "/api/v1/me", ""), 401);
 }
 
