@@ -360,6 +360,9 @@ class PagesTest:
         user03 = self.user03 = self.browser(self.api, "user03")
         user03.open(self.base + "user/user03/")
         check(user03.text("#heading") == "user03", "the participant page's heading is %r" % user03.text("#heading"))
+        user03.wait("the page to say how to reach ComfyUI", lambda d: "/user/user03/" in (user03.text("#comfyui-note") or ""))
+        check("--comfyui-frontend" in user03.text("#comfyui-note"),
+              "the page of a server without ComfyUI's web UI does not say how to enable it: %r" % user03.text("#comfyui-note"))
         self.submit_on_page(user03, "notes.json", "this is not JSON")
         user03.wait("a message about a file that is not JSON", lambda d: "not a JSON file" in user03.alert())
         self.submit_on_page(user03, "ui.json", json.dumps({"nodes": [], "links": [], "version": 0.4}))

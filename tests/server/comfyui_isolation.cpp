@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "server/api_server.hpp"
-#include "server/comfyui_socket_client.hpp"
+#include "server/test_websocket.hpp"
 #include "server/recorded_nodes.hpp"
 #include "support/scratch_folder.hpp"
 
@@ -83,7 +83,7 @@ TEST_CASE("at its own address, a tenant reaches none of another's prompts, files
   const comfyq::testing::scratch_folder files;
   running_server s(files.path());
   comfyq::testing::publish_recorded_nodes(s);
-  comfyq::testing::comfyui_test_socket bobs_socket(s.web.port(), "bob", "/user/bob/ws?clientId=alice-1");
+  comfyq::testing::test_websocket bobs_socket(s.web.port(), "bob", "/user/bob/ws?clientId=alice-1");
   REQUIRE(bobs_socket.next());  // its greeting
 
   const std::string done = finished_prompt(s, files.path(), "alice");

@@ -15,12 +15,12 @@
 #include "comfyq/comfyui/binary_frames.hpp"
 #include "comfyq/comfyui/detail/base64.hpp"
 #include "server/api_server.hpp"
-#include "server/comfyui_socket_client.hpp"
+#include "server/test_websocket.hpp"
 #include "server/recorded_nodes.hpp"
 #include "support/comfyui_recordings.hpp"
 
 namespace http = boost::beast::http;
-using comfyq::testing::comfyui_test_socket;
+using comfyq::testing::test_websocket;
 using comfyq::testing::publish_recorded_nodes;
 using comfyq::testing::running_server;
 using ordered = nlohmann::ordered_json;
@@ -41,14 +41,14 @@ std::string prompt(running_server& s, const std::string& user, const ordered& gr
   return queued.json().at("prompt_id").get<std::string>();
 }
 
-std::vector<std::string> types_of(const std::vector<comfyui_test_socket::message>& messages) {
+std::vector<std::string> types_of(const std::vector<test_websocket::message>& messages) {
   std::vector<std::string> types;
   for (const auto& m : messages) types.push_back(m.type());
   return types;
 }
 
 // The socket's greeting: status with its sid.
-ordered greeting_of(comfyui_test_socket& socket) {
+ordered greeting_of(test_websocket& socket) {
   const auto first = socket.next();
   REQUIRE(first);
   REQUIRE(first->type() == "status");
@@ -85,8 +85,8 @@ TEST_CASE("a tenant's socket gets ComfyUI's messages for its job in the recorded
   running_server s;
   publish_recorded_nodes(s);
   const std::vector<ordered> recording = comfyq::testing::load_transcript<ordered>("job_saveimage_ws_legacy.jsonl");
-  comfyui_test_socket alice(s.web.port(), "alice", "/user/alice/ws?clientId=tenantA-client-1");
-  comfyui_test_socket bob(s.web.port(), "bob", "/ws?clientId=bob-1");  // the root socket is the caller's
+  test_websocket alice(s.web.port(), "alice", "/user/alice/ws?clientId=tenantA-client-1");
+  test_websocket bob(s.web.port(), "bob", "/ws?clientId=bob-1");  // the root socket is the caller's
   const ordered hello = greeting_of(alice);
   CHECK(hello == ordered::parse(R"({"status": {"exec_info": {"queue_remaining": 0}}, "sid": "tenantA-client-1"})"));
   CHECK(greeting_of(bob).at("sid") == "bob-1");
@@ -105,7 +105,7 @@ TEST_CASE("a tenant's socket gets ComfyUI's messages for its job in the recorded
   s.queue.complete(id, lease->token, {{.name = "out_00001_.png", .size = 1, .sha256 = std::string(64, '0'),
                                        .media_type = "image/png", .node = "3"}});
 
-  std::vector<comfyui_test_socket::message> ours = alice.until_finished(id);
+  std::vector<test_websocket::message> ours = alice.until_finished(id);
   std::erase_if(ours, [](const auto& m) { return m.type() == "comfyq_queue_position"; });  // comfyq's own, documented
   // ComfyUI's history holds the job by the time its end marker is sent.
   CHECK(s.call(http::verb::get, "/user/alice/history/" + id, "alice").json().contains(id));
@@ -128,9 +128,9 @@ TEST_CASE("a socket that asked for preview metadata gets previews as type 4, ano
           "[server][comfyui_api][comfyui_socket]") {
   running_server s;
   publish_recorded_nodes(s);
-  comfyui_test_socket flagged(s.web.port(), "alice", "/user/alice/api/ws?clientId=flagged");
+  test_websocket flagged(s.web.port(), "alice", "/user/alice/api/ws?clientId=flagged");
   flagged.send(R"({"type": "feature_flags", "data": {"supports_preview_metadata": true}})");
-  comfyui_test_socket legacy(s.web.port(), "alice", "/user/alice/ws?clientId=legacy");
+  test_websocket legacy(s.web.port(), "alice", "/user/alice/ws?clientId=legacy");
   greeting_of(flagged);
   greeting_of(legacy);
   const auto flags = flagged.next();
@@ -147,9 +147,9 @@ TEST_CASE("a socket that asked for preview metadata gets previews as type 4, ano
                           {{"node", "2"}, {"preview", {{"media_type", "image/png"}, {"base64", comfyq::comfyui::detail::base64_encode(png)}}}});
   s.queue.complete(id, lease->token, {});
 
-  for (comfyui_test_socket* socket : {&flagged, &legacy}) {
-    const std::vector<comfyui_test_socket::message> messages = socket->until_finished(id);
-    std::optional<comfyui_test_socket::message> preview;
+  for (test_websocket* socket : {&flagged, &legacy}) {
+    const std::vector<test_websocket::message> messages = socket->until_finished(id);
+    std::optional<test_websocket::message> preview;
     for (const auto& m : messages) {
       if (m.binary) preview = m;
     }
@@ -182,7 +182,7 @@ TEST_CASE("a socket that joins mid-job hears what runs now and where the tenant'
   REQUIRE(lease->job_id == running);
   s.queue.report_progress(running, lease->token, {{"node", "2"}});
 
-  comfyui_test_socket late(s.web.port(), "alice", "/ws");
+  test_websocket late(s.web.port(), "alice", "/ws");
   const ordered hello = greeting_of(late);
   CHECK(hello.at("status").at("exec_info").at("queue_remaining") == 2);
   CHECK(hello.at("sid").get<std::string>().size() == 32);  // made up, as ComfyUI's uuid4().hex
@@ -207,7 +207,7 @@ TEST_CASE("a socket hears how a tenant's job ended: failed, interrupted, or dele
           "[server][comfyui_api][comfyui_socket]") {
   running_server s;
   publish_recorded_nodes(s);
-  comfyui_test_socket socket(s.web.port(), "alice", "/user/alice/ws?clientId=c");
+  test_websocket socket(s.web.port(), "alice", "/user/alice/ws?clientId=c");
   greeting_of(socket);
 
   SECTION("failed") {
@@ -248,7 +248,7 @@ TEST_CASE("a socket hears how a tenant's job ended: failed, interrupted, or dele
     REQUIRE(queued);
     CHECK(queued->json().at("data").at("status").at("exec_info").at("queue_remaining") == 1);
     REQUIRE(s.call(http::verb::post, "/user/alice/queue", "alice", ordered{{"delete", {id}}}.dump()).status == 200);
-    std::optional<comfyui_test_socket::message> m;
+    std::optional<test_websocket::message> m;
     do {
       m = socket.next();
       REQUIRE(m);
@@ -272,8 +272,8 @@ TEST_CASE("a socket is only the caller's own, and only a WebSocket", "[server][c
   CHECK(intruder.status == 403);
   CHECK(intruder.json().at("error").at("message") == "this is alice's ComfyUI; yours is /user/bob/");
   CHECK(upgrade("/ws", "").status == 401);
-  CHECK(comfyui_test_socket(s.web.port(), "bob", "/user/alice/api/ws").refused());
-  CHECK_FALSE(comfyui_test_socket(s.web.port(), "admin", "/user/alice/ws?clientId=y").refused());
+  CHECK(test_websocket(s.web.port(), "bob", "/user/alice/api/ws").refused());
+  CHECK_FALSE(test_websocket(s.web.port(), "admin", "/user/alice/ws?clientId=y").refused());
   const comfyq::testing::http_answer plain = s.call(http::verb::get, "/user/alice/ws", "alice");
   CHECK(plain.status == 400);
   CHECK(plain.json().at("error").at("code") == "not_a_websocket");

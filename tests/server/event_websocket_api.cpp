@@ -7,13 +7,12 @@
 #include <string>
 #include <thread>
 
-#include <boost/beast/websocket.hpp>
 #include <nlohmann/json.hpp>
 
 #include "api_server.hpp"
+#include "test_websocket.hpp"
 
 namespace http = boost::beast::http;
-namespace websocket = boost::beast::websocket;
 using comfyq::testing::running_server;
 using namespace std::chrono_literals;
 
@@ -22,43 +21,21 @@ namespace {
 // A WebSocket client of /api/v1/events, each read bounded.
 class events_socket {
  public:
-  events_socket(std::uint16_t port, const std::string& user, const std::string& target = "/api/v1/events") {
-    socket_.next_layer().connect({boost::asio::ip::make_address("127.0.0.1"), port});
-    socket_.set_option(websocket::stream_base::decorator(
-        [user](websocket::request_type& req) { req.set("X-Test-User", user); }));
-    socket_.handshake("127.0.0.1", target);
-  }
+  events_socket(std::uint16_t port, const std::string& user, const std::string& target = "/api/v1/events")
+      : socket_(port, user, target) {}
 
   /// The next message that is not a queue position (as sse_client::next_logged).
   std::optional<nlohmann::json> next_logged(std::chrono::milliseconds timeout = 10s) {
-    while (std::optional<nlohmann::json> message = next(timeout)) {
-      if (message->value("type", "") != "position_changed") return message;
+    while (std::optional<comfyq::testing::test_websocket::message> message = socket_.next(timeout)) {
+      nlohmann::json event = nlohmann::json::parse(message->bytes);
+      if (event.value("type", "") != "position_changed") return event;
     }
     return std::nullopt;
   }
 
  private:
-  /// The next message as JSON, or nothing if none came within `timeout` or the stream ended.
-  std::optional<nlohmann::json> next(std::chrono::milliseconds timeout) {
-    boost::beast::flat_buffer buffer;
-    boost::beast::error_code failure = boost::asio::error::timed_out;
-    socket_.async_read(buffer, [&](boost::beast::error_code ec, std::size_t) { failure = ec; });
-    io_.restart();
-    io_.run_for(timeout);
-    if (!io_.stopped()) {  // nothing came: give up the read (the socket is of no more use)
-      boost::beast::get_lowest_layer(socket_).cancel();
-      io_.restart();
-      io_.run();
-      return std::nullopt;
-    }
-    if (failure) return std::nullopt;
-    return nlohmann::json::parse(boost::beast::buffers_to_string(buffer.data()));
-  }
-
-  boost::asio::io_context io_;
-  websocket::stream<boost::beast::tcp_stream> socket_{io_};
+  comfyq::testing::test_websocket socket_;
 };
-
 
 }  // namespace
 

@@ -4,16 +4,15 @@
 //
 // Two executors share the work. The socket's own strand on the I/O threads reads the client and
 // writes the frames, one at a time, from a queue that a client that does not read can grow by at
-// most `max_pending_bytes` before it is dropped. A strand on the store's pool translates the
-// events, as the end of a job is read from the store, which may wait on Redis. The feed hands
-// each batch of the tenant's events to that strand, so that they are translated in the log's
-// order.
+// most `max_pending_bytes` before it is dropped (frame_queue.hpp). A strand on the store's pool
+// translates the events, as the end of a job is read from the store, which may wait on Redis.
+// The feed hands each batch of the tenant's events to that strand, so that they are translated
+// in the log's order.
 
 #include <utility>  // before Asio: Boost 1.74's Asio needs std::exchange declared
 
 #include <chrono>
 #include <cstddef>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -31,6 +30,7 @@
 #include "comfyq/server/comfyui_socket_messages.hpp"
 #include "comfyq/server/event_feed.hpp"
 #include "comfyq/server/event_stream.hpp"
+#include "comfyq/server/frame_queue.hpp"
 #include "comfyq/server/http.hpp"
 #include "comfyq/server/progress_board.hpp"
 #include "comfyq/store/contract.hpp"
@@ -59,6 +59,7 @@ class comfyui_socket final : public closable_stream, public std::enable_shared_f
                  comfyui_socket_setup setup)
       : socket_(std::move(stream)),
         upgrade_(std::move(upgrade)),
+        pending_(host.limits.max_pending_bytes),
         host_(host),
         setup_(std::move(setup)),
         work_(boost::asio::make_strand(host.store_pool)),
@@ -184,9 +185,7 @@ class comfyui_socket final : public closable_stream, public std::enable_shared_f
 
   void enqueue(comfyui_frame frame) {
     if (closed_) return;
-    pending_bytes_ += frame.bytes.size();
-    pending_.push_back(std::move(frame));
-    if (pending_bytes_ > host_.limits.max_pending_bytes) return shut();  // it does not read: drop it
+    if (!pending_.push(std::move(frame))) return shut();  // it does not read: drop it
     if (!writing_) write_next();
   }
 
@@ -200,8 +199,7 @@ class comfyui_socket final : public closable_stream, public std::enable_shared_f
     socket_.async_write(boost::asio::buffer(pending_.front().bytes),
                         [self = shared_from_this()](boost::beast::error_code ec, std::size_t) {
                           if (ec) return self->shut();
-                          self->pending_bytes_ -= self->pending_.front().bytes.size();
-                          self->pending_.pop_front();
+                          self->pending_.pop();
                           self->write_next();
                         });
   }
@@ -218,8 +216,7 @@ class comfyui_socket final : public closable_stream, public std::enable_shared_f
   boost::beast::websocket::stream<boost::beast::tcp_stream> socket_;
   request upgrade_;
   boost::beast::flat_buffer incoming_;
-  std::deque<comfyui_frame> pending_;
-  std::size_t pending_bytes_ = 0;
+  frame_queue<comfyui_frame> pending_;
   bool writing_ = false;
   bool open_ = false;
   bool closed_ = false;

@@ -52,6 +52,8 @@ struct comfyui_frame {
   bool binary = false;
 };
 
+inline std::size_t frame_bytes(const comfyui_frame& frame) { return frame.bytes.size(); }
+
 class comfyui_socket_messages {
  public:
   /// Reads a job for the messages of its end; nullopt when it cannot be read.

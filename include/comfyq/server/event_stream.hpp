@@ -1,16 +1,15 @@
 #pragma once
 // One client's event stream (GET /api/v1/events): the events of the feed it may see, from the id
 // it resumes after, as Server-Sent Events or WebSocket messages (event_transports.hpp). It holds
-// no thread: frames wait in a queue of their own until the socket takes them, and a client that
-// does not read falls behind by at most `max_pending_bytes` before it is dropped, so it cannot
-// grow the server's memory. Every `keep_alive` the stream shows it is alive, which keeps proxies
+// no thread: frames wait in a queue of their own until the socket takes them (frame_queue.hpp),
+// and a client that does not read falls behind by at most `max_pending_bytes` before it is
+// dropped. Every `keep_alive` the stream shows it is alive, which keeps proxies
 // from timing it out and finds clients that left.
 
 #include <utility>  // before Asio: Boost 1.74's Asio needs std::exchange declared
 
 #include <chrono>
 #include <cstddef>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -23,6 +22,7 @@
 
 #include "comfyq/server/event_feed.hpp"
 #include "comfyq/server/event_transports.hpp"
+#include "comfyq/server/frame_queue.hpp"
 #include "comfyq/server/identity.hpp"
 
 namespace comfyq::server {
@@ -106,9 +106,7 @@ class event_stream final : public closable_stream, public std::enable_shared_fro
 
   void enqueue(std::string frame) {
     if (closed_) return;
-    pending_bytes_ += frame.size();
-    pending_.push_back(std::move(frame));
-    if (pending_bytes_ > limits_.max_pending_bytes) return shut();  // it does not read: drop it
+    if (!pending_.push(std::move(frame))) return shut();  // it does not read: drop it
     if (!writing_) write_next();
   }
 
@@ -120,8 +118,7 @@ class event_stream final : public closable_stream, public std::enable_shared_fro
     writing_ = true;
     transport_.write(pending_.front(), [self = this->shared_from_this()](boost::beast::error_code ec, std::size_t) {
       if (ec) return self->shut();
-      self->pending_bytes_ -= self->pending_.front().size();
-      self->pending_.pop_front();
+      self->pending_.pop();
       self->write_next();
     });
   }
@@ -150,8 +147,7 @@ class event_stream final : public closable_stream, public std::enable_shared_fro
   event_stream_limits limits_;
   boost::asio::steady_timer timer_;
   std::unique_ptr<event_feed::subscription> subscription_;
-  std::deque<std::string> pending_;
-  std::size_t pending_bytes_ = 0;
+  frame_queue<std::string> pending_{limits_.max_pending_bytes};
   bool writing_ = false;
   bool open_ = false;
   bool closed_ = false;

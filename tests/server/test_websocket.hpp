@@ -1,10 +1,13 @@
 #pragma once
-// A WebSocket client of a tenant's ComfyUI socket (/ws, /user/<name>/ws): the test server's
-// user header on the handshake, each read bounded, text and binary messages apart.
+// A WebSocket client of the test server (a tenant's ComfyUI socket, /ws or /user/<name>/ws; the
+// event stream, /api/v1/events): the test server's user header on the handshake, each read
+// bounded, text and binary messages apart.
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
@@ -12,7 +15,7 @@
 
 namespace comfyq::testing {
 
-class comfyui_test_socket {
+class test_websocket {
  public:
   struct message {
     std::string bytes;
@@ -23,7 +26,7 @@ class comfyui_test_socket {
   };
 
   /// Connects as `user`; refused() tells whether the server refused the upgrade.
-  comfyui_test_socket(std::uint16_t port, const std::string& user, const std::string& target) {
+  test_websocket(std::uint16_t port, const std::string& user, const std::string& target) {
     namespace websocket = boost::beast::websocket;
     socket_.next_layer().connect({boost::asio::ip::make_address("127.0.0.1"), port});
     socket_.set_option(websocket::stream_base::decorator([user](websocket::request_type& req) {
