@@ -264,6 +264,47 @@ def write_file(folder, name, content):
     return path
 
 
+# A stand-in for ComfyUI's web UI as far as its extensions go, for a server started with
+# --comfyui-frontend: its start-up imports each URL that GET api/extensions lists, and its api
+# object (scripts/api.js, which extensions import with scripts/app.js) dispatches each message of
+# the participant's WebSocket as an event of the message's type, as the real frontend's does.
+# The real frontend is pip's comfyui_frontend_package, which this machine cannot install.
+FRONTEND_STAND_IN = {
+    "index.html": """<!doctype html>
+<html><head><title>ComfyUI</title><link rel="icon" href="data:,"><script type="module" src="main.js"></script></head>
+<body></body></html>
+""",
+    "main.js": """import { app } from "./scripts/app.js";
+import { api } from "./scripts/api.js";
+const base = location.pathname;
+const extensions = await (await fetch(base + "api/extensions")).json();
+for (const url of extensions) await import(base + url.slice(1));
+app.setup();
+await api.connect(base);
+document.body.dataset.ready = "yes";
+""",
+    "scripts/app.js": """const extensions = [];
+export const app = {
+  registerExtension(extension) { extensions.push(extension); },
+  setup() { for (const extension of extensions) extension.setup?.(); },
+};
+""",
+    "scripts/api.js": """class ComfyApi extends EventTarget {
+  connect(base) {
+    const socket = new WebSocket(location.origin.replace(/^http/, "ws") + base + "ws?clientId=stand-in");
+    socket.addEventListener("message", (m) => {
+      if (typeof m.data !== "string") return;
+      const message = JSON.parse(m.data);
+      this.dispatchEvent(new CustomEvent(message.type, { detail: message.data }));
+    });
+    return new Promise((resolve) => socket.addEventListener("open", resolve));
+  }
+}
+export const api = new ComfyApi();
+""",
+}
+
+
 # ---- the test ----
 
 JOB_IDS = "return Array.from(document.querySelectorAll('#jobs li')).map(li => li.dataset.job)"
@@ -309,6 +350,7 @@ class PagesTest:
         self.instructor_queues_a_demo()
         self.position_drops_progress_moves_output_shows()
         self.participants_see_only_their_own()
+        self.comfyui_shows_the_place()
         self.worker_going_down_shows()
         for b in self.browsers:
             problems = b.console_errors()
@@ -543,6 +585,31 @@ class PagesTest:
         check(not leaked, "the admin's view of user02's page shows others' jobs: %s" % leaked)
         check(not admin.find("#submit-section").is_displayed(), "the admin's view of user02's page offers the submit form")
         step("the admin's view of user02's page shows user02's jobs only, without the forms")
+
+    def comfyui_shows_the_place(self):
+        """ComfyUI's web UI at /user/<name>/ (the stand-in above) loads comfyq's extension, whose
+        badge shows where the participant's first waiting job stands, and goes once it runs."""
+        frontend = os.path.join(self.work, "frontend")
+        for name, text in FRONTEND_STAND_IN.items():
+            os.makedirs(os.path.dirname(os.path.join(frontend, name)), exist_ok=True)
+            write_file(frontend, name, text)
+        server = self.processes.server(self.args, self.work, "server-ui", ["--demo", "--comfyui-frontend", frontend])
+        worker = wait_until("the demo backend's worker ready", lambda: (lambda ws: len(ws) == 1 and ws[0]["state"] == "idle" and ws[0]["id"])(
+            server.api.get("admin", "api/v1/workers")["workers"]))
+        server.api.call("admin", "POST", "api/v1/workers/%s/drain" % worker)
+        user = self.browser(server.api, "user01")
+        user.driver.get(server.base + "user/user01/")
+        user.wait("ComfyUI's page to load comfyq's extension", lambda d: user.js("return document.body.dataset.ready") == "yes")
+        jobs = [server.api.submit("user01") for _ in range(2)]
+        badge = "#comfyq-queue-position"
+        user.wait("the badge with the first job's place", lambda d: (user.text(badge) or "").startswith("Waiting: position 1 of 2"))
+        check("(2 jobs waiting)" in user.text(badge), "the badge does not count the waiting jobs: %r" % user.text(badge))
+        step("ComfyUI's page at /user/user01/ shows %r for %s" % (user.text(badge), ", ".join(jobs)))
+        server.api.call("admin", "POST", "api/v1/workers/%s/resume" % worker)
+        user.wait("the badge to go once both jobs ran", lambda d: not user.find(badge).is_displayed())
+        check(user.driver.current_url == server.base + "user/user01/", "the page moved to %s" % user.driver.current_url)
+        check(server.api.get("user01", "api/v1/me")["comfyui_ui"], "api/v1/me says the server has no ComfyUI web UI")
+        step("the badge went when the worker resumed and ran them")
 
     def worker_going_down_shows(self):
         """A server whose one worker drives a comfyui-standin: killing it shows on the dashboard."""

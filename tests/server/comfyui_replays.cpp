@@ -48,7 +48,8 @@ TEST_CASE("history_ops.jsonl replayed: ComfyUI's statuses, error bodies and shap
   const comfyq::testing::scratch_folder files;
   running_server s(files.path());
   comfyq::testing::publish_recorded_nodes(s);
-  for (const char* id : {"tenantQ-job-0001", "tenantQ-job-0002", "tenantQ-job-0003"}) ran(s, id);
+  // More than the recording lists, as its ComfyUI had run more.
+  for (const char* id : {"tenantQ-job-0001", "tenantQ-job-0002", "tenantQ-job-0003", "tenantQ-job-0004"}) ran(s, id);
 
   std::size_t replayed = 0;
   for (const auto& e : comfyq::testing::load_transcript<nlohmann::ordered_json>("history_ops.jsonl")) {

@@ -56,7 +56,7 @@ ordered greeting_of(test_websocket& socket) {
 }
 
 // Whether `ours` has the shape of `recorded`: the same keys in the same order, the same values,
-// but for what names this run (ids, times, the output's folder).
+// but for what names this run (ids, times, the output's folder and kind).
 void check_same_shape(const ordered& recorded, const ordered& ours, const std::string& where) {
   INFO(where << ": recorded " << recorded.dump() << ", ours " << ours.dump());
   REQUIRE(recorded.type() == ours.type());
@@ -66,7 +66,10 @@ void check_same_shape(const ordered& recorded, const ordered& ours, const std::s
     for (const auto& [key, value] : ours.items()) our_keys.push_back(key);
     REQUIRE(recorded_keys == our_keys);
     for (const auto& [key, value] : recorded.items()) {
+      // What names this run, and where an output is kept: every output is comfyq's to keep,
+      // where ComfyUI keeps a preview as a temporary file.
       if (key == "prompt_id" || key == "timestamp" || key == "subfolder") continue;
+      if (key == "type" && where.find(".output") != std::string::npos) continue;
       check_same_shape(value, ours.at(key), where + "." + key);
     }
   } else if (recorded.is_array()) {
@@ -82,46 +85,58 @@ void check_same_shape(const ordered& recorded, const ordered& ours, const std::s
 TEST_CASE("a tenant's socket gets ComfyUI's messages for its job in the recorded order and shapes, and "
           "another tenant's socket none of them",
           "[server][comfyui_api][comfyui_socket]") {
-  running_server s;
-  publish_recorded_nodes(s);
-  const std::vector<ordered> recording = comfyq::testing::load_transcript<ordered>("job_saveimage_ws_legacy.jsonl");
-  test_websocket alice(s.web.port(), "alice", "/user/alice/ws?clientId=tenantA-client-1");
-  test_websocket bob(s.web.port(), "bob", "/ws?clientId=bob-1");  // the root socket is the caller's
-  const ordered hello = greeting_of(alice);
-  CHECK(hello == ordered::parse(R"({"status": {"exec_info": {"queue_remaining": 0}}, "sid": "tenantA-client-1"})"));
-  CHECK(greeting_of(bob).at("sid") == "bob-1");
+  // A legacy client of a SaveImage job, and a client that negotiated preview metadata of a
+  // PreviewImage job.
+  for (const bool flagged : {false, true}) {
+    const std::string name = flagged ? "job_previewimage_ws_featureflags.jsonl" : "job_saveimage_ws_legacy.jsonl";
+    INFO(name);
+    running_server s;
+    publish_recorded_nodes(s);
+    const std::vector<ordered> recording = comfyq::testing::load_transcript<ordered>(name);
+    test_websocket alice(s.web.port(), "alice", "/user/alice/ws?clientId=tenantA-client-1");
+    if (flagged) alice.send(R"({"type": "feature_flags", "data": {"supports_preview_metadata": true}})");
+    test_websocket bob(s.web.port(), "bob", "/ws?clientId=bob-1");  // the root socket is the caller's
+    const ordered hello = greeting_of(alice);
+    CHECK(hello == ordered::parse(R"({"status": {"exec_info": {"queue_remaining": 0}}, "sid": "tenantA-client-1"})"));
+    if (flagged) CHECK(alice.next()->type() == "feature_flags");
+    CHECK(greeting_of(bob).at("sid") == "bob-1");
 
-  // The recorded job: the same graph, run node by node by a worker, its image saved by node 3.
-  ordered graph;
-  std::vector<ordered> recorded;  // what ComfyUI sent the socket after its greeting
-  for (const ordered& e : recording) {
-    if (e.at("dir") == "http" && e.at("request").at("method") == "POST") graph = e["request"]["json"]["prompt"];
-    if (e.at("dir") == "server->ws" && !graph.is_null()) recorded.push_back(e.at("data"));
+    // The recorded job: the same graph, run node by node by a worker, its image kept by node 3.
+    ordered graph;
+    std::vector<ordered> recorded;  // what ComfyUI sent the socket after the prompt
+    std::string image;
+    for (const ordered& e : recording) {
+      if (e.at("dir") == "http" && e.at("request").at("method") == "POST") graph = e["request"]["json"]["prompt"];
+      if (e.at("dir") != "server->ws" || graph.is_null()) continue;
+      recorded.push_back(e.at("data"));
+      if (e["data"]["type"] == "executed") image = e["data"]["data"]["output"]["images"][0]["filename"];
+    }
+    const std::string id = prompt(s, "alice", graph);
+    const auto lease = s.queue.lease("gpu0");
+    REQUIRE(lease);
+    for (const char* node : {"1", "2", "3"}) s.queue.report_progress(id, lease->token, {{"node", node}});
+    s.queue.complete(id, lease->token, {{.name = image, .size = 1, .sha256 = std::string(64, '0'),
+                                         .media_type = "image/png", .node = "3"}});
+
+    std::vector<test_websocket::message> ours = alice.until_finished(id);
+    std::erase_if(ours, [](const auto& m) { return m.type() == "comfyq_queue_position"; });  // comfyq's own, documented
+    // ComfyUI's history holds the job by the time its end marker is sent.
+    CHECK(s.call(http::verb::get, "/user/alice/history/" + id, "alice").json().contains(id));
+
+    REQUIRE(types_of(ours).size() == recorded.size());
+    for (std::size_t i = 0; i < recorded.size(); ++i) {
+      check_same_shape(recorded[i], ours[i].json(), "message " + std::to_string(i));
+      const ordered data = ours[i].json().at("data");
+      if (data.contains("prompt_id")) CHECK(data.at("prompt_id") == id);
+    }
+    // The output is named as this API's /view serves it: in a folder named after the job.
+    const ordered executed = ours[ours.size() - 5].json();
+    REQUIRE(executed.at("type") == "executed");
+    CHECK(executed.at("data").at("output").at("images").at(0).at("subfolder") == id);
+    CHECK(executed.at("data").at("output").at("images").at(0).at("type") == "output");
+
+    CHECK_FALSE(bob.next(300ms));
   }
-  const std::string id = prompt(s, "alice", graph);
-  const auto lease = s.queue.lease("gpu0");
-  REQUIRE(lease);
-  for (const char* node : {"1", "2", "3"}) s.queue.report_progress(id, lease->token, {{"node", node}});
-  s.queue.complete(id, lease->token, {{.name = "out_00001_.png", .size = 1, .sha256 = std::string(64, '0'),
-                                       .media_type = "image/png", .node = "3"}});
-
-  std::vector<test_websocket::message> ours = alice.until_finished(id);
-  std::erase_if(ours, [](const auto& m) { return m.type() == "comfyq_queue_position"; });  // comfyq's own, documented
-  // ComfyUI's history holds the job by the time its end marker is sent.
-  CHECK(s.call(http::verb::get, "/user/alice/history/" + id, "alice").json().contains(id));
-
-  REQUIRE(types_of(ours).size() == recorded.size());
-  for (std::size_t i = 0; i < recorded.size(); ++i) {
-    check_same_shape(recorded[i], ours[i].json(), "message " + std::to_string(i));
-    const ordered data = ours[i].json().at("data");
-    if (data.contains("prompt_id")) CHECK(data.at("prompt_id") == id);
-  }
-  // The output is named as this API's /view serves it: in a folder named after the job.
-  const ordered executed = ours[ours.size() - 5].json();
-  REQUIRE(executed.at("type") == "executed");
-  CHECK(executed.at("data").at("output").at("images").at(0).at("subfolder") == id);
-
-  CHECK_FALSE(bob.next(300ms));
 }
 
 TEST_CASE("a socket that asked for preview metadata gets previews as type 4, another as type 1",
