@@ -21,9 +21,10 @@
 
 namespace real = comfyq::testing::real;
 
-TEST_CASE("an unmodified ComfyUI client gets its image from a participant's ComfyUI whose worker runs a real "
-          "ComfyUI",
-          "[worker_process][comfyui_api]") {
+TEST_CASE(
+    "an unmodified ComfyUI client gets its image from a participant's ComfyUI whose worker runs a real "
+    "ComfyUI",
+    "[worker_process][comfyui_api]") {
   real::real_comfyui& comfyui = real::shared_comfyui();
   real::settle(comfyui);
   const comfyq::testing::nginx_prefix prefix;
@@ -39,10 +40,9 @@ TEST_CASE("an unmodified ComfyUI client gets its image from a participant's Comf
   const std::filesystem::path workflow = out.path() / "invert.json";
   std::ofstream(workflow) << real::invert_graph("client").dump();
   const comfyq::testing::program_result run = comfyq::testing::run_program(
-      "/usr/bin/python3",
-      {COMFYQ_EXAMPLE_CLIENT, "--server", nginx.url("/user/user01/"), "--user", "user01", "--password",
-       comfyq::testing::password_of(prefix.path("data/credentials.txt"), "user01"), "--insecure", workflow.string(),
-       "--out", (out.path() / "images").string()});
+      "/usr/bin/python3", {COMFYQ_EXAMPLE_CLIENT, "--server", nginx.url("/user/user01/"), "--user", "user01",
+                           "--password", comfyq::testing::password_of(prefix.path("data/credentials.txt"), "user01"),
+                           "--insecure", workflow.string(), "--out", (out.path() / "images").string()});
   INFO(run.out << run.err);
   REQUIRE(run.exit_code == 0);
   std::vector<std::filesystem::path> images;

@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "server/api_server.hpp"
-#include "server/test_websocket.hpp"
 #include "server/recorded_nodes.hpp"
+#include "server/test_websocket.hpp"
 #include "support/scratch_folder.hpp"
 
 namespace http = boost::beast::http;
@@ -25,7 +25,6 @@ namespace {
 const std::string graph = R"({"prompt": {
   "1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64, "batch_size": 1, "color": 0}},
   "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "out"}}}})";
-
 
 std::string queue_prompt(running_server& s, const std::string& user) {
   const http_answer queued = s.post("/user/" + user + "/prompt", user, graph);
@@ -42,8 +41,9 @@ std::string finished_prompt(running_server& s, const std::filesystem::path& file
   const std::filesystem::path folder = files / user / "outputs" / id / "1";
   std::filesystem::create_directories(folder);
   std::ofstream(folder / "out_00001_.png", std::ios::binary) << "png!";
-  s.queue.complete(id, lease->token,
-                   {{.name = "out_00001_.png", .size = 4, .sha256 = std::string(64, 'a'), .media_type = "image/png", .node = "2"}});
+  s.queue.complete(
+      id, lease->token,
+      {{.name = "out_00001_.png", .size = 4, .sha256 = std::string(64, 'a'), .media_type = "image/png", .node = "2"}});
   return id;
 }
 
@@ -100,7 +100,9 @@ TEST_CASE("at its own address, a tenant reaches none of another's prompts, files
   CHECK(s.call(http::verb::get, bob + "jobs", "bob").json().at("jobs").empty());
   CHECK(s.call(http::verb::get, bob + "queue", "bob").body == R"({"queue_running": [], "queue_pending": []})");
   CHECK(s.call(http::verb::get, bob + "prompt", "bob").json().at("exec_info").at("queue_remaining") == 0);
-  CHECK(s.call(http::verb::get, bob + "view?filename=out_00001_.png&subfolder=" + done + "&type=output", "bob").status == 404);
+  CHECK(
+      s.call(http::verb::get, bob + "view?filename=out_00001_.png&subfolder=" + done + "&type=output", "bob").status ==
+      404);
   CHECK(s.call(http::verb::get, bob + "view?filename=cat.png&type=input", "bob").status == 404);
   CHECK(s.call(http::verb::get, bob + "userdata/workflows%2Fmine.json", "bob").status == 404);
   CHECK(s.call(http::verb::get, bob + "settings", "bob").body == "{}");
@@ -117,7 +119,7 @@ TEST_CASE("at its own address, a tenant reaches none of another's prompts, files
   CHECK_FALSE(bobs_socket.next(300ms));
 }
 
-TEST_CASE("POST /history removes a tenant's own prompts from its history and /api/jobs; the jobs stay",
+TEST_CASE("POST /history removes a tenant's own prompts from its history and /api/jobs, and the jobs stay",
           "[server][comfyui_api][comfyui_isolation]") {
   const comfyq::testing::scratch_folder files;
   running_server s(files.path());
@@ -140,5 +142,6 @@ TEST_CASE("POST /history removes a tenant's own prompts from its history and /ap
   CHECK(history.size() == 1);
   CHECK(history.contains(third));
   // Kept for the next server on the same files.
-  CHECK(nlohmann::json::parse(std::ifstream(files.path() / "alice" / "comfyui-history.json")).contains("cleared_through_ms"));
+  CHECK(nlohmann::json::parse(std::ifstream(files.path() / "alice" / "comfyui-history.json"))
+            .contains("cleared_through_ms"));
 }

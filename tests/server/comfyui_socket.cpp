@@ -15,14 +15,14 @@
 #include "comfyq/comfyui/binary_frames.hpp"
 #include "comfyq/comfyui/detail/base64.hpp"
 #include "server/api_server.hpp"
-#include "server/test_websocket.hpp"
 #include "server/recorded_nodes.hpp"
+#include "server/test_websocket.hpp"
 #include "support/comfyui_recordings.hpp"
 
 namespace http = boost::beast::http;
-using comfyq::testing::test_websocket;
 using comfyq::testing::publish_recorded_nodes;
 using comfyq::testing::running_server;
+using comfyq::testing::test_websocket;
 using ordered = nlohmann::ordered_json;
 using namespace std::chrono_literals;
 
@@ -35,8 +35,8 @@ const ordered three_node_graph = ordered::parse(R"({
 
 // Queues `graph` through alice's ComfyUI API; the new prompt's id.
 std::string prompt(running_server& s, const std::string& user, const ordered& graph = three_node_graph) {
-  const comfyq::testing::http_answer queued = s.call(http::verb::post, "/user/" + user + "/prompt", user,
-                                                     ordered{{"prompt", graph}}.dump());
+  const comfyq::testing::http_answer queued =
+      s.call(http::verb::post, "/user/" + user + "/prompt", user, ordered{{"prompt", graph}}.dump());
   REQUIRE(queued.status == 200);
   return queued.json().at("prompt_id").get<std::string>();
 }
@@ -74,7 +74,8 @@ void check_same_shape(const ordered& recorded, const ordered& ours, const std::s
     }
   } else if (recorded.is_array()) {
     REQUIRE(recorded.size() == ours.size());
-    for (std::size_t i = 0; i < recorded.size(); ++i) check_same_shape(recorded[i], ours[i], where + "[" + std::to_string(i) + "]");
+    for (std::size_t i = 0; i < recorded.size(); ++i)
+      check_same_shape(recorded[i], ours[i], where + "[" + std::to_string(i) + "]");
   } else {
     CHECK(recorded == ours);
   }
@@ -82,9 +83,10 @@ void check_same_shape(const ordered& recorded, const ordered& ours, const std::s
 
 }  // namespace
 
-TEST_CASE("a tenant's socket gets ComfyUI's messages for its job in the recorded order and shapes, and "
-          "another tenant's socket none of them",
-          "[server][comfyui_api][comfyui_socket]") {
+TEST_CASE(
+    "a tenant's socket gets ComfyUI's messages for its job in the recorded order and shapes, and "
+    "another tenant's socket none of them",
+    "[server][comfyui_api][comfyui_socket]") {
   // A legacy client of a SaveImage job, and a client that negotiated preview metadata of a
   // PreviewImage job.
   for (const bool flagged : {false, true}) {
@@ -115,8 +117,9 @@ TEST_CASE("a tenant's socket gets ComfyUI's messages for its job in the recorded
     const auto lease = s.queue.lease("gpu0");
     REQUIRE(lease);
     for (const char* node : {"1", "2", "3"}) s.queue.report_progress(id, lease->token, {{"node", node}});
-    s.queue.complete(id, lease->token, {{.name = image, .size = 1, .sha256 = std::string(64, '0'),
-                                         .media_type = "image/png", .node = "3"}});
+    s.queue.complete(
+        id, lease->token,
+        {{.name = image, .size = 1, .sha256 = std::string(64, '0'), .media_type = "image/png", .node = "3"}});
 
     std::vector<test_websocket::message> ours = alice.until_finished(id);
     std::erase_if(ours, [](const auto& m) { return m.type() == "comfyq_queue_position"; });  // comfyq's own, documented
@@ -158,8 +161,10 @@ TEST_CASE("a socket that asked for preview metadata gets previews as type 4, ano
   REQUIRE(lease);
   const std::string png = std::string("\x89PNG\r\n\x1a\n", 8) + "a preview's bytes";
   s.queue.report_progress(id, lease->token, {{"node", "2"}, {"value", 1}, {"max", 2}});
-  s.queue.report_progress(id, lease->token,
-                          {{"node", "2"}, {"preview", {{"media_type", "image/png"}, {"base64", comfyq::comfyui::detail::base64_encode(png)}}}});
+  s.queue.report_progress(
+      id, lease->token,
+      {{"node", "2"},
+       {"preview", {{"media_type", "image/png"}, {"base64", comfyq::comfyui::detail::base64_encode(png)}}}});
   s.queue.complete(id, lease->token, {});
 
   for (test_websocket* socket : {&flagged, &legacy}) {
@@ -180,7 +185,8 @@ TEST_CASE("a socket that asked for preview metadata gets previews as type 4, ano
       CHECK(frame.type == comfyq::comfyui::binary_type::preview_image);
     }
     // The step before it, as ComfyUI sends it.
-    const auto step = std::find_if(messages.begin(), messages.end(), [](const auto& m) { return m.type() == "progress"; });
+    const auto step =
+        std::find_if(messages.begin(), messages.end(), [](const auto& m) { return m.type() == "progress"; });
     REQUIRE(step != messages.end());
     CHECK(step->json().at("data") == ordered{{"value", 1}, {"max", 2}, {"prompt_id", id}, {"node", "2"}});
   }
@@ -268,7 +274,8 @@ TEST_CASE("a socket hears how a tenant's job ended: failed, interrupted, or dele
       m = socket.next();
       REQUIRE(m);
     } while (m->type() == "comfyq_queue_position");
-    CHECK(m->json() == ordered::parse(R"({"type": "status", "data": {"status": {"exec_info": {"queue_remaining": 0}}}})"));
+    CHECK(m->json() ==
+          ordered::parse(R"({"type": "status", "data": {"status": {"exec_info": {"queue_remaining": 0}}}})"));
   }
 }
 

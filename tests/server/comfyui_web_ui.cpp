@@ -25,7 +25,6 @@ void write_file(const std::filesystem::path& file, const std::string& text) {
   std::ofstream(file, std::ios::binary) << text;
 }
 
-
 const std::string ui_workflow = R"({"last_node_id": 2, "nodes": [], "links": [], "version": 0.4})";
 
 }  // namespace
@@ -46,7 +45,8 @@ TEST_CASE("a tenant's ComfyUI saves, lists, reads, moves and deletes its workflo
   CHECK(s.post(mine + "?overwrite=false", "alice", "{}").status == 409);
 
   // As the web UI lists them at start-up.
-  const http_answer listed = s.call(http::verb::get, "/user/alice/api/userdata?dir=workflows&recurse=true&split=false&full_info=true", "alice");
+  const http_answer listed = s.call(
+      http::verb::get, "/user/alice/api/userdata?dir=workflows&recurse=true&split=false&full_info=true", "alice");
   REQUIRE(listed.status == 200);
   REQUIRE(listed.json().size() == 1);
   CHECK(listed.json()[0].at("path") == "mine.json");
@@ -62,9 +62,11 @@ TEST_CASE("a tenant's ComfyUI saves, lists, reads, moves and deletes its workflo
   CHECK(s.call(http::verb::get, "/user/bob/api/userdata/workflows%2Fmine.json", "bob").status == 404);
   CHECK(s.call(http::verb::get, "/user/bob/api/userdata?dir=workflows", "bob").status == 404);
   CHECK(s.call(http::verb::get, mine, "bob").status == 403);
-  CHECK(s.call(http::verb::get, "/user/bob/api/userdata/..%2F..%2Falice%2Fuserdata%2Fworkflows%2Fmine.json", "bob").status == 403);
+  CHECK(s.call(http::verb::get, "/user/bob/api/userdata/..%2F..%2Falice%2Fuserdata%2Fworkflows%2Fmine.json", "bob")
+            .status == 403);
 
-  const http_answer moved = s.post("/user/alice/api/userdata/workflows%2Fmine.json/move/workflows%2Fold%2Fmine.json", "alice", "");
+  const http_answer moved =
+      s.post("/user/alice/api/userdata/workflows%2Fmine.json/move/workflows%2Fold%2Fmine.json", "alice", "");
   REQUIRE(moved.status == 200);
   CHECK(moved.json() == "workflows/old/mine.json");
   CHECK(s.call(http::verb::get, mine, "alice").status == 404);
@@ -77,7 +79,8 @@ TEST_CASE("a tenant's ComfyUI keeps its settings apart from another's", "[server
   const scratch_folder files;
   running_server s(files.path());
   CHECK(s.call(http::verb::get, "/user/alice/api/settings", "alice").body == "{}");
-  REQUIRE(s.post("/user/alice/api/settings", "alice", R"({"Comfy.Locale": "fr", "Comfy.TextareaWidget.FontSize": 12})").status == 200);
+  REQUIRE(s.post("/user/alice/api/settings", "alice", R"({"Comfy.Locale": "fr", "Comfy.TextareaWidget.FontSize": 12})")
+              .status == 200);
   REQUIRE(s.post("/user/alice/api/settings/Comfy.Locale", "alice", R"("de")").status == 200);
   CHECK(s.call(http::verb::get, "/user/alice/api/settings", "alice").json() ==
         nlohmann::json{{"Comfy.Locale", "de"}, {"Comfy.TextareaWidget.FontSize", 12}});

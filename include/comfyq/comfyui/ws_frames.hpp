@@ -48,7 +48,8 @@ inline std::optional<std::string> preview_frame(std::string_view image, std::str
 
 /// Binary type 4 (PREVIEW_IMAGE_WITH_METADATA): u32be 4, u32be length, metadata JSON, image.
 inline std::string preview_with_metadata_frame(std::string_view image, const std::string& node_id,
-                                               const std::string& prompt_id, std::string_view media_type = "image/png") {
+                                               const std::string& prompt_id,
+                                               std::string_view media_type = "image/png") {
   const std::string metadata = python_dumps(ordered_json{{"node_id", node_id},
                                                          {"prompt_id", prompt_id},
                                                          {"display_node_id", node_id},

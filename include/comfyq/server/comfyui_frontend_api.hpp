@@ -42,8 +42,8 @@ class comfyui_frontend_api {
   /// `frontend`: the web UI's static folder (empty: none); `workshop`: the workshop's workflows
   /// (empty: none); `pages`: the page files, which hold the extension; a download whose client
   /// takes nothing for `stall_limit` is dropped.
-  comfyui_frontend_api(std::filesystem::path frontend, std::filesystem::path workshop, const std::vector<web_file>& pages,
-                       std::chrono::seconds stall_limit)
+  comfyui_frontend_api(std::filesystem::path frontend, std::filesystem::path workshop,
+                       const std::vector<web_file>& pages, std::chrono::seconds stall_limit)
       : frontend_(std::move(frontend)), workshop_(std::move(workshop)), stall_limit_(stall_limit) {
     for (const web_file& f : pages) {
       if (f.name == comfyui_extension_file) extension_ = f;
@@ -107,7 +107,8 @@ class comfyui_frontend_api {
 
   stream_handoff template_file(const request_context& c) const {
     comfyui_tenant(c);
-    if (workshop_.empty()) throw api_error(http::status::not_found, "not_found", "this workshop has no shared workflows");
+    if (workshop_.empty())
+      throw api_error(http::status::not_found, "not_found", "this workshop has no shared workflows");
     return file_below(c, workshop_, c.params[1]);
   }
 
@@ -131,7 +132,8 @@ class comfyui_frontend_api {
   stream_handoff root_asset(const request_context& c) const { return file_below(c, frontend_ / "assets", c.params[0]); }
 
   // The file `path` of `folder`; 404 JSON for none, or for a path that climbs out.
-  stream_handoff file_below(const request_context& c, const std::filesystem::path& folder, const std::string& path) const {
+  stream_handoff file_below(const request_context& c, const std::filesystem::path& folder,
+                            const std::string& path) const {
     const auto missing = [&] {
       return api_error(http::status::not_found, "not_found", "no such file: " + comfyq::detail::printable(path));
     };

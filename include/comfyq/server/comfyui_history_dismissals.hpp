@@ -78,8 +78,10 @@ class comfyui_history_dismissals {
 
   void save(const std::string& tenant, const removed& r) const {
     if (files_.empty()) return;
-    const nlohmann::json kept{{"cleared_through_ms", r.cleared_through.time_since_epoch().count()}, {"deleted", r.deleted}};
-    if (const std::error_code ec = detail::place_synced(files_ / tenant / ".partial", file_of(tenant), kept.dump() + "\n")) {
+    const nlohmann::json kept{{"cleared_through_ms", r.cleared_through.time_since_epoch().count()},
+                              {"deleted", r.deleted}};
+    if (const std::error_code ec =
+            detail::place_synced(files_ / tenant / ".partial", file_of(tenant), kept.dump() + "\n")) {
       throw std::filesystem::filesystem_error("cannot keep what was removed from the history", file_of(tenant), ec);
     }
   }

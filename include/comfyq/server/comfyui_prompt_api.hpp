@@ -28,6 +28,7 @@
 #include "comfyq/ids.hpp"
 #include "comfyq/job_query.hpp"
 #include "comfyq/server/api_error.hpp"
+#include "comfyq/server/comfyui_client_ids.hpp"
 #include "comfyq/server/comfyui_history_dismissals.hpp"
 #include "comfyq/server/comfyui_http.hpp"
 #include "comfyq/server/comfyui_views.hpp"
@@ -165,6 +166,9 @@ class comfyui_prompt_api {
                                        (body.contains("front") && comfyui::detail::validation::truthy(body["front"])));
     request.id = id;
     id = store_.submit(std::move(request));
+    if (body.contains("client_id") && body["client_id"].is_string()) {
+      client_ids_.remember(id, body["client_id"].get<std::string>());
+    }
     const std::optional<job> queued = store_.find(id);
     return comfyui_json_response(c.req, http::status::ok,
                                  {{"prompt_id", id}, {"number", queued ? queued->seq : 0}, {"node_errors", node_errors}});
@@ -176,7 +180,9 @@ class comfyui_prompt_api {
     const std::string& tenant = comfyui_tenant(c);
     const std::shared_ptr<const workers_catalog> catalog = catalogs_.of(store_.snapshot());
     ordered_json running = ordered_json::array();
-    for (const job& j : jobs_of(tenant, {job_state::running})) running.push_back(comfyui_queue_item(j, catalog->nodes));
+    for (const job& j : jobs_of(tenant, {job_state::running})) {
+      running.push_back(comfyui_queue_item(j, catalog->nodes, client_ids_.of(j.id)));
+    }
     std::vector<job> waiting = jobs_of(tenant, {job_state::queued});
     std::map<std::string, std::size_t, std::less<>> place;
     for (const queue_position& p : store_.forecast()) place.emplace(p.job, p.position);
@@ -186,7 +192,7 @@ class comfyui_prompt_api {
     };
     std::sort(waiting.begin(), waiting.end(), [&](const job& a, const job& b) { return rank(a) < rank(b); });
     ordered_json pending = ordered_json::array();
-    for (const job& j : waiting) pending.push_back(comfyui_queue_item(j, catalog->nodes));
+    for (const job& j : waiting) pending.push_back(comfyui_queue_item(j, catalog->nodes, client_ids_.of(j.id)));
     return comfyui_json_response(c.req, http::status::ok, {{"queue_running", running}, {"queue_pending", pending}});
   }
 
@@ -242,7 +248,7 @@ class comfyui_prompt_api {
     const std::shared_ptr<const workers_catalog> catalog = catalogs_.of(store_.snapshot());
     ordered_json out = ordered_json::object();
     for (std::size_t i = offset; i < ended.size() && (!max_items || out.size() < *max_items); ++i) {
-      out[ended[i].id] = comfyui_history_entry(ended[i], catalog->nodes);
+      out[ended[i].id] = comfyui_history_entry(ended[i], catalog->nodes, client_ids_.of(ended[i].id));
     }
     return comfyui_json_response(c.req, http::status::ok, out);
   }
@@ -254,7 +260,7 @@ class comfyui_prompt_api {
     const std::optional<job> j = is_valid_id(id) ? store_.find(id) : std::nullopt;
     ordered_json out = ordered_json::object();
     if (j && j->tenant == tenant && shown_in_history(*j)) {
-      out[id] = comfyui_history_entry(*j, catalogs_.of(store_.snapshot())->nodes);
+      out[id] = comfyui_history_entry(*j, catalogs_.of(store_.snapshot())->nodes, client_ids_.of(id));
     }
     return comfyui_json_response(c.req, http::status::ok, out);
   }
@@ -318,10 +324,11 @@ class comfyui_prompt_api {
     std::vector<comfyui::listed_job> out;
     for (const job& j : jobs) {
       if (j.state == job_state::queued || j.state == job_state::running) {
-        out.push_back(comfyui::listed_from_queue(comfyui_queue_item(j, catalog->nodes),
+        out.push_back(comfyui::listed_from_queue(comfyui_queue_item(j, catalog->nodes, client_ids_.of(j.id)),
                                                  j.state == job_state::queued ? "pending" : "in_progress", j.seq));
       } else if (shown_in_history(j)) {
-        out.push_back(comfyui::listed_from_history(j.id, comfyui_history_entry(j, catalog->nodes), j.seq));
+        out.push_back(
+            comfyui::listed_from_history(j.id, comfyui_history_entry(j, catalog->nodes, client_ids_.of(j.id)), j.seq));
       }
     }
     return out;
@@ -360,6 +367,7 @@ class comfyui_prompt_api {
   node_catalogs& catalogs_;
   std::filesystem::path files_;
   comfyui_history_dismissals dismissals_;
+  comfyui_client_ids client_ids_;
 };
 
 }  // namespace comfyq::server

@@ -100,14 +100,14 @@ class comfyui_socket final : public closable_stream, public std::enable_shared_f
   // which the messages take, rather than not at all.
   void begin() {
     std::weak_ptr<comfyui_socket> weak = shared_from_this();
-    event_feed::subscribed from = host_.feed.subscribe("", [weak, tenant = setup_.tenant,
-                                                            work = work_](const std::vector<store::logged_event>& batch) {
-      std::vector<event> mine = of_tenant(batch, tenant);
-      if (mine.empty()) return;
-      boost::asio::post(work, [weak, mine = std::move(mine)] {
-        if (auto self = weak.lock()) self->translate(mine);
-      });
-    });
+    event_feed::subscribed from = host_.feed.subscribe(
+        "", [weak, tenant = setup_.tenant, work = work_](const std::vector<store::logged_event>& batch) {
+          std::vector<event> mine = of_tenant(batch, tenant);
+          if (mine.empty()) return;
+          boost::asio::post(work, [weak, mine = std::move(mine)] {
+            if (auto self = weak.lock()) self->translate(mine);
+          });
+        });
     subscription_ = std::move(from.handle);
     std::vector<comfyui_frame> frames =
         messages_.greeting(setup_.sid, active_jobs(), [this](std::string_view id) { return host_.progress.of(id); });
@@ -131,7 +131,8 @@ class comfyui_socket final : public closable_stream, public std::enable_shared_f
     try {
       do {
         job_page page = host_.store.list_jobs(query);
-        active.insert(active.end(), std::make_move_iterator(page.jobs.begin()), std::make_move_iterator(page.jobs.end()));
+        active.insert(active.end(), std::make_move_iterator(page.jobs.begin()),
+                      std::make_move_iterator(page.jobs.end()));
         query.after = std::move(page.next);
       } while (!query.after.empty());
     } catch (const comfyq::error&) {
@@ -174,9 +175,8 @@ class comfyui_socket final : public closable_stream, public std::enable_shared_f
     socket_.async_read(incoming_, [self = shared_from_this()](boost::beast::error_code ec, std::size_t) {
       if (ec) return self->shut();
       if (self->socket_.got_text()) {
-        boost::asio::post(self->work_, [self, text = boost::beast::buffers_to_string(self->incoming_.data())] {
-          self->heard(text);
-        });
+        boost::asio::post(
+            self->work_, [self, text = boost::beast::buffers_to_string(self->incoming_.data())] { self->heard(text); });
       }
       self->incoming_.clear();
       self->read_client();

@@ -107,18 +107,26 @@ class comfyui_socket_messages {
         active_.insert(e.job);
         running_.insert_or_assign(e.job, run(e.job));
         const long long at = e.at.time_since_epoch().count();
-        return {status(),
-                text("execution_start", {{"prompt_id", e.job}, {"timestamp", at}}),
-                text("execution_cached", {{"nodes", comfyui::ordered_json::array()}, {"prompt_id", e.job}, {"timestamp", at}})};
+        return {status(), text("execution_start", {{"prompt_id", e.job}, {"timestamp", at}}),
+                text("execution_cached",
+                     {{"nodes", comfyui::ordered_json::array()}, {"prompt_id", e.job}, {"timestamp", at}})};
       }
-      case event_type::progress: return progress(e);
-      case event_type::requeued: running_.erase(e.job); return {};
-      case event_type::succeeded: return succeeded(e, find(e.job));
+      case event_type::progress:
+        return progress(e);
+      case event_type::requeued:
+        running_.erase(e.job);
+        return {};
+      case event_type::succeeded:
+        return succeeded(e, find(e.job));
       case event_type::failed:
-      case event_type::dead: return failed(e, find(e.job));
-      case event_type::cancelled: return cancelled(e, find);
-      case event_type::position_changed: return {position(e)};
-      default: return {};
+      case event_type::dead:
+        return failed(e, find(e.job));
+      case event_type::cancelled:
+        return cancelled(e, find);
+      case event_type::position_changed:
+        return {position(e)};
+      default:
+        return {};
     }
   }
 
@@ -130,7 +138,7 @@ class comfyui_socket_messages {
   struct run {
     explicit run(const std::string& job) : state(job) {}
     comfyui::progress_state state;
-    std::string node{};                                           // the node running now
+    std::string node{};                                               // the node running now
     comfyui::ordered_json executed = comfyui::ordered_json::array();  // the nodes that finished
   };
 
@@ -147,7 +155,8 @@ class comfyui_socket_messages {
   std::vector<comfyui_frame> progress(const event& e) {
     run& r = running_.try_emplace(e.job, e.job).first->second;  // also for a socket that joined mid-run
     const std::string node = comfyui::detail::text_at(e.data, "node");
-    if (const auto preview = e.data.find("preview"); preview != e.data.end()) return this->preview(e.job, node, *preview);
+    if (const auto preview = e.data.find("preview"); preview != e.data.end())
+      return this->preview(e.job, node, *preview);
     std::vector<comfyui_frame> frames;
     if (node != r.node) {
       if (finish_node(r)) frames.push_back({r.state.frame()});
@@ -166,7 +175,8 @@ class comfyui_socket_messages {
     return frames;
   }
 
-  std::vector<comfyui_frame> preview(const std::string& job, const std::string& node, const nlohmann::json& preview) const {
+  std::vector<comfyui_frame> preview(const std::string& job, const std::string& node,
+                                     const nlohmann::json& preview) const {
     const std::string media_type = comfyui::detail::text_at(preview, "media_type");
     const std::optional<std::string> image = detail::base64_decode(comfyui::detail::text_at(preview, "base64"));
     if (!image) return {};
@@ -181,7 +191,8 @@ class comfyui_socket_messages {
     if (j) {
       const comfyui::ordered_json outputs = comfyui_outputs(*j);
       for (const auto& [node, output] : outputs.items()) {
-        frames.push_back(text("executed", {{"node", node}, {"display_node", node}, {"output", output}, {"prompt_id", e.job}}));
+        frames.push_back(
+            text("executed", {{"node", node}, {"display_node", node}, {"output", output}, {"prompt_id", e.job}}));
       }
     }
     if (auto r = running_.find(e.job); r != running_.end() && finish_node(r->second)) {
@@ -194,7 +205,8 @@ class comfyui_socket_messages {
   std::vector<comfyui_frame> failed(const event& e, const std::optional<job>& j) {
     const run r = running_.contains(e.job) ? running_.at(e.job) : run(e.job);
     const std::string node_type = j ? comfyui_node_class(*j, r.node) : std::string();
-    return ended(e.job, {text("execution_error", comfyui_execution_error(e.job, r.node, node_type, r.executed, e.reason, e.at))});
+    return ended(e.job, {text("execution_error",
+                              comfyui_execution_error(e.job, r.node, node_type, r.executed, e.reason, e.at))});
   }
 
   std::vector<comfyui_frame> cancelled(const event& e, const job_finder& find) {

@@ -59,7 +59,8 @@ class comfyui_userdata_api {
       routes.add(http::verb::get, base + "/userdata/{file}", access::user, this, &comfyui_userdata_api::read);
       routes.add(http::verb::post, base + "/userdata/{file}", access::user, this, &comfyui_userdata_api::write);
       routes.add(http::verb::delete_, base + "/userdata/{file}", access::user, this, &comfyui_userdata_api::remove);
-      routes.add(http::verb::post, base + "/userdata/{file}/move/{dest}", access::user, this, &comfyui_userdata_api::move);
+      routes.add(http::verb::post, base + "/userdata/{file}/move/{dest}", access::user, this,
+                 &comfyui_userdata_api::move);
     }
   }
 
@@ -118,7 +119,8 @@ class comfyui_userdata_api {
     const std::string& tenant = comfyui_tenant(c);
     const query_parameters params(c.query, {"dir", "recurse", "full_info", "split"}, unknown_parameters::ignored);
     const std::string dir = params.get("dir").value_or("");
-    if (dir.empty()) throw api_error(http::status::bad_request, "missing_dir", "say which folder: ?dir=workflows", "dir");
+    if (dir.empty())
+      throw api_error(http::status::bad_request, "missing_dir", "say which folder: ?dir=workflows", "dir");
     const place folder = locate(tenant, dir, "dir");
     const bool recurse = params.get("recurse") == "true";
     const bool full_info = params.get("full_info") == "true";
@@ -131,8 +133,8 @@ class comfyui_userdata_api {
       collect(workshop_, true, found, shared_below);
     }
     if (found.empty() && !std::filesystem::is_directory(folder.file)) {
-      throw api_error(http::status::not_found, "not_found", "no folder '" + comfyq::detail::printable(dir) + "' of yours",
-                      "dir");
+      throw api_error(http::status::not_found, "not_found",
+                      "no folder '" + comfyq::detail::printable(dir) + "' of yours", "dir");
     }
     ordered_json listed = ordered_json::array();
     for (const auto& [path, file] : found) {
@@ -167,8 +169,11 @@ class comfyui_userdata_api {
           entries.push_back({{"name", it->path().filename().string()}, {"path", shown}, {"type", "directory"}});
         } else if (it->is_regular_file()) {
           ordered_json entry = file_info(shown, it->path());
-          entries.push_back({{"name", it->path().filename().string()}, {"path", shown}, {"type", "file"},
-                             {"size", entry["size"]}, {"modified", entry["modified"]}});
+          entries.push_back({{"name", it->path().filename().string()},
+                             {"path", shown},
+                             {"type", "file"},
+                             {"size", entry["size"]},
+                             {"modified", entry["modified"]}});
         }
       }
     };
@@ -181,15 +186,16 @@ class comfyui_userdata_api {
         std::string on_the_way = folder.path;
         for (const auto& part : std::filesystem::path(shared_below)) {
           on_the_way = on_the_way.empty() ? part.string() : on_the_way + "/" + part.string();
-          const bool listed = std::any_of(entries.begin(), entries.end(), [&](const ordered_json& e) { return e["path"] == on_the_way; });
+          const bool listed = std::any_of(entries.begin(), entries.end(),
+                                          [&](const ordered_json& e) { return e["path"] == on_the_way; });
           if (!listed) entries.push_back({{"name", part.string()}, {"path", on_the_way}, {"type", "directory"}});
         }
         add_below(workshop_, std::string(workshop_workflows_folder));
       }
     }
     if (!exists && !folder.shared && !path.empty() && entries.empty()) {
-      throw api_error(http::status::not_found, "not_found", "no folder '" + comfyq::detail::printable(path) + "' of yours",
-                      "path");
+      throw api_error(http::status::not_found, "not_found",
+                      "no folder '" + comfyq::detail::printable(path) + "' of yours", "path");
     }
     std::sort(entries.begin(), entries.end(), [](const ordered_json& a, const ordered_json& b) {
       const bool a_file = a["type"] == "file";
@@ -206,8 +212,8 @@ class comfyui_userdata_api {
     const place at = locate(comfyui_tenant(c), c.params[1], "file");
     std::ifstream in(at.file, std::ios::binary);
     if (!in || !std::filesystem::is_regular_file(at.file)) {
-      throw api_error(http::status::not_found, "not_found", "no file '" + comfyq::detail::printable(at.path) + "' of yours",
-                      "file");
+      throw api_error(http::status::not_found, "not_found",
+                      "no file '" + comfyq::detail::printable(at.path) + "' of yours", "file");
     }
     response res{http::status::ok, c.req.version()};
     res.set(http::field::content_type, std::string(content_type_of(at.path)));
@@ -226,9 +232,10 @@ class comfyui_userdata_api {
     const query_parameters params(c.query, {"overwrite", "full_info"}, unknown_parameters::ignored);
     const place at = writable(tenant, c.params[1], "file");
     if (params.get("overwrite") == "false" && std::filesystem::exists(at.file)) {
-      throw api_error(http::status::conflict, "file_exists",
-                      "'" + comfyq::detail::printable(at.path) + "' exists; save under another name, or with overwrite=true",
-                      "file");
+      throw api_error(
+          http::status::conflict, "file_exists",
+          "'" + comfyq::detail::printable(at.path) + "' exists; save under another name, or with overwrite=true",
+          "file");
     }
     save(tenant, at.path, c.req.body());
     return saved(c, at, params.get("full_info") == "true");
@@ -240,8 +247,8 @@ class comfyui_userdata_api {
     const place at = writable(comfyui_tenant(c), c.params[1], "file");
     std::error_code ec;
     if (!std::filesystem::is_regular_file(at.file) || !std::filesystem::remove(at.file, ec) || ec) {
-      throw api_error(http::status::not_found, "not_found", "no file '" + comfyq::detail::printable(at.path) + "' of yours",
-                      "file");
+      throw api_error(http::status::not_found, "not_found",
+                      "no file '" + comfyq::detail::printable(at.path) + "' of yours", "file");
     }
     response res{http::status::no_content, c.req.version()};
     res.keep_alive(c.req.keep_alive());
@@ -257,13 +264,13 @@ class comfyui_userdata_api {
     const place from = writable(tenant, c.params[1], "file");
     const place to = writable(tenant, c.params[2], "dest");
     if (!std::filesystem::is_regular_file(from.file)) {
-      throw api_error(http::status::not_found, "not_found", "no file '" + comfyq::detail::printable(from.path) + "' of yours",
-                      "file");
+      throw api_error(http::status::not_found, "not_found",
+                      "no file '" + comfyq::detail::printable(from.path) + "' of yours", "file");
     }
     if (params.get("overwrite") == "false" && std::filesystem::exists(to.file)) {
-      throw api_error(http::status::conflict, "file_exists",
-                      "'" + comfyq::detail::printable(to.path) + "' exists; move to another name, or with overwrite=true",
-                      "dest");
+      throw api_error(
+          http::status::conflict, "file_exists",
+          "'" + comfyq::detail::printable(to.path) + "' exists; move to another name, or with overwrite=true", "dest");
     }
     std::error_code ec;
     std::filesystem::create_directories(to.file.parent_path(), ec);
@@ -329,13 +336,15 @@ class comfyui_userdata_api {
   }
 
   static std::string lower(std::string text) {
-    std::transform(text.begin(), text.end(), text.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
     return text;
   }
 
   // The files in `folder` (and below it with `recurse`), as paths below it behind `shown_root`.
   static void collect(const std::filesystem::path& folder, bool recurse,
-                      std::vector<std::pair<std::string, std::filesystem::path>>& found, const std::string& shown_root = {}) {
+                      std::vector<std::pair<std::string, std::filesystem::path>>& found,
+                      const std::string& shown_root = {}) {
     std::error_code ec;
     if (!std::filesystem::is_directory(folder, ec)) return;
     const auto add = [&](const std::filesystem::directory_entry& entry) {
@@ -349,7 +358,8 @@ class comfyui_userdata_api {
         add(*it);
       }
     } else {
-      for (auto it = std::filesystem::directory_iterator(folder, ec); !ec && it != std::filesystem::end(it); it.increment(ec)) {
+      for (auto it = std::filesystem::directory_iterator(folder, ec); !ec && it != std::filesystem::end(it);
+           it.increment(ec)) {
         add(*it);
       }
     }
@@ -362,8 +372,7 @@ class comfyui_userdata_api {
     const auto size = std::filesystem::file_size(file, ec);
     const auto written = std::filesystem::last_write_time(file, ec);
     const double seconds =
-        ec ? 0.0
-           : std::chrono::duration<double>(std::chrono::file_clock::to_sys(written).time_since_epoch()).count();
+        ec ? 0.0 : std::chrono::duration<double>(std::chrono::file_clock::to_sys(written).time_since_epoch()).count();
     return {{"path", path}, {"size", ec ? 0 : size}, {"modified", seconds}, {"created", seconds}};
   }
 
@@ -386,7 +395,8 @@ class comfyui_userdata_api {
   }
 
   static response saved(const request_context& c, const place& at, bool full_info) {
-    return comfyui_json_response(c.req, http::status::ok, full_info ? file_info(at.path, at.file) : ordered_json(at.path));
+    return comfyui_json_response(c.req, http::status::ok,
+                                 full_info ? file_info(at.path, at.file) : ordered_json(at.path));
   }
 
   static std::string_view content_type_of(std::string_view path) {

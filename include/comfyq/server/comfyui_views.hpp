@@ -28,13 +28,17 @@ inline comfyui::ordered_json output_nodes_of(const comfyui::ordered_json& graph,
   return outputs;
 }
 
-/// [number, prompt_id, prompt, extra_data, outputs_to_execute], as GET /queue and history show a prompt.
-inline comfyui::ordered_json comfyui_queue_item(const job& j, const comfyui::node_catalog& catalog) {
+/// [number, prompt_id, prompt, extra_data, outputs_to_execute], as GET /queue and history show a
+/// prompt; extra_data holds the `client_id` it came with, if known, and its create_time.
+inline comfyui::ordered_json comfyui_queue_item(const job& j, const comfyui::node_catalog& catalog,
+                                                std::string_view client_id = {}) {
   comfyui::ordered_json graph = comfyui::ordered_json::parse(j.workflow, nullptr, false);
   if (graph.is_discarded()) graph = comfyui::ordered_json::object();
   comfyui::ordered_json outputs = output_nodes_of(graph, catalog);
-  return comfyui::ordered_json::array(
-      {j.seq, j.id, std::move(graph), {{"create_time", j.submitted_at.time_since_epoch().count()}}, std::move(outputs)});
+  comfyui::ordered_json extra = comfyui::ordered_json::object();
+  if (!client_id.empty()) extra["client_id"] = client_id;
+  extra["create_time"] = j.submitted_at.time_since_epoch().count();
+  return comfyui::ordered_json::array({j.seq, j.id, std::move(graph), std::move(extra), std::move(outputs)});
 }
 
 /// Whether ComfyUI would keep `j` in its history: it ran, and ended.
@@ -109,7 +113,8 @@ inline comfyui::ordered_json comfyui_interruption(std::string_view prompt_id, st
 }
 
 /// {prompt, outputs, status, meta}: `j` as GET /history shows a finished prompt.
-inline comfyui::ordered_json comfyui_history_entry(const job& j, const comfyui::node_catalog& catalog) {
+inline comfyui::ordered_json comfyui_history_entry(const job& j, const comfyui::node_catalog& catalog,
+                                                   std::string_view client_id = {}) {
   comfyui::ordered_json outputs = comfyui_outputs(j);
   comfyui::ordered_json meta = comfyui::ordered_json::object();
   for (const auto& [node, shown] : outputs.items()) {
@@ -131,7 +136,7 @@ inline comfyui::ordered_json comfyui_history_entry(const job& j, const comfyui::
     messages.push_back(comfyui::ordered_json::array(
         {"execution_error", comfyui_execution_error(j.id, {}, {}, comfyui::ordered_json::array(), j.reason, j.finished_at)}));
   }
-  return {{"prompt", comfyui_queue_item(j, catalog)},
+  return {{"prompt", comfyui_queue_item(j, catalog, client_id)},
           {"outputs", std::move(outputs)},
           {"status", {{"status_str", succeeded ? "success" : "error"}, {"completed", succeeded}, {"messages", std::move(messages)}}},
           {"meta", std::move(meta)}};
