@@ -49,18 +49,18 @@ void ran(running_server& s, const std::string& id) {
 // Whether `mine` has the shape of `theirs`: objects with the same keys in the same order,
 // arrays of the same length, values of the same JSON types, all the way down; but for the nodes
 // an interrupted prompt had run (`executed`), which a history here does not keep.
-void check_same_shape(const nlohmann::ordered_json& theirs, const nlohmann::ordered_json& mine, const std::string& where) {
+void check_same_types(const nlohmann::ordered_json& theirs, const nlohmann::ordered_json& mine, const std::string& where) {
   INFO(where << ": recorded " << theirs.dump().substr(0, 300) << ", ours " << mine.dump().substr(0, 300));
   const bool both_numbers = theirs.is_number() && mine.is_number();
   REQUIRE((theirs.type() == mine.type() || both_numbers));
   if (theirs.is_object()) {
     REQUIRE(keys_of(theirs) == keys_of(mine));
     for (const auto& [key, value] : theirs.items()) {
-      if (key != "executed") check_same_shape(value, mine.at(key), where + "." + key);
+      if (key != "executed") check_same_types(value, mine.at(key), where + "." + key);
     }
   } else if (theirs.is_array()) {
     REQUIRE(theirs.size() == mine.size());
-    for (std::size_t i = 0; i < theirs.size(); ++i) check_same_shape(theirs[i], mine[i], where + "[" + std::to_string(i) + "]");
+    for (std::size_t i = 0; i < theirs.size(); ++i) check_same_types(theirs[i], mine[i], where + "[" + std::to_string(i) + "]");
   }
 }
 
@@ -85,7 +85,7 @@ TEST_CASE("queue_clear_and_interrupt.jsonl replayed: the queue, its clearing and
     REQUIRE(ours.status == recorded.at("status"));
     ++replayed;
     if (recorded.contains("json")) {
-      check_same_shape(recorded.at("json"), nlohmann::ordered_json::parse(ours.body), "the answer");
+      check_same_types(recorded.at("json"), nlohmann::ordered_json::parse(ours.body), "the answer");
     } else {
       CHECK(ours.body.empty());
     }
