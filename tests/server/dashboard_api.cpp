@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "server/api_server.hpp"
+#include "support/shared_clock.hpp"
 
 namespace http = boost::beast::http;
 using comfyq::testing::refusal;
@@ -88,21 +89,22 @@ TEST_CASE("the forecast lists the queue in lease order with tenants, lanes and E
 }
 
 TEST_CASE("usage shows each tenant's GPU time per minute and its share of the window", "[server][dashboard]") {
-  comfyq::time_point now{comfyq::duration(500 * 60'000)};
+  // The server's event feed reads the clock on a thread of its own while the test moves it.
+  comfyq::testing::shared_clock clock(comfyq::time_point{comfyq::duration(500 * 60'000)});
   running_server s(comfyq::store::memory_options{
-      .scheduler = {.lease_ttl = std::chrono::hours(1), .worker_ttl = std::chrono::hours(1)}, .clock = [&now] { return now; }});
+      .scheduler = {.lease_ttl = std::chrono::hours(1), .worker_ttl = std::chrono::hours(1)}, .clock = clock.reader()});
   const std::string a = s.submitted("alice");
   const auto run = s.queue.lease("gpu0");
   REQUIRE(run->job_id == a);
-  now += 90s;
+  clock.advance(90s);
   s.queue.complete(a, run->token, {});
-  now += 10s;
+  clock.advance(10s);
 
   const nlohmann::json usage = admin_answer_when(s, "/api/v1/usage?minutes=3", [](const nlohmann::json& u) {
     return !u.at("tenants").empty();
   });
   CHECK(usage.at("bucket_ms") == 60'000);
-  CHECK(usage.at("to_ms") == now.time_since_epoch().count());
+  CHECK(usage.at("to_ms") == clock.now().time_since_epoch().count());
   REQUIRE(usage.at("tenants").size() == 1);
   const nlohmann::json& alice = usage.at("tenants")[0];
   CHECK(alice.at("tenant") == "alice");
@@ -132,13 +134,13 @@ TEST_CASE("errors lists failed jobs with their tenant, worker and reason, newest
 }
 
 TEST_CASE("errors lists a worker that is no longer heard from", "[server][dashboard]") {
-  comfyq::time_point now{comfyq::duration(500 * 60'000)};
-  running_server s(comfyq::store::memory_options{.clock = [&now] { return now; }});
+  comfyq::testing::shared_clock clock(comfyq::time_point{comfyq::duration(500 * 60'000)});
+  running_server s(comfyq::store::memory_options{.clock = clock.reader()});
   s.queue.register_worker({.id = "gpu0"});
-  now += s.queue.ttls().worker_ttl;
+  clock.advance(s.queue.ttls().worker_ttl);
   const nlohmann::json errors = s.call(http::verb::get, "/api/v1/errors", "admin").json().at("errors");
   REQUIRE(errors.size() == 1);
   CHECK(errors[0].at("kind") == "worker_gone");
   CHECK(errors[0].at("worker") == "gpu0");
-  CHECK(errors[0].at("at_ms") == now.time_since_epoch().count());
+  CHECK(errors[0].at("at_ms") == clock.now().time_since_epoch().count());
 }
