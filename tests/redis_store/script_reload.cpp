@@ -1,7 +1,7 @@
-// The store survives Redis forgetting things: its script cache (SCRIPT FLUSH, or any restart)
-// makes EVALSHA answer NOSCRIPT, and the store loads the script and runs it; a Redis that
-// restarted empty (no AOF) has lost the queue's settings, and the store writes them again, from
-// however many threads find them gone at once.
+// The store survives Redis forgetting things: without its library of functions (FUNCTION FLUSH,
+// a restart without persistence) FCALL finds no function, and the store loads the library and
+// calls again; a Redis that restarted empty (no AOF) has lost the queue's settings too, and the
+// store writes them again, from however many threads find them gone at once.
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -29,12 +29,12 @@ using comfyq::testing::redis_server;
 using comfyq::testing::unique_queue_name;
 
 namespace {
-bool cached(connection& redis, const comfyq::redis::script& lua) {
-  return redis.command({"SCRIPT", "EXISTS", lua.sha1()}).at(0).integer() == 1;
+bool loaded(connection& redis, const comfyq::redis::function_library& library) {
+  return redis.command({"FUNCTION", "LIST", "LIBRARYNAME", library.name()}).size() == 1;
 }
 }  // namespace
 
-TEST_CASE("after SCRIPT FLUSH the store's next calls load their scripts again", "[redis][scripts]") {
+TEST_CASE("after FUNCTION FLUSH the store's next call loads its library again", "[redis][scripts]") {
   redis_server server;
   store queue(server.connection_options(), {.queue = unique_queue_name()});
   connection admin(server.connection_options());
@@ -42,11 +42,12 @@ TEST_CASE("after SCRIPT FLUSH the store's next calls load their scripts again", 
   const std::optional<comfyq::lease> running = queue.lease("gpu-0");
   REQUIRE(running.has_value());
 
-  admin.command({"SCRIPT", "FLUSH"}).expect_ok();
-  REQUIRE_FALSE(cached(admin, comfyq::redis::scripts::complete_job));
+  REQUIRE(loaded(admin, comfyq::redis::scripts::library));
+  admin.command({"FUNCTION", "FLUSH"}).expect_ok();
+  REQUIRE_FALSE(loaded(admin, comfyq::redis::scripts::library));
 
   queue.complete(running->job_id, running->token, {});
-  CHECK(cached(admin, comfyq::redis::scripts::complete_job));
+  CHECK(loaded(admin, comfyq::redis::scripts::library));
   const std::string second = queue.submit({.tenant = "alice", .workflow = "{}"});
   CHECK(queue.find(first)->state == job_state::succeeded);
   CHECK(queue.forecast(0).size() == 1);

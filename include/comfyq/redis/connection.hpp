@@ -23,6 +23,7 @@
 #include "comfyq/errors.hpp"
 #include "comfyq/redis/connection_options.hpp"
 #include "comfyq/redis/detail/socket.hpp"
+#include "comfyq/redis/function_library.hpp"
 #include "comfyq/redis/reply.hpp"
 #include "comfyq/redis/script.hpp"
 
@@ -76,6 +77,16 @@ class connection {
     return eval(lua, std::span(keys.begin(), keys.size()), std::span(args.begin(), args.size()));
   }
 
+  /// Runs `function` with FCALL. If this Redis does not have its library (a Redis that restarted
+  /// without its data, FUNCTION FLUSH), nothing ran, so it loads the library and tries once more.
+  /// What the function returns, an error reply from redis.error_reply included, is the reply.
+  reply fcall(const library_function& function, std::span<const std::string_view> keys,
+              std::span<const std::string_view> args);
+  reply fcall(const library_function& function, std::initializer_list<std::string_view> keys,
+              std::initializer_list<std::string_view> args) {
+    return fcall(function, std::span(keys.begin(), keys.size()), std::span(args.begin(), args.size()));
+  }
+
   /// Whether the connection holds a socket now: false after a failure until the next call reconnects.
   bool connected() const noexcept { return context_ != nullptr; }
   const connection_options& options() const noexcept { return options_; }
@@ -127,6 +138,25 @@ inline reply connection::eval(const script& lua, std::span<const std::string_vie
     const std::string_view load[] = {"SCRIPT", "LOAD", lua.source()};
     reply loaded = run(load, options_.command_timeout, "SCRIPT LOAD of script " + std::string(lua.name()));
     if (loaded.is_error()) return loaded;
+    answer = run(argv, options_.command_timeout, label);
+  }
+  return answer;
+}
+
+inline reply connection::fcall(const library_function& function, std::span<const std::string_view> keys,
+                               std::span<const std::string_view> args) {
+  const std::string key_count = std::to_string(keys.size());
+  std::vector<std::string_view> argv{"FCALL", function.registered_name(), key_count};
+  argv.insert(argv.end(), keys.begin(), keys.end());
+  argv.insert(argv.end(), args.begin(), args.end());
+  const std::string label = "FCALL of function " + std::string(function.name());
+  reply answer = run(argv, options_.command_timeout, label);
+  if (answer.is_error() && answer.error_message() == "ERR Function not found") {
+    const function_library& library = function.library();
+    const std::string_view load[] = {"FUNCTION", "LOAD", library.source()};
+    reply loaded = run(load, options_.command_timeout, "FUNCTION LOAD of library " + library.name());
+    // Another process may have loaded the same library since: it holds the same code.
+    if (loaded.is_error() && loaded.error_message().find("already exists") == std::string_view::npos) return loaded;
     answer = run(argv, options_.command_timeout, label);
   }
   return answer;

@@ -1,7 +1,7 @@
 #pragma once
 // The Redis store: the scheduler's semantics, atomic in Redis, shared by many servers and
-// workers. Every state transition is one Lua script (scripts/), run with EVALSHA in one round
-// trip; time comes from Redis TIME; events go to a bounded Redis Stream; tenants, weights,
+// workers. Every state transition is one Lua function (scripts/, one library of Redis Functions),
+// run with FCALL in one round trip; time comes from Redis TIME; events go to a bounded Redis Stream; tenants, weights,
 // caps, policy and pause flags live in Redis, so every process sees the same queue.
 //
 //   comfyq::redis::store queue(comfyq::redis::connection_options::from_url("redis://127.0.0.1:6379"),
@@ -66,7 +66,7 @@ class store final : public comfyq::store::contract {
         prefix_("comfyq:{" + options_.queue + "}:"),
         queue_key_(prefix_ + "q"),
         connections_(std::move(connect)),
-        forecasts_({.script = [this](const script& lua, std::span<const std::string_view> args) { return run(lua, args); },
+        forecasts_({.call = [this](const library_function& f, std::span<const std::string_view> args) { return run(f, args); },
                     .command = [this](std::span<const std::string_view> argv) { return connection().command(argv); },
                     .prefix = prefix_},
                    options_.scheduler.forecast_reuse) {
@@ -307,14 +307,14 @@ class store final : public comfyq::store::contract {
   // fills in those missing when keep_existing_settings says so.
   void configure() {
     const scheduler_config& c = options_.scheduler;
-    reply r = connection().eval(
+    reply r = connection().fcall(
         scripts::configure_queue, {queue_key_},
         {to_string(c.policy), std::to_string(c.lease_ttl.count()), std::to_string(c.worker_ttl.count()),
          std::to_string(c.max_attempts), std::to_string(c.history_limit), std::to_string(c.default_estimate.count()),
          fmt_double(c.estimate_smoothing), flag(c.preemption), fmt_double(c.new_tenant.weight),
          std::to_string(c.new_tenant.max_running), std::to_string(c.new_tenant.max_queued),
          std::to_string(options_.event_log_limit), flag(options_.keep_existing_settings)});
-    if (r.is_error()) detail::throw_refusal(scripts::configure_queue, r);
+    if (r.is_error()) detail::throw_refusal(scripts::configure_queue.name(), r);
     kept_existing_settings_.store(r.integer() == 0);
   }
 
@@ -324,20 +324,20 @@ class store final : public comfyq::store::contract {
 
   // Runs a transition with ARGV = now, args...; a queue whose settings vanished (a Redis that
   // restarted empty) is configured again and the call retried once.
-  reply run(const script& lua, std::initializer_list<std::string_view> args, std::uint64_t token = 0) {
-    return run(lua, std::span(args.begin(), args.size()), token);
+  reply run(const library_function& f, std::initializer_list<std::string_view> args, std::uint64_t token = 0) {
+    return run(f, std::span(args.begin(), args.size()), token);
   }
-  reply run(const script& lua, std::span<const std::string_view> args, std::uint64_t token = 0) {
+  reply run(const library_function& f, std::span<const std::string_view> args, std::uint64_t token = 0) {
     std::string now = now_argument();
     std::vector<std::string_view> argv{now};
     argv.insert(argv.end(), args.begin(), args.end());
     std::string_view keys[] = {queue_key_};
-    reply r = connection().eval(lua, keys, argv);
+    reply r = connection().fcall(f, keys, argv);
     if (r.is_error_code("COMFYQ") && r.error_message() == "COMFYQ unconfigured") {
       configure();
-      r = connection().eval(lua, keys, argv);
+      r = connection().fcall(f, keys, argv);
     }
-    if (r.is_error()) detail::throw_refusal(lua, r, token);
+    if (r.is_error()) detail::throw_refusal(f.name(), r, token);
     return r;
   }
 

@@ -28,7 +28,7 @@
 #include "comfyq/redis/detail/decode.hpp"
 #include "comfyq/redis/detail/queue_copy.hpp"
 #include "comfyq/redis/reply.hpp"
-#include "comfyq/redis/script.hpp"
+#include "comfyq/redis/function_library.hpp"
 #include "comfyq/redis/scripts/all.hpp"
 #include "comfyq/snapshot.hpp"
 
@@ -36,10 +36,10 @@ namespace comfyq::redis::detail {
 
 class forecast_mirror {
  public:
-  /// How the mirror reaches its queue: `script(lua, args)` runs one of the queue's scripts
+  /// How the mirror reaches its queue: `call(function, args)` runs one of the queue's functions
   /// (ARGV: now, then args), `command(argv)` a command; `prefix` is the queue's key prefix.
   struct access {
-    std::function<reply(const script&, std::span<const std::string_view>)> script;
+    std::function<reply(const library_function&, std::span<const std::string_view>)> call;
     std::function<reply(std::span<const std::string_view>)> command;
     std::string prefix;
   };
@@ -84,7 +84,7 @@ class forecast_mirror {
       const std::string began = std::to_string(events_began_);
       const std::string most = std::to_string(events_per_step);
       const std::string_view args[] = {event_id_, began, most, settled_ ? "0" : "1"};
-      reply r = redis_.script(scripts::sync_forecast, args);
+      reply r = redis_.call(scripts::sync_forecast, args);
       const std::string_view outcome = r.at(0).string();
       if (outcome == "same") {
         now_ = to_time(r.at(1).integer());
@@ -235,7 +235,7 @@ class forecast_mirror {
         args.push_back(lanes[i]);
         args.push_back(i == next ? std::string_view(after) : std::string_view("0"));
       }
-      reply r = redis_.script(scripts::read_forecast_lanes, args);
+      reply r = redis_.call(scripts::read_forecast_lanes, args);
       jobs.clear();
       for (reply_view job : r.at(2).elements()) jobs.emplace_back(job.string());
       // Read after the listing: a job that left its lane in between is named by a later event.

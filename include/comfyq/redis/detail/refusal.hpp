@@ -1,5 +1,5 @@
 #pragma once
-// Turns a script's refusal ("COMFYQ <what> <details>") into the exception the memory store
+// Turns a function's refusal ("COMFYQ <what> <details>") into the exception the memory store
 // throws for the same call, with the same words (comfyq/store/refusals.hpp); and a queue
 // written in another key layout, which only Redis can hold, into invalid_input on "queue".
 
@@ -12,7 +12,6 @@
 #include "comfyq/errors.hpp"
 #include "comfyq/model.hpp"
 #include "comfyq/redis/reply.hpp"
-#include "comfyq/redis/script.hpp"
 #include "comfyq/store/refusals.hpp"
 
 namespace comfyq::redis::detail {
@@ -33,8 +32,9 @@ inline std::uint64_t number(std::string_view text) {
   return value;
 }
 
-/// Throws what the error reply `r` of `s` means; `token` is the one the caller presented.
-[[noreturn]] inline void throw_refusal(const script& s, reply_view r, std::uint64_t token = 0) {
+/// Throws what the error reply `r` of the store's function `function` means; `token` is the one
+/// the caller presented.
+[[noreturn]] inline void throw_refusal(std::string_view function, reply_view r, std::uint64_t token = 0) {
   std::vector<std::string_view> w = words(r.error_message());
   if (w.size() >= 2 && w[0] == "COMFYQ") {
     if (w[1] == "duplicate" && w.size() == 3) throw comfyq::store::duplicate_job_id(w[2]);
@@ -60,7 +60,7 @@ inline std::uint64_t number(std::string_view text) {
       if (auto state = parse_job_state(w[3])) throw comfyq::store::lost_lease(w[2], token, *state, number(w[4]));
     }
   }
-  throw store_unavailable("Redis script '" + std::string(s.name()) + "' failed: " + std::string(r.error_message()) + "; check the Redis server and its logs");
+  throw store_unavailable("Redis function '" + std::string(function) + "' failed: " + std::string(r.error_message()) + "; check the Redis server and its logs");
 }
 
 }  // namespace comfyq::redis::detail

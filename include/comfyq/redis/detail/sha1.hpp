@@ -1,7 +1,8 @@
 #pragma once
 // SHA-1 as specified in FIPS 180-4, section 6.1. Redis names a cached Lua script by the SHA-1 of
-// its source (EVALSHA). Each script computes its digest once, at start-up, so the first call on a
-// fresh connection is a single EVALSHA with no per-connection cache.
+// its source (EVALSHA), and a function library is named after that of its code
+// (function_library.hpp). Each computes its digest once, at start-up, so the first call on a
+// fresh connection is a single command with no per-connection cache.
 // SHA-1's collision weakness does not matter: the digest is a cache key, not a security boundary.
 
 #include <array>

@@ -1,11 +1,13 @@
 #pragma once
-// Every script of the Redis store, each one Lua chunk made of the fragments it needs and its
-// body (see the fragments' headers for the key layout). One script per state transition:
-// atomic, one round trip.
+// The Redis store's Lua: one library of Redis Functions (see the fragments' headers for the key
+// layout). Every fragment is defined once, when the library is loaded; each function is then one
+// call: one per state transition (atomic, one round trip), and the reads that need one instant.
 
+#include <array>
+#include <cstddef>
 #include <string_view>
 
-#include "comfyq/redis/script.hpp"
+#include "comfyq/redis/function_library.hpp"
 #include "comfyq/redis/scripts/estimates.hpp"
 #include "comfyq/redis/scripts/events.hpp"
 #include "comfyq/redis/scripts/forecast.hpp"
@@ -20,51 +22,145 @@
 
 namespace comfyq::redis::scripts {
 
-/// A transition's script: what every transition needs (it may make work startable, and hands it to
-/// waiting workers), the fragments of its own, then its body. Each script carries only the
-/// functions it may call: every function defined costs each call of the script.
-template <const std::string_view&... Parts>
-inline constexpr std::string_view transition =
-    joined<prelude, events, tenant_record, tenants, estimates, job_record, presence, dispatch, Parts...>::value;
+/// Registers the functions that start with begin(), the prelude's. Those that only read are
+/// flagged no-writes, so that Redis still runs them when it is out of memory.
+inline constexpr std::string_view definitions = R"lua(
+local READS, WRITES = {'no-writes'}, {}
+local function define(name, flags, body)
+  redis.register_function{function_name = FUNCTION_PREFIX .. name, flags = flags, callback = function(KEYS, ARGV)
+    local refused = begin(KEYS, ARGV)
+    if refused then return refused end
+    return body(KEYS, ARGV)
+  end}
+end
+)lua";
 
-/// A transition that takes a token: it reaps expired leases first, which may end runs.
+/// Every fragment, in an order where each comes after what it calls.
+inline constexpr std::string_view fragments =
+    joined<prelude, events, configuration, tenant_record, tenants, estimates, job_record, presence, dispatch, run_ends,
+           expiry, held, mailbox, job_reply, definitions>::value;
+
+namespace library_parts {
+
+enum class kind { writes, reads, configures };
+
+struct definition {
+  std::string_view name;
+  kind what;
+  std::string_view body;
+};
+
+inline constexpr definition functions[] = {
+    {"configure", kind::configures, configure},
+    {"submit", kind::writes, submit_body},
+    {"lease", kind::writes, lease_body},
+    {"stop_waiting", kind::writes, stop_waiting_body},
+    {"heartbeat", kind::writes, heartbeat_body},
+    {"stop_request", kind::writes, stop_request_body},
+    {"held_lease", kind::writes, held_lease_body},
+    {"progress", kind::writes, progress_body},
+    {"complete", kind::writes, complete_body},
+    {"fail", kind::writes, fail_body},
+    {"release", kind::writes, release_body},
+    {"cancel", kind::writes, cancel_body},
+    {"set_priority", kind::writes, set_priority_body},
+    {"retry", kind::writes, retry_body},
+    {"expire", kind::writes, expire_body},
+    {"touch", kind::writes, touch_body},
+    {"register_worker", kind::writes, register_worker_body},
+    {"remove_worker", kind::writes, remove_worker_body},
+    {"drain_worker", kind::writes, drain_worker_body},
+    {"set_tenant", kind::writes, set_tenant_body},
+    {"pause_tenant", kind::writes, pause_tenant_body},
+    {"pause_queue", kind::writes, pause_queue_body},
+    {"set_policy", kind::writes, set_policy_body},
+    {"set_preemption", kind::writes, set_preemption_body},
+    {"get_job", kind::reads, get_job_body},
+    {"list_jobs", kind::reads, list_jobs_body},
+    {"find_tenant", kind::reads, find_tenant_body},
+    {"ttls", kind::reads, ttls_body},
+    {"snapshot", kind::reads, snapshot_body},
+    {"forecast_sync", kind::reads, forecast_sync_body},
+    {"forecast_lanes", kind::reads, forecast_lanes_body},
+};
+
+// The registration of each function, after the fragments; `out` null only counts.
+constexpr std::size_t write_registrations(char* out) {
+  std::size_t at = 0;
+  auto put = [&](std::string_view text) {
+    for (char c : text) {
+      if (out) out[at] = c;
+      ++at;
+    }
+  };
+  for (const definition& d : functions) {
+    if (d.what == kind::configures) {
+      put("redis.register_function(FUNCTION_PREFIX .. '");
+      put(d.name);
+      put("', function(KEYS, ARGV)\n");
+    } else {
+      put("define('");
+      put(d.name);
+      put(d.what == kind::reads ? "', READS, function(KEYS, ARGV)\n" : "', WRITES, function(KEYS, ARGV)\n");
+    }
+    put(d.body);
+    put("\nend)\n");
+  }
+  return at;
+}
+
+inline constexpr auto registrations = [] {
+  std::array<char, write_registrations(nullptr)> text{};
+  write_registrations(text.data());
+  return text;
+}();
+inline constexpr std::string_view registrations_text{registrations.data(), registrations.size()};
+
+}  // namespace library_parts
+
+inline const function_library library{"comfyq", joined<fragments, library_parts::registrations_text>::value};
+
+inline const library_function configure_queue{library, "configure"};
+inline const library_function submit_job{library, "submit"};
+inline const library_function lease_job{library, "lease"};
+inline const library_function stop_waiting{library, "stop_waiting"};
+inline const library_function heartbeat_job{library, "heartbeat"};
+inline const library_function read_stop_request{library, "stop_request"};
+inline const library_function held_lease{library, "held_lease"};
+inline const library_function report_progress{library, "progress"};
+inline const library_function complete_job{library, "complete"};
+inline const library_function fail_job{library, "fail"};
+inline const library_function release_job{library, "release"};
+inline const library_function cancel_job{library, "cancel"};
+inline const library_function set_job_priority{library, "set_priority"};
+inline const library_function retry_job{library, "retry"};
+inline const library_function expire_leases{library, "expire"};
+inline const library_function touch_worker{library, "touch"};
+inline const library_function register_worker{library, "register_worker"};
+inline const library_function remove_worker{library, "remove_worker"};
+inline const library_function drain_worker{library, "drain_worker"};
+inline const library_function set_tenant{library, "set_tenant"};
+inline const library_function pause_tenant{library, "pause_tenant"};
+inline const library_function pause_queue{library, "pause_queue"};
+inline const library_function set_policy{library, "set_policy"};
+inline const library_function set_preemption{library, "set_preemption"};
+inline const library_function read_job{library, "get_job"};
+inline const library_function list_jobs{library, "list_jobs"};
+inline const library_function read_tenant_settings{library, "find_tenant"};
+inline const library_function read_ttls{library, "ttls"};
+inline const library_function read_snapshot{library, "snapshot"};
+inline const library_function sync_forecast{library, "forecast_sync"};
+inline const library_function read_forecast_lanes{library, "forecast_lanes"};
+
+/// Starts a script of its own (EVALSHA) as the library's functions start.
+inline constexpr std::string_view begin_script = R"lua(
+local refused = begin(KEYS, ARGV)
+if refused then return refused end
+)lua";
+
+/// A script of its own that reads the queue as the library's reads do: for tools that need a read
+/// the library has not.
 template <const std::string_view& Body>
-inline constexpr std::string_view token_transition = transition<run_ends, expiry, held, Body>;
-
-/// Read-only scripts that need the settings and "now" but no transition.
-template <const std::string_view&... Body>
-inline constexpr std::string_view query = joined<prelude, tenant_record, job_record, Body...>::value;
-
-inline const script configure_queue{"configure", configure};
-inline const script submit_job{"submit", transition<submit_body>};
-inline const script lease_job{"lease", transition<run_ends, expiry, mailbox, lease_body>};
-inline const script stop_waiting{"stop_waiting", joined<prelude, stop_waiting_body>::value};
-inline const script heartbeat_job{"heartbeat", token_transition<heartbeat_body>};
-inline const script read_stop_request{"stop_request", token_transition<stop_request_body>};
-inline const script held_lease{"held_lease", transition<run_ends, expiry, held_lease_body>};
-inline const script report_progress{"progress", token_transition<progress_body>};
-inline const script complete_job{"complete", token_transition<complete_body>};
-inline const script fail_job{"fail", token_transition<fail_body>};
-inline const script release_job{"release", token_transition<release_body>};
-inline const script cancel_job{"cancel", transition<run_ends, cancel_body>};
-inline const script set_job_priority{"set_priority", transition<set_priority_body>};
-inline const script retry_job{"retry", transition<retry_body>};
-inline const script expire_leases{"expire", transition<run_ends, expiry, expire_body>};
-inline const script touch_worker{"touch", joined<prelude, presence, touch_body>::value};
-inline const script register_worker{"register_worker", joined<prelude, events, presence, register_worker_body>::value};
-inline const script remove_worker{"remove_worker", transition<run_ends, expiry, remove_worker_body>};
-inline const script drain_worker{"drain_worker", transition<drain_worker_body>};
-inline const script set_tenant{"set_tenant", transition<configuration, set_tenant_body>};
-inline const script pause_tenant{"pause_tenant", transition<configuration, pause_tenant_body>};
-inline const script pause_queue{"pause_queue", transition<configuration, pause_queue_body>};
-inline const script set_policy{"set_policy", transition<configuration, set_policy_body>};
-inline const script set_preemption{"set_preemption", transition<configuration, set_preemption_body>};
-inline const script read_job{"get_job", query<job_reply, get_job_body>};
-inline const script list_jobs{"list_jobs", query<job_reply, list_jobs_body>};
-inline const script read_tenant_settings{"find_tenant", query<find_tenant_body>};
-inline const script read_ttls{"ttls", joined<prelude, ttls_body>::value};
-inline const script read_snapshot{"snapshot", query<snapshot_body>};
-inline const script sync_forecast{"forecast_sync", joined<prelude, forecast_sync_body>::value};
-inline const script read_forecast_lanes{"forecast_lanes", joined<prelude, forecast_lanes_body>::value};
+inline constexpr std::string_view query = joined<prelude, tenant_record, job_record, begin_script, Body>::value;
 
 }  // namespace comfyq::redis::scripts

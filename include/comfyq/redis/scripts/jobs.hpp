@@ -22,7 +22,6 @@ namespace comfyq::redis::scripts {
 /// later loads return the same table (so a job submitted and leased in one script is not read
 /// back). Shared with the read-only scripts.
 inline constexpr std::string_view job_record = R"lua(
-local job_cache = {}
 local function load_job(id)
   local j = job_cache[id]
   if j then return j end

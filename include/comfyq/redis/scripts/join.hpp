@@ -1,6 +1,6 @@
 #pragma once
-// Joins Lua fragments into one script source at compile time, so that each script is a
-// constant whose SHA-1 (its EVALSHA name) is known at compile time too.
+// Joins Lua fragments into one source at compile time: the library (all.hpp) is a constant made
+// of fragments that each stay in the header that documents them.
 
 #include <array>
 #include <cstddef>

@@ -36,7 +36,6 @@ end
 )lua";
 
 inline constexpr std::string_view tenants = R"lua(
-local tenant_cache = {}
 local function load_tenant(id)
   local t = tenant_cache[id]
   if t then return t end
