@@ -1,6 +1,6 @@
 // What no Redis store can beat on this machine and this Redis: the fewest commands a fair-share
 // job lifecycle needs, in scripts with almost no Lua around them, driven the way the store's
-// own benchmarks drive the store. Issue 3 states its targets against BullMQ and in absolute
+// own benchmarks drive the store. The store's aims are stated against BullMQ and in absolute
 // microseconds; these floors say how much of them any store could reach here.
 //
 // The scripts keep only: the job's record (one field, written at each step), its workflow, the

@@ -1,9 +1,9 @@
 // Redis memory per queued job: INFO used_memory before and after submitting 100,000 jobs to an
 // empty queue (fair_share, 100 tenants in turn, nothing leased, the store's default settings),
-// divided by the number of jobs. Issue 3: under 1 KiB per job plus the workflow itself.
+// divided by the number of jobs. The aim: under 400 B per job plus the workflow itself.
 //
 //   bytes_per_job    used_memory growth per queued job, everything included
-//   beyond_workflow  bytes_per_job less the workflow's length (issue 3: under 1,024)
+//   beyond_workflow  bytes_per_job less the workflow's length (the aim: under 400)
 //   event_log_bytes  the event stream's share of bytes_per_job (MEMORY USAGE): the stream keeps
 //                    about event_log_limit (10,000) events, so its share falls as the queue grows
 //   job_record_bytes, workflow_key_bytes  MEMORY USAGE of the last job's record and workflow key

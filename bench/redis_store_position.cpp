@@ -142,11 +142,11 @@ class command_log {
 // Whether a logged command is one a question runs (not a change's script, not the log's own).
 bool asked(comfyq::redis::reply_view arguments) {
   const std::string_view command = arguments.at(0).string();
-  if (command == "EVALSHA") {
-    const std::string_view sha1 = arguments.at(1).string();
-    return sha1 == scripts::sync_forecast.sha1() || sha1 == scripts::read_forecast_lanes.sha1() ||
-           sha1 == previous_forecast_state.sha1();
+  if (command == "FCALL") {
+    const std::string_view name = arguments.at(1).string();
+    return name == scripts::sync_forecast.registered_name() || name == scripts::read_forecast_lanes.registered_name();
   }
+  if (command == "EVALSHA") return arguments.at(1).string() == previous_forecast_state.sha1();
   for (std::string_view read : {"MGET", "HMGET", "HSCAN", "SMEMBERS", "XINFO", "XREVRANGE"}) {
     if (command == read) return true;
   }

@@ -36,16 +36,16 @@ namespace scripts = comfyq::redis::scripts;
 
 constexpr std::string_view logged_commands = "10000";
 
-// The script an EVALSHA in the log ran, by its SHA-1; complete_job with a worker to lease for
-// (its 9th argument) is complete_and_lease. Empty for anything else.
+// The function an FCALL in the log ran, by its registered name; complete_job with a worker to
+// lease for (its 8th argument) is complete_and_lease. Empty for anything else.
 std::string_view script_of(comfyq::redis::reply_view arguments) {
-  if (arguments.size() < 2) return {};
-  const std::string_view sha1 = arguments.at(1).string();
-  if (sha1 == scripts::complete_job.sha1()) {
+  if (arguments.size() < 2 || arguments.at(0).string() != "FCALL") return {};
+  const std::string_view name = arguments.at(1).string();
+  if (name == scripts::complete_job.registered_name()) {
     return arguments.size() > 8 && !arguments.at(8).string().empty() ? "complete_and_lease" : "complete";
   }
-  for (const comfyq::redis::script* lua : {&scripts::submit_job, &scripts::lease_job, &scripts::heartbeat_job}) {
-    if (sha1 == lua->sha1()) return lua->name();
+  for (const comfyq::redis::library_function* f : {&scripts::submit_job, &scripts::lease_job, &scripts::heartbeat_job}) {
+    if (name == f->registered_name()) return f->name();
   }
   return {};
 }

@@ -3,7 +3,7 @@
 // its one small output, write it and its manifest to the tenant's folder, complete (Redis).
 // ComfyUI is the stand-in with no node delay running EmptyImage 64x64 -> ImageInvert ->
 // SaveImage, so nearly all of each iteration is the worker's. Each iteration submits one job
-// (untimed) and times worker.step(), which leases, runs and completes it. Issue 4: p50 < 20 ms.
+// (untimed) and times worker.step(), which leases, runs and completes it. The aim: p50 < 20 ms.
 //
 //   Time                  mean per job (manual time)
 //   p50_ms p90_ms p99_ms  its percentiles, in milliseconds

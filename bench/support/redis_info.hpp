@@ -54,7 +54,7 @@ class redis_info {
   double cpu_us() const { return (number("used_cpu_user") + number("used_cpu_sys")) * 1e6; }
   /// Requests read from clients (total_reads_processed): one per round trip of a small command.
   double reads() const { return number("total_reads_processed"); }
-  /// Calls of `command` (lowercase, e.g. "evalsha"), from clients and from scripts alike.
+  /// Calls of `command` (lowercase, e.g. "fcall"), from clients and from scripts alike.
   double calls(std::string_view command) const { return stat(command, "calls="); }
   /// Microseconds Redis spent executing `command`.
   double usec(std::string_view command) const { return stat(command, "usec="); }
