@@ -1,8 +1,9 @@
 #pragma once
 // The Redis store: the scheduler's semantics, atomic in Redis, shared by many servers and
-// workers. Every state transition is one Lua function (scripts/, one library of Redis Functions),
-// run with FCALL in one round trip; time comes from Redis TIME; events go to a bounded Redis Stream; tenants, weights,
-// caps, policy and pause flags live in Redis, so every process sees the same queue.
+// workers. Every state transition is one Lua function (scripts/, one library of Redis
+// Functions), run with FCALL in one round trip; time comes from Redis TIME; events go to a
+// bounded Redis Stream; tenants, weights, caps, policy and pause flags live in Redis, so every
+// process sees the same queue.
 //
 //   comfyq::redis::store queue(comfyq::redis::connection_options::from_url("redis://127.0.0.1:6379"),
 //                              {.queue = "workshop"});

@@ -27,8 +27,8 @@
 
 #include "comfyq/redis/detail/decode.hpp"
 #include "comfyq/redis/detail/queue_copy.hpp"
-#include "comfyq/redis/reply.hpp"
 #include "comfyq/redis/function_library.hpp"
+#include "comfyq/redis/reply.hpp"
 #include "comfyq/redis/scripts/all.hpp"
 #include "comfyq/snapshot.hpp"
 
