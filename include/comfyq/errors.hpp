@@ -53,10 +53,12 @@ class error : public std::runtime_error {
   errc code() const noexcept { return code_; }
   /// The input field the error is about ("tenant", "workflow.3.inputs.image"), or empty.
   const std::string& field() const noexcept { return field_; }
+  /// What went wrong and how to fix it: what() without the error's id and field.
+  const std::string& message() const noexcept { return message_; }
 
  protected:
   error(errc code, std::string field, const std::string& message)
-      : std::runtime_error(format(code, field, message)), code_(code), field_(std::move(field)) {}
+      : std::runtime_error(format(code, field, message)), code_(code), field_(std::move(field)), message_(message) {}
 
  private:
   static std::string format(errc code, const std::string& field, const std::string& message) {
@@ -73,6 +75,7 @@ class error : public std::runtime_error {
 
   errc code_;
   std::string field_;
+  std::string message_;
 };
 
 /// The caller's input is wrong; the message names the field and says how to fix it.

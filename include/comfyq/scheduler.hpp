@@ -27,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -156,6 +157,16 @@ class scheduler {
     emit(event_type::submitted, j, now);
     if (j.priority) plan_preemptions(now);
     return slots_[h].data.id;
+  }
+
+  /// Queues every job of `requests` as submit() would, one after another, or none of them if
+  /// any is refused; the error's field names the job ("jobs[2].tenant"). Returns their ids.
+  std::vector<std::string> submit_many(std::vector<submit_request> requests, time_point now) {
+    refuse_batch(requests);
+    std::vector<std::string> ids;
+    ids.reserve(requests.size());
+    for (submit_request& request : requests) ids.push_back(submit(std::move(request), now));
+    return ids;
   }
 
   /// Gives `worker` the next job by the current policy, or nothing if none may start now.
@@ -601,6 +612,26 @@ class scheduler {
   }
 
   // The slot of a job running under `token`; anything else is a lost lease.
+  // Throws what submit() would refuse of a batch's first job it refuses, counting the jobs before
+  // it in the batch as queued.
+  void refuse_batch(std::span<const submit_request> requests) const {
+    validate_batch(requests);
+    util::string_map<std::uint32_t> waiting;  // queued jobs by tenant, those before in the batch included
+    util::string_map<std::size_t> chosen;     // the ids the batch chooses, and which job chose each
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+      const submit_request& request = requests[i];
+      if (!request.id.empty() && (ids_.contains(request.id) || !chosen.emplace(request.id, i).second)) {
+        throw in_batch(store::duplicate_job_id(request.id), i);
+      }
+      auto known = tenant_ids_.find(request.tenant);
+      const bool is_new = known == tenant_ids_.end();
+      const std::uint32_t max_queued = is_new ? config_.new_tenant.max_queued : tenants_[known->second].config.max_queued;
+      auto count = waiting.try_emplace(request.tenant, is_new ? 0 : dispatch_.tenant(known->second).queued).first;
+      if (count->second >= max_queued) throw in_batch(store::queue_full(request.tenant, max_queued), i);
+      ++count->second;
+    }
+  }
+
   std::uint32_t held(std::string_view id, std::uint64_t token) const {
     std::uint32_t h = ids_.find(id);
     if (h == no_slot) throw store::unknown_lease(id);

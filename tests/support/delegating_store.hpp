@@ -26,6 +26,9 @@ class delegating_store : public store::contract {
   void set_preemption(bool on) override { inner_->set_preemption(on); }
   queue_ttls ttls() override { return inner_->ttls(); }
   std::string submit(submit_request request) override { return inner_->submit(std::move(request)); }
+  std::vector<std::string> submit_many(std::vector<submit_request> requests) override {
+    return inner_->submit_many(std::move(requests));
+  }
   std::optional<comfyq::lease> lease(std::string_view worker) override { return inner_->lease(worker); }
   std::optional<comfyq::lease> wait_for_lease(std::string_view worker, duration timeout) override {
     return inner_->wait_for_lease(worker, timeout);

@@ -71,6 +71,11 @@ class queue_under_test {
     submitted_.push_back(id);
     return id;
   }
+  std::vector<std::string> submit_many(std::vector<submit_request> requests, time_point now) {
+    std::vector<std::string> ids = at(now).submit_many(std::move(requests));
+    submitted_.insert(submitted_.end(), ids.begin(), ids.end());
+    return ids;
+  }
   std::optional<comfyq::lease> lease(std::string_view worker, time_point now) { return at(now).lease(worker); }
   lease_status heartbeat(std::string_view id, std::uint64_t token, time_point now) {
     return at(now).heartbeat(id, token);

@@ -118,6 +118,27 @@ class store final : public comfyq::store::contract {
                    std::to_string(request.estimate.count())});
     return std::string(r.string());
   }
+  std::vector<std::string> submit_many(std::vector<submit_request> requests) override {
+    validate_batch(requests);
+    if (requests.empty()) return {};
+    // Each job's arguments as submit() passes them; `texts` holds those made here (reserved: the
+    // views stay valid).
+    std::vector<std::string> texts;
+    texts.reserve(requests.size() * 2);
+    std::vector<std::string_view> args;
+    args.reserve(requests.size() * 7);
+    for (const submit_request& request : requests) {
+      const std::string& random = texts.emplace_back(request.id.empty() ? comfyq::store::detail::random_id_part() : "");
+      const std::string& estimate = texts.emplace_back(std::to_string(request.estimate.count()));
+      args.insert(args.end(), {request.tenant, request.id, request.shape, flag(request.priority), request.workflow,
+                               random, estimate});
+    }
+    reply r = run(scripts::submit_jobs, args);
+    std::vector<std::string> ids;
+    ids.reserve(requests.size());
+    for (reply_view id : r.elements()) ids.emplace_back(id.string());
+    return ids;
+  }
   std::optional<comfyq::lease> lease(std::string_view worker) override {
     validate_id("worker", worker);
     return detail::decode_lease(run(scripts::lease_job, {worker}));

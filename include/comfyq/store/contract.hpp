@@ -61,6 +61,11 @@ class contract {
 
   /// Queues a job and returns its id (invalid_input, quota_exceeded).
   virtual std::string submit(submit_request request) = 0;
+  /// Queues several jobs in one step (one round trip in Redis) and returns their ids in order:
+  /// what submit() of each in turn would do, except that all are queued before any is leased.
+  /// All or none: a refusal queues none of them, and its field names the job refused
+  /// ("jobs[2].tenant"). At most max_batch_size jobs (comfyq/submission.hpp).
+  virtual std::vector<std::string> submit_many(std::vector<submit_request> requests) = 0;
   /// The next job by the current policy for `worker`, or nothing if none may start now.
   virtual std::optional<comfyq::lease> lease(std::string_view worker) = 0;
   /// Like lease(), but when nothing may start, waits up to `timeout` to be woken by work that

@@ -6,13 +6,14 @@
 //   std::string id = queue.submit({.tenant = "alice", .workflow = graph});
 //   if (auto lease = queue.wait_for_lease("gpu0", std::chrono::seconds(5))) { ... }
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstddef>
-#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -90,14 +91,17 @@ class memory final : public contract {
 
   std::string submit(submit_request request) override {
     return changed([&](time_point now) {
-      // The scheduler's own ids count from "j1" in every scheduler: the store's are unique
-      // beyond this queue's life (store/detail/job_ids.hpp).
-      if (request.id.empty()) {
-        do {
-          request.id = detail::generated_job_id(now);
-        } while (queue_.find(request.id) != nullptr);  // taken: draw again
-      }
+      if (request.id.empty()) request.id = unused_job_id(now, {});
       return queue_.submit(std::move(request), now);
+    });
+  }
+  std::vector<std::string> submit_many(std::vector<submit_request> requests) override {
+    return changed([&](time_point now) {
+      std::vector<std::string_view> generated;
+      for (submit_request& request : requests) {
+        if (request.id.empty()) generated.push_back(request.id = unused_job_id(now, generated));
+      }
+      return queue_.submit_many(std::move(requests), now);
     });
   }
   std::optional<comfyq::lease> lease(std::string_view worker) override {
@@ -230,6 +234,16 @@ class memory final : public contract {
   }
 
  private:
+  // The scheduler's own ids count from "j1" in every scheduler: the store's are unique beyond
+  // this queue's life (store/detail/job_ids.hpp). One the queue holds, or `also_taken`, is drawn
+  // again.
+  std::string unused_job_id(time_point now, std::span<const std::string_view> also_taken) const {
+    for (;;) {
+      std::string id = detail::generated_job_id(now);
+      if (queue_.find(id) == nullptr && std::find(also_taken.begin(), also_taken.end(), id) == also_taken.end()) return id;
+    }
+  }
+
   static store::clock checked(store::clock clock) {
     if (!clock) throw invalid_input("clock", "must be set (store::system_now is the usual one)");
     return clock;

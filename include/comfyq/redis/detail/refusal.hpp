@@ -4,7 +4,9 @@
 // written in another key layout, which only Redis can hold, into invalid_input on "queue".
 
 #include <charconv>
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +15,7 @@
 #include "comfyq/model.hpp"
 #include "comfyq/redis/reply.hpp"
 #include "comfyq/store/refusals.hpp"
+#include "comfyq/submission.hpp"
 
 namespace comfyq::redis::detail {
 
@@ -36,11 +39,19 @@ inline std::uint64_t number(std::string_view text) {
 /// the caller presented.
 [[noreturn]] inline void throw_refusal(std::string_view function, reply_view r, std::uint64_t token = 0) {
   std::vector<std::string_view> w = words(r.error_message());
+  // A batch's refusal, "COMFYQ batch <index> <refusal>", names the job it refused.
+  std::optional<std::size_t> job;
+  if (w.size() >= 4 && w[0] == "COMFYQ" && w[1] == "batch") {
+    job = number(w[2]);
+    w.erase(w.begin() + 1, w.begin() + 3);
+  }
+  auto refuse = [&](const auto& refusal) {
+    if (job) throw in_batch(refusal, *job);
+    throw refusal;
+  };
   if (w.size() >= 2 && w[0] == "COMFYQ") {
-    if (w[1] == "duplicate" && w.size() == 3) throw comfyq::store::duplicate_job_id(w[2]);
-    if (w[1] == "quota" && w.size() == 4) {
-      throw comfyq::store::queue_full(w[2], static_cast<std::uint32_t>(number(w[3])));
-    }
+    if (w[1] == "duplicate" && w.size() == 3) refuse(comfyq::store::duplicate_job_id(w[2]));
+    if (w[1] == "quota" && w.size() == 4) refuse(comfyq::store::queue_full(w[2], static_cast<std::uint32_t>(number(w[3]))));
     if (w[1] == "nojob" && w.size() == 3) throw comfyq::store::unknown_job(w[2]);
     if (w[1] == "notenant" && w.size() == 3) throw comfyq::store::unknown_tenant(w[2]);
     if (w[1] == "noworker" && w.size() == 3) throw comfyq::store::unknown_worker(w[2]);

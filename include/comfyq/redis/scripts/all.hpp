@@ -38,7 +38,7 @@ end
 /// Every fragment, in an order where each comes after what it calls.
 inline constexpr std::string_view fragments =
     joined<prelude, events, configuration, tenant_record, tenants, estimates, job_record, presence, dispatch, run_ends,
-           expiry, held, mailbox, job_reply, definitions>::value;
+           expiry, held, mailbox, submission, job_reply, definitions>::value;
 
 namespace library_parts {
 
@@ -53,6 +53,7 @@ struct definition {
 inline constexpr definition functions[] = {
     {"configure", kind::configures, configure},
     {"submit", kind::writes, submit_body},
+    {"submit_many", kind::writes, submit_many_body},
     {"lease", kind::writes, lease_body},
     {"stop_waiting", kind::writes, stop_waiting_body},
     {"heartbeat", kind::writes, heartbeat_body},
@@ -122,6 +123,7 @@ inline const function_library library{"comfyq", joined<fragments, library_parts:
 
 inline const library_function configure_queue{library, "configure"};
 inline const library_function submit_job{library, "submit"};
+inline const library_function submit_jobs{library, "submit_many"};
 inline const library_function lease_job{library, "lease"};
 inline const library_function stop_waiting{library, "stop_waiting"};
 inline const library_function heartbeat_job{library, "heartbeat"};

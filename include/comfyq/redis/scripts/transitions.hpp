@@ -28,36 +28,89 @@ local function held(id, token)
 end
 )lua";
 
-/// ARGV: now, tenant, id ('' to generate), shape, priority ('1'/'0'), workflow, the random part
-/// of a generated id, the submitter's estimate in ms ('0': none). Returns the id. A generated id is "j", now as 11 hex digits and the random
-/// part (store/detail/job_ids.hpp); should it be taken, "-1", "-2"... is appended.
-inline constexpr std::string_view submit_body = R"lua(
-local tenant, id, shape, priority, estimate = ARGV[2], ARGV[3], ARGV[4], ARGV[5] == '1', tonumber(ARGV[8])
-if id ~= '' and redis.call('EXISTS', P .. 'j:' .. id) == 1 then return redis.error_reply('COMFYQ duplicate ' .. id) end
-local t = load_tenant(tenant)
-if t and t.qd >= t.mq then return redis.error_reply('COMFYQ quota ' .. tenant .. ' ' .. string.format('%d', t.mq)) end
-if not t then t = create_tenant(tenant, S.nw, S.nmr, S.nmq) end
-if id == '' then
-  local generated, clashes = 'j' .. string.format('%011x', math.max(now, 0)) .. ARGV[7], 0
-  id = generated
-  while redis.call('EXISTS', P .. 'j:' .. id) == 1 do
-    clashes = clashes + 1
-    id = generated .. '-' .. clashes
+/// Queuing jobs, for submit and submit_many. ARGV: now, then for each job: tenant, id ('' to
+/// generate), shape, priority ('1'/'0'), workflow, the random part of a generated id, the
+/// submitter's estimate in ms ('0': none). A generated id is "j", now as 11 hex digits and the
+/// random part (store/detail/job_ids.hpp); should it be taken, "-1", "-2"... is appended.
+/// Every job is checked before any is queued, so a refusal queues none; in a batch it names the
+/// job refused: "COMFYQ batch <index from 0> <refusal>".
+inline constexpr std::string_view submission = R"lua(
+local SUBMISSION_FIELDS = 7
+-- The refusal of the first job that may not be queued, or nil.
+local function refuse_submissions(ARGV, batch)
+  local waiting, ids = {}, {}  -- {queued, max_queued} by tenant, counting the jobs before in the batch; ids chosen
+  for a = 2, #ARGV, SUBMISSION_FIELDS do
+    local tenant, id = ARGV[a], ARGV[a + 1]
+    local refusal = nil
+    if id ~= '' then
+      if ids[id] or redis.call('EXISTS', P .. 'j:' .. id) == 1 then refusal = 'duplicate ' .. id end
+      ids[id] = true
+    end
+    local w = waiting[tenant]
+    if not w then
+      local t = load_tenant(tenant)
+      w = t and {t.qd, t.mq} or {0, S.nmq}
+      waiting[tenant] = w
+    end
+    if not refusal and w[1] >= w[2] then refusal = 'quota ' .. tenant .. ' ' .. string.format('%d', w[2]) end
+    if refusal then
+      local job = batch and 'batch ' .. string.format('%d', (a - 2) / SUBMISSION_FIELDS) .. ' ' or ''
+      return redis.error_reply('COMFYQ ' .. job .. refusal)
+    end
+    w[1] = w[1] + 1
   end
+  return nil
 end
-local seq = redis.call('HINCRBY', Q, 'seq', '1')
-redis.call('ZADD', P .. 'jobs', seq, id)
-redis.call('ZADD', P .. 'tj:' .. tenant, seq, id)
-local j = new_job(id, tenant, shape, priority, seq, estimate)
-j.wf = ARGV[6]  -- kept for a hand-off in this script; not part of the record
-save_job(j)
-redis.call('SET', P .. 'wf:' .. id, ARGV[6])
-enqueue(t, id, seq, priority)
-emit('submitted', j)
-if priority then plan_preemptions() end
-hand_off()
-save_tenants()
-return id
+-- Queues the job whose fields start at ARGV[a]; returns its id and whether it is priority work.
+local function queue_submission(ARGV, a)
+  local tenant, id, shape, priority, estimate = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3] == '1',
+                                                tonumber(ARGV[a + 6])
+  local t = load_tenant(tenant) or create_tenant(tenant, S.nw, S.nmr, S.nmq)
+  if id == '' then
+    local generated, clashes = 'j' .. string.format('%011x', math.max(now, 0)) .. ARGV[a + 5], 0
+    id = generated
+    while job_cache[id] or redis.call('EXISTS', P .. 'j:' .. id) == 1 do
+      clashes = clashes + 1
+      id = generated .. '-' .. clashes
+    end
+  end
+  local seq = redis.call('HINCRBY', Q, 'seq', '1')
+  redis.call('ZADD', P .. 'jobs', seq, id)
+  redis.call('ZADD', P .. 'tj:' .. tenant, seq, id)
+  local j = new_job(id, tenant, shape, priority, seq, estimate)
+  j.wf = ARGV[a + 4]  -- kept for a hand-off in this call; not part of the record
+  save_job(j)
+  redis.call('SET', P .. 'wf:' .. id, j.wf)
+  enqueue(t, id, seq, priority)
+  emit('submitted', j)
+  return id, priority
+end
+-- Queues every job of ARGV, or none; returns their ids, or the refusal.
+local function submit_jobs(ARGV, batch)
+  local refusal = refuse_submissions(ARGV, batch)
+  if refusal then return refusal end
+  local ids, any_priority = {}, false
+  for a = 2, #ARGV, SUBMISSION_FIELDS do
+    local id, priority = queue_submission(ARGV, a)
+    ids[#ids + 1] = id
+    any_priority = any_priority or priority
+  end
+  if any_priority then plan_preemptions() end
+  hand_off()
+  save_tenants()
+  return ids
+end
+)lua";
+
+/// ARGV: now and one job, as for submission. Returns its id.
+inline constexpr std::string_view submit_body = R"lua(
+local ids = submit_jobs(ARGV, false)
+return ids.err and ids or ids[1]
+)lua";
+
+/// ARGV: now and the jobs, as for submission. Returns their ids, in order.
+inline constexpr std::string_view submit_many_body = R"lua(
+return submit_jobs(ARGV, true)
 )lua";
 
 /// ARGV: now, worker, wait: '' for a plain lease, or how many ms the worker will wait in its
