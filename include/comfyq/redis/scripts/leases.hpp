@@ -145,9 +145,9 @@ inline constexpr std::string_view expiry = R"lua(
 local function expire_due()
   local reaped = 0
   while true do
-    local top = redis.call('ZRANGE', P .. 'leases', '0', '0', 'WITHSCORES')
-    if not top[1] or tonumber(top[2]) > now then break end
-    local j = load_job(id_in(top[1], 18))
+    local due = redis.call('ZRANGE', P .. 'leases', '-inf', now_text, 'BYSCORE', 'LIMIT', '0', '1')[1]
+    if not due then break end
+    local j = load_job(id_in(due, 18))
     reaped = reaped + 1
     if j.cr then
       end_run(j, 0)
