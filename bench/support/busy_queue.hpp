@@ -58,13 +58,22 @@ class submitter {
       : store_(store), tenants_(tenants), workflow_(workflow), next_(first_tenant % tenants.size()) {}
 
   /// Returns the job's id.
-  std::string submit() {
-    std::string id = store_.submit({.tenant = tenants_[next_], .workflow = workflow_});
-    next_ = next_ + 1 == tenants_.size() ? 0 : next_ + 1;
-    return id;
+  std::string submit() { return store_.submit(next_request()); }
+  /// Submits `count` jobs in one call (submit_many).
+  void submit_many(std::size_t count) {
+    std::vector<comfyq::submit_request> batch;
+    batch.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) batch.push_back(next_request());
+    store_.submit_many(std::move(batch));
   }
 
  private:
+  comfyq::submit_request next_request() {
+    comfyq::submit_request request{.tenant = tenants_[next_], .workflow = workflow_};
+    next_ = next_ + 1 == tenants_.size() ? 0 : next_ + 1;
+    return request;
+  }
+
   comfyq::redis::store& store_;
   std::span<const std::string> tenants_;
   std::string workflow_;
@@ -72,15 +81,22 @@ class submitter {
 };
 
 /// Workers holding `leases`, run from one thread: each cycle submits a job, then completes the
-/// lease held longest and leases the next job in the same call (two round trips per job).
+/// lease held longest and leases the next job in the same call (two round trips per job). With
+/// `batch` > 1, the cycle that has no job submitted ahead submits `batch` at once (submit_many)
+/// instead: 1 + 1 / batch round trips per job.
 class worker_loop {
  public:
   worker_loop(comfyq::redis::store& store, std::span<const std::string> tenants, std::size_t first_tenant,
-              std::vector<comfyq::lease> leases)
-      : store_(store), submitter_(store, tenants, first_tenant), leases_(std::move(leases)) {}
+              std::vector<comfyq::lease> leases, std::size_t batch = 1)
+      : store_(store), submitter_(store, tenants, first_tenant), leases_(std::move(leases)), batch_(batch) {}
 
   void cycle() {
-    submitter_.submit();
+    if (batch_ == 1) {
+      submitter_.submit();
+    } else if (ahead_-- == 0) {
+      submitter_.submit_many(batch_);
+      ahead_ = batch_ - 1;
+    }
     comfyq::lease& oldest = leases_[next_];
     std::optional<comfyq::lease> granted = store_.complete_and_lease(oldest.job_id, oldest.token, {}, oldest.worker);
     if (!granted) throw std::runtime_error("worker_loop: the backlog ran dry, " + oldest.worker + " got no job");
@@ -94,6 +110,8 @@ class worker_loop {
   comfyq::redis::store& store_;
   submitter submitter_;
   std::vector<comfyq::lease> leases_;
+  std::size_t batch_;
+  std::size_t ahead_{0};  ///< jobs submitted ahead of the cycles that use them
   std::size_t next_{0};
 };
 
