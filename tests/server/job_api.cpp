@@ -129,3 +129,42 @@ TEST_CASE("a running job shows the progress it reported last, a finished one non
   CHECK(job.at("state") == "succeeded");
   CHECK_FALSE(job.contains("progress"));
 }
+
+TEST_CASE("a participant submits several jobs in one request and gets them back in order", "[server][batch]") {
+  running_server s;
+  const nlohmann::json batch{{"jobs", {{{"workflow", workflow}, {"id", "first"}}, {{"workflow", workflow}, {"estimate_ms", 5000}}}}};
+  comfyq::testing::http_answer made = s.call(http::verb::post, "/api/v1/jobs/batch", "alice", batch.dump());
+  INFO(made.body);
+  REQUIRE(made.status == 201);
+  const nlohmann::json jobs = made.json().at("jobs");
+  REQUIRE(jobs.size() == 2);
+  CHECK(jobs[0].at("id") == "first");
+  CHECK(jobs[0].at("position") == 1);
+  CHECK(jobs[1].at("position") == 2);
+  for (const nlohmann::json& job : jobs) {
+    CHECK(job.at("tenant") == "alice");
+    CHECK(s.queue.find(job.at("id").get<std::string>())->state == comfyq::job_state::queued);
+  }
+  CHECK(s.queue.find(jobs[1].at("id").get<std::string>())->estimate == std::chrono::milliseconds(5000));
+}
+
+TEST_CASE("a batch with a bad job is refused whole, naming the job and its field", "[server][batch]") {
+  running_server s;
+  s.queue.set_tenant({.id = "alice", .max_queued = 2});
+  const auto refused = [&](const nlohmann::json& body, unsigned status) {
+    return refusal(s.call(http::verb::post, "/api/v1/jobs/batch", "alice", body.dump()), status);
+  };
+  const nlohmann::json good{{"workflow", workflow}};
+  CHECK(refused({{"jobs", {good, {{"workflow", workflow}, {"priorty", true}}}}}, 422).at("field") == "jobs[1].priorty");
+  CHECK(refused({{"jobs", {good, {{"workflow", workflow}, {"priority", true}}}}}, 403).at("field") == "jobs[1].priority");
+  CHECK(refused({{"jobs", {good, good, {{"workflow", {{"nodes", nlohmann::json::array()}, {"links", nlohmann::json::array()}}}}}}}, 422).at("field") ==
+        "jobs[2].workflow");
+  CHECK(refused({{"jobs", {good, {{"workflow", workflow}, {"estimate_ms", -5}}}}}, 422).at("field") == "jobs[1].estimate");
+  CHECK(refused({{"jobs", {good, 7}}}, 422).at("field") == "jobs[1]");
+  CHECK(refused({{"jobs", good}}, 422).at("field") == "jobs");
+  CHECK(refused(nlohmann::json::object(), 422).at("field") == "jobs");
+  const nlohmann::json over_quota = refused({{"jobs", {good, good, good}}}, 429);
+  CHECK(over_quota.at("field") == "jobs[2].tenant");
+  CHECK(over_quota.at("code") == "quota_exceeded");
+  CHECK(s.queue.snapshot().queued == 0);
+}

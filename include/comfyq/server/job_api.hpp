@@ -2,10 +2,14 @@
 // /api/v1/jobs: a participant submits, lists, reads and cancels its own jobs; an admin any job.
 // A job of another tenant answers 404, as one that does not exist: its existence is not revealed.
 
+#include <array>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -20,6 +24,7 @@
 #include "comfyq/server/router.hpp"
 #include "comfyq/snapshot.hpp"
 #include "comfyq/store/contract.hpp"
+#include "comfyq/submission.hpp"
 #include "comfyq/workflow.hpp"
 
 namespace comfyq::server {
@@ -83,6 +88,7 @@ class job_api {
 
   void add_routes(router& routes) {
     routes.add(http::verb::post, "/api/v1/jobs", access::user, this, &job_api::submit);
+    routes.add(http::verb::post, "/api/v1/jobs/batch", access::user, this, &job_api::submit_batch);
     routes.add(http::verb::get, "/api/v1/jobs", access::user, this, &job_api::list);
     routes.add(http::verb::get, "/api/v1/jobs/{id}", access::user, this, &job_api::show);
     routes.add(http::verb::post, "/api/v1/jobs/{id}/cancel", access::user, this, &job_api::cancel);
@@ -90,7 +96,48 @@ class job_api {
 
  private:
   response submit(const request_context& c) {
-    nlohmann::json body = json_object_body(c.req, {"workflow", "priority", "estimate_ms", "id"});
+    const std::string id = store_.submit(submission(json_object_body(c.req), c));
+    response res = json_response(c.req, http::status::created, view_of(id));
+    res.set(http::field::location, "/api/v1/jobs/" + id);
+    return res;
+  }
+
+  // {"jobs": [<a submission as POST /api/v1/jobs takes it>, ...]}: queued in one step, in
+  // order, or none of them; a refusal's field names the job ("jobs[2].workflow").
+  response submit_batch(const request_context& c) {
+    nlohmann::json body = json_object_body(c.req, {"jobs"});
+    if (!body.contains("jobs")) {
+      throw api_error(http::status::unprocessable_entity, "invalid_input",
+                      "jobs is missing; send {\"jobs\": [{\"workflow\": <the API-format workflow>}, ...]}", "jobs");
+    }
+    const nlohmann::json& jobs = body["jobs"];
+    require_type(jobs, "jobs", [](const nlohmann::json& v) { return v.is_array(); }, "an array of submissions");
+    std::vector<submit_request> requests;
+    requests.reserve(jobs.size());
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+      try {
+        if (!jobs[i].is_object()) {
+          throw api_error(http::status::unprocessable_entity, "invalid_input",
+                          std::string("each job must be an object as POST /api/v1/jobs takes, not ") + jobs[i].type_name());
+        }
+        requests.push_back(submission(jobs[i], c));
+      } catch (const api_error& refusal) {
+        const std::string field = "jobs[" + std::to_string(i) + "]" + (refusal.field().empty() ? "" : "." + refusal.field());
+        throw api_error(refusal.status(), refusal.code(), refusal.what(), field);
+      } catch (const comfyq::invalid_input& refusal) {
+        throw in_batch(refusal, i);
+      }
+    }
+    nlohmann::json views = nlohmann::json::array();
+    for (const std::string& id : store_.submit_many(std::move(requests))) views.push_back(view_of(id));
+    return json_response(c.req, http::status::created, {{"jobs", std::move(views)}});
+  }
+
+  // The job the user of `c` asks for with `body`: {"workflow", and optionally "priority",
+  // "estimate_ms", "id"}.
+  static submit_request submission(const nlohmann::json& body, const request_context& c) {
+    static constexpr std::array<std::string_view, 4> fields{"workflow", "priority", "estimate_ms", "id"};
+    require_known_fields(body, fields);
     if (!body.contains("workflow")) {
       throw api_error(http::status::unprocessable_entity, "invalid_input",
                       "workflow is missing; send {\"workflow\": <the API-format workflow>}", "workflow");
@@ -115,10 +162,7 @@ class job_api {
       require_type(body["id"], "id", [](const nlohmann::json& v) { return v.is_string(); }, "a string");
       request.id = body["id"].get<std::string>();
     }
-    const std::string id = store_.submit(std::move(request));
-    response res = json_response(c.req, http::status::created, view_of(id));
-    res.set(http::field::location, "/api/v1/jobs/" + id);
-    return res;
+    return request;
   }
 
   // A page of jobs, newest first: a participant's own, an admin's every tenant's (or one's).

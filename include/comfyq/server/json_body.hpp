@@ -4,6 +4,7 @@
 // or one the endpoint does not know (a typo would otherwise be ignored silently).
 
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -14,8 +15,22 @@
 
 namespace comfyq::server {
 
-/// The body of `req` as a JSON object whose fields are among `known`.
-inline nlohmann::json json_object_body(const request& req, std::initializer_list<std::string_view> known) {
+/// Throws 422 naming the first field of the JSON object `object` that is not among `known`.
+inline void require_known_fields(const nlohmann::json& object, std::span<const std::string_view> known) {
+  for (const auto& [name, value] : object.items()) {
+    bool listed = false;
+    for (std::string_view k : known) listed = listed || k == name;
+    if (!listed) {
+      std::string fields;
+      for (std::string_view k : known) fields += std::string(fields.empty() ? "" : ", ") + std::string(k);
+      throw api_error(http::status::unprocessable_entity, "invalid_input",
+                      "unknown field '" + name + "'; this endpoint takes " + fields, name);
+    }
+  }
+}
+
+/// The body of `req` as a JSON object.
+inline nlohmann::json json_object_body(const request& req) {
   std::string_view type = view(req[http::field::content_type]);
   if (!type.starts_with("application/json")) {
     throw api_error(http::status::unsupported_media_type, "unsupported_media_type",
@@ -29,16 +44,13 @@ inline nlohmann::json json_object_body(const request& req, std::initializer_list
     throw api_error(http::status::bad_request, "invalid_json",
                     "the body is JSON " + std::string(body.type_name()) + ", not an object; send one JSON object");
   }
-  for (const auto& [name, value] : body.items()) {
-    bool listed = false;
-    for (std::string_view k : known) listed = listed || k == name;
-    if (!listed) {
-      std::string fields;
-      for (std::string_view k : known) fields += std::string(fields.empty() ? "" : ", ") + std::string(k);
-      throw api_error(http::status::unprocessable_entity, "invalid_input",
-                      "unknown field '" + name + "'; this endpoint takes " + fields, name);
-    }
-  }
+  return body;
+}
+
+/// The body of `req` as a JSON object whose fields are among `known`.
+inline nlohmann::json json_object_body(const request& req, std::initializer_list<std::string_view> known) {
+  nlohmann::json body = json_object_body(req);
+  require_known_fields(body, std::span(known.begin(), known.size()));
   return body;
 }
 
