@@ -611,7 +611,6 @@ class scheduler {
     return h;
   }
 
-  // The slot of a job running under `token`; anything else is a lost lease.
   // Throws what submit() would refuse of a batch's first job it refuses, counting the jobs before
   // it in the batch as queued.
   void refuse_batch(std::span<const submit_request> requests) const {
@@ -632,6 +631,7 @@ class scheduler {
     }
   }
 
+  // The slot of a job running under `token`; anything else is a lost lease.
   std::uint32_t held(std::string_view id, std::uint64_t token) const {
     std::uint32_t h = ids_.find(id);
     if (h == no_slot) throw store::unknown_lease(id);
